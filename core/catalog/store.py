@@ -1,0 +1,137 @@
+"""The catalog store: one SQLite file under the data folder, behind a small async facade.
+
+A sqlite3 connection belongs to its thread, so all writes go through one writer thread (one
+writer is also what SQLite wants) and reads through a small pool of reader threads with their
+own connections. WAL lets readers run during a scan's write batches. Opening an up-to-date
+database writes nothing. It never knows what the tables mean beyond the migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import sqlite_utils
+
+from core.catalog.migrations import Migration, available, migrate_blocking
+from core.errors import CatalogError
+
+_LOGGER = logging.getLogger("hearth.catalog")
+T = TypeVar("T")
+DB_FILE = "catalog.db"
+
+
+def _connect_blocking(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":  # setting it again on a WAL file would be harmless, but reading is free
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")  # safe under WAL; far fewer fsyncs on an SD card
+    return conn
+
+
+class Catalog:
+    """Async access to the catalog database; `write` runs in one thread, `read` in others."""
+
+    def __init__(self, path: Path, readers: int = 2) -> None:
+        self.path = path
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="catalog-writer")
+        self._reader_pool = ThreadPoolExecutor(readers, thread_name_prefix="catalog-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._writer: sqlite_utils.Database | None = None
+
+    @classmethod
+    async def open(cls, data_dir: Path, migrations: list[Migration] | None = None) -> Catalog:
+        """Open (creating when missing) and migrate; raises CatalogError with the reason."""
+        catalog = cls(data_dir / DB_FILE)
+        try:
+            applied = await asyncio.get_running_loop().run_in_executor(
+                catalog._writer_pool, catalog._open_blocking, migrations
+            )
+        except (sqlite3.Error, OSError) as err:
+            await catalog.close()
+            raise CatalogError(f"cannot open the catalog {catalog.path}: {err}") from err
+        except CatalogError:
+            await catalog.close()
+            raise
+        if applied:
+            _LOGGER.info("Catalog %s migrated to schema %d", catalog.path, applied[-1])
+        return catalog
+
+    def _open_blocking(self, migrations: list[Migration] | None) -> list[int]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect_blocking(self.path)
+        with self._lock:
+            self._connections.append(conn)
+        self._writer = sqlite_utils.Database(conn)
+        return migrate_blocking(conn, available() if migrations is None else migrations)
+
+    def _reader_blocking(self) -> sqlite_utils.Database:
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            conn = _connect_blocking(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            with self._lock:
+                self._connections.append(conn)
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    async def read(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run `work` with a read-only connection in a reader thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_pool, lambda: work(self._reader_blocking()))
+
+    async def write(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run `work` in the writer thread inside one transaction (committed on success)."""
+        if self._writer is None:
+            raise CatalogError("the catalog is closed")
+        db = self._writer
+
+        def run() -> T:
+            with db.conn:  # BEGIN ... COMMIT, or ROLLBACK on error
+                db.conn.execute("BEGIN IMMEDIATE")
+                return work(db)
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+
+    async def get_setting(self, key: str) -> str | None:
+        """A value from the core's settings table."""
+        rows = await self.read(
+            lambda db: db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def ensure_setting(self, key: str, make: Callable[[], str]) -> str:
+        """Read a setting, writing `make()` only the first time (a stable server id)."""
+        value = await self.get_setting(key)
+        if value is not None:
+            return value
+        new = make()
+
+        def insert(db: sqlite_utils.Database) -> str:
+            db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [key, new])
+            row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+            return str(row[0])
+
+        return await self.write(insert)
+
+    async def close(self) -> None:
+        """Close every connection; safe to call twice."""
+        self._writer = None
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()

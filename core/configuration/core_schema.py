@@ -1,0 +1,87 @@
+"""The `hearth:` section: what the core itself needs to start.
+
+Relative paths are resolved from the working directory, which is what `./data` means to the
+person who typed `scripts/run`. Nothing here enables a plugin; plugin blocks are validated by
+their own schemas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from core.configuration import validators as cv
+from core.logs import LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """Where the API and web app listen. Port 0 picks a free port (tests, side-by-side runs)."""
+
+    host: str
+    port: int
+    https_port: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """Where discovery announces: interface names or addresses; empty means every interface."""
+
+    interfaces: tuple[str, ...]
+    mdns: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HearthConfig:
+    """The core's validated settings."""
+
+    name: str
+    data_dir: Path
+    http: HttpConfig
+    network: NetworkConfig
+    log_level: str
+
+
+def _build(data: dict[str, Any]) -> HearthConfig:
+    http = data["http"]
+    network = data["network"]
+    return HearthConfig(
+        name=data["name"],
+        data_dir=data["data_dir"].resolve(),
+        http=HttpConfig(http["host"], http["port"], http["https_port"]),
+        network=NetworkConfig(tuple(network["interfaces"]), network["mdns"]),
+        log_level=data["log_level"],
+    )
+
+
+_HTTP = vol.Schema(
+    {
+        vol.Optional("host", default="0.0.0.0"): cv.non_empty_string,
+        vol.Optional("port", default=8440): cv.port_or_zero,
+        vol.Optional("https_port", default=8443): cv.port_or_zero,
+    }
+)
+
+_NETWORK = vol.Schema(
+    {
+        vol.Optional("interfaces", default=list): vol.All(cv.ensure_list, [cv.non_empty_string]),
+        vol.Optional("mdns", default=True): cv.boolean,
+    }
+)
+
+HEARTH_SCHEMA = vol.Schema(
+    vol.All(
+        {
+            vol.Optional("name", default="Hearth"): cv.non_empty_string,
+            vol.Optional("data_dir", default="./data"): cv.path,
+            vol.Optional("http", default=dict): vol.Any(None, _HTTP),
+            vol.Optional("network", default=dict): vol.Any(None, _NETWORK),
+            vol.Optional("log_level", default="info"): cv.one_of(*LEVELS),
+        },
+        lambda d: {**d, "http": d["http"] or _HTTP({}), "network": d["network"] or _NETWORK({})},
+        _build,
+    )
+)

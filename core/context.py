@@ -1,0 +1,136 @@
+"""What a plugin gets from the hub: its logger, folder, bus, catalog, tasks, routes and registries.
+
+Everything taken through the context is released in reverse order at teardown (subscriptions,
+tasks, registrations, routes), so a plugin needs no teardown of its own unless it holds
+something the hub cannot see. The context never hands out the hub itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from core.bus import Handler
+from core.catalog import Catalog
+from core.events import Event
+from core.http.routes import RouteSpec
+from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.manifest import Manifest
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+Cleanup = Callable[[], Awaitable[None] | None]
+_LOGGER = logging.getLogger("hearth.context")
+
+
+class PluginContext:
+    """A plugin's handle on the hub; one per setup attempt."""
+
+    def __init__(self, hub: Hub, manifest: Manifest) -> None:
+        self._hub = hub
+        self.manifest = manifest
+        self.domain = manifest.domain
+        self.logger = logging.getLogger(f"hearth.{manifest.domain}")
+        self._cleanups: list[Cleanup] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._released = False
+        self.health_detail: dict[str, Any] = {}
+
+    @property
+    def data_dir(self) -> Path:
+        """A private folder for this plugin under the data folder, created on first use."""
+        folder = self._hub.config.hearth.data_dir / "plugins" / self.domain
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._hub.catalog
+
+    @property
+    def server_name(self) -> str:
+        return self._hub.config.hearth.name
+
+    @property
+    def server_id(self) -> str:
+        return self._hub.server_id
+
+    def subscribe(self, event_type: type[E], handler: Handler[E]) -> None:
+        """Listen for an event until teardown."""
+        self._cleanups.append(self._hub.bus.subscribe(event_type, handler))
+
+    def publish(self, event: Event) -> None:
+        self._hub.bus.publish(event)
+
+    def publish_threadsafe(self, event: Event) -> None:
+        self._hub.bus.publish_threadsafe(event)
+
+    def create_task(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """A background task cancelled at teardown; its crash is logged, not swallowed."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.domain}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.logger.error(
+                "Background task %s failed", task.get_name(), exc_info=task.exception()
+            )
+
+    async def run_blocking(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a `_blocking` function in the executor so the loop stays responsive."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(func, *args, **kwargs))
+
+    def add_routes(self, specs: Iterable[RouteSpec]) -> None:
+        """Serve these routes while the plugin runs; they answer 503 after teardown."""
+        for spec in specs:
+            self._cleanups.append(self._hub.http.routes.add(spec, self.domain))
+
+    def register_source(self, source: LibrarySource) -> None:
+        self._cleanups.append(self._hub.sources.add(source.source_id, source, self.domain))
+
+    def register_provider(self, provider: MetadataProvider) -> None:
+        self._cleanups.append(self._hub.providers.add(provider.name, provider, self.domain))
+
+    def register_target(self, target: PlaybackTarget) -> None:
+        self._cleanups.append(self._hub.targets.add(target.name, target, self.domain))
+
+    def register_relay(self, relay: Relay) -> None:
+        self._cleanups.append(self._hub.relays.add(relay.name, relay, self.domain))
+
+    def on_teardown(self, cleanup: Cleanup) -> None:
+        """Something the hub cannot see (a socket, a subprocess) to close at teardown."""
+        self._cleanups.append(cleanup)
+
+    def report(self, detail: Mapping[str, Any]) -> None:
+        """Facts shown under this plugin in /api/health (never secrets)."""
+        self.health_detail = dict(detail)
+
+    async def release(self) -> None:
+        """Cancel tasks, then undo every registration in reverse order; safe to call twice."""
+        if self._released:
+            return
+        self._released = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for cleanup in reversed(self._cleanups):
+            try:
+                result = cleanup()
+                if result is not None:
+                    await result
+            except Exception:
+                self.logger.exception("Cleanup %r failed", cleanup)
+        self._cleanups.clear()

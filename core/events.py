@@ -1,0 +1,51 @@
+"""Facts the core publishes on the bus.
+
+Events are frozen, slotted dataclasses named in the past tense; the class is the subscription key.
+Plugins define their own events beside their code; only the core's own facts live here.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class so the bus can type its handlers; carries nothing itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class HubStarted(Event):
+    """Every plugin has had its first setup attempt and the HTTP server is listening."""
+
+    http_port: int
+
+
+@dataclass(frozen=True, slots=True)
+class HubStopping(Event):
+    """Shutdown began; plugins are about to be torn down in reverse order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginStateChanged(Event):
+    """A plugin moved between states (set up, failed, retrying, stopped)."""
+
+    domain: str
+    state: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionAdded(Event):
+    """A plugin registered something (a source, provider, target or relay) with the hub."""
+
+    registry: str
+    name: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionRemoved(Event):
+    """Something a plugin had registered was released (teardown or explicit removal)."""
+
+    registry: str
+    name: str
+    owner: str

@@ -1,0 +1,64 @@
+"""JSON error bodies for every 4xx and 5xx, and the one catch-all for handler faults.
+
+Clients (the web app, TVs, scripts) get `{"error": {"code", "message"}}` and never a traceback;
+the traceback goes to the log once. This middleware never changes successful responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+_LOGGER = logging.getLogger("hearth.http")
+
+
+def error_code(status: int, reason: str) -> str:
+    """`Not Found` -> `not_found`: a stable word for clients to switch on."""
+    return re.sub(r"[^a-z0-9]+", "_", reason.lower()).strip("_") or f"http_{status}"
+
+
+def json_error(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The response every error takes."""
+    reason = web.Response(status=status).reason
+    body = {"error": {"code": code or error_code(status, reason), "message": message}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+class ApiError(Exception):
+    """Raise from a handler to answer with a JSON error, a specific code and extra headers."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, **headers: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every HTTP error into JSON and every unexpected exception into a logged 500."""
+    try:
+        response = await handler(request)
+    except ApiError as err:
+        return json_error(err.status, err.message, err.code, err.headers)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        message = err.text if err.text and not err.text.startswith(f"{err.status}:") else err.reason
+        keep = {"Allow", "Retry-After", "WWW-Authenticate", "Content-Range"}
+        headers = {k: v for k, v in err.headers.items() if k in keep}
+        return json_error(err.status, message or err.reason, None, headers)
+    except Exception:
+        _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
+        return json_error(500, "Internal error; the server log has the details.")
+    if response.status >= 400 and response.content_type != "application/json":
+        if isinstance(response, web.Response) and not response.prepared:
+            text = response.text if response.text else response.reason
+            return json_error(response.status, text or response.reason)
+    return response

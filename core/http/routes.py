@@ -1,0 +1,122 @@
+"""The route table: every route with the facts the OpenAPI document needs.
+
+Routes are added to aiohttp's router through one dispatch closure per route, so a plugin that
+is set up again after a retry re-binds its handler without touching the (frozen) router, and a
+route whose plugin is not running answers 503 instead of calling into a torn-down plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from core.http.errors import ApiError
+
+HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A query parameter, for the OpenAPI document."""
+
+    name: str
+    description: str = ""
+    type: str = "string"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One method on one path, and how to describe it."""
+
+    method: str
+    path: str
+    handler: HandlerFn
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    query: tuple[Param, ...] = ()
+    public: bool = False
+    responses: Mapping[str, str] = field(default_factory=dict)
+    request_body: Mapping[str, Any] | None = None
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+    @property
+    def openapi_path(self) -> str:
+        return _PARAM.sub(lambda m: "{" + m.group(1) + "}", self.path)
+
+
+@dataclass
+class _Bound:
+    spec: RouteSpec
+    owner: str
+    active: bool = True
+
+
+class RouteTable:
+    """Owns the router's contents; `add` binds, `deactivate` makes a plugin's routes answer 503."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._bound: dict[tuple[str, str], _Bound] = {}
+
+    def add(self, spec: RouteSpec, owner: str) -> Callable[[], None]:
+        """Register a route for `owner` (the core or a plugin's domain); returns a deactivator."""
+        key = (spec.method.upper(), spec.path)
+        existing = self._bound.get(key)
+        if existing is not None:
+            if existing.owner != owner:
+                raise ValueError(f"{key[0]} {spec.path} already belongs to '{existing.owner}'")
+            existing.spec = spec
+            existing.active = True
+        else:
+            if self._app.router.frozen:
+                raise RuntimeError(
+                    f"{key[0]} {spec.path} is new after the server started; register routes "
+                    "in setup()"
+                )
+            bound = _Bound(spec, owner)
+            self._bound[key] = bound
+            self._app.router.add_route(key[0], spec.path, self._dispatcher(bound))
+
+        def deactivate() -> None:
+            current = self._bound.get(key)
+            if current is not None and current.owner == owner:
+                current.active = False
+
+        return deactivate
+
+    @staticmethod
+    def _dispatcher(bound: _Bound) -> HandlerFn:
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            if not bound.active:
+                raise ApiError(
+                    503,
+                    f"The '{bound.owner}' plugin is not running; see /api/health.",
+                    "plugin_unavailable",
+                    **{"Retry-After": "30"},
+                )
+            return await bound.spec.handler(request)
+
+        dispatch.__name__ = getattr(bound.spec.handler, "__name__", "dispatch")
+        return dispatch
+
+    def specs(self) -> list[tuple[RouteSpec, str, bool]]:
+        """Every route with its owner and whether it is active now."""
+        return [(b.spec, b.owner, b.active) for b in self._bound.values()]
+
+    def is_public(self, request: web.Request) -> bool:
+        """Whether the matched route was declared public (for the auth middleware)."""
+        route = request.match_info.route
+        resource = route.resource
+        if resource is None:
+            return False
+        bound = self._bound.get((route.method, resource.canonical))
+        return bool(bound and bound.spec.public)

@@ -1,0 +1,77 @@
+"""The aiohttp application and its listening socket.
+
+One application for the API and the web app. The access log is one line per request under the
+`hearth.access` logger, so a household can turn it down without losing other messages. It
+never decides who may do what: that is middleware added by the people-and-privacy layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Middleware
+
+from core.http.errors import error_middleware
+from core.http.routes import RouteTable
+
+ACCESS_LOGGER = logging.getLogger("hearth.access")
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+class OneLineAccessLogger(AbstractAccessLogger):
+    """`GET /api/health 200 312B 1.2ms 127.0.0.1 "UA"`: short enough for a Pi's journal."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s %s %s %sB %.1fms %s "%s"',
+            request.method,
+            request.path_qs,
+            response.status,
+            response.body_length,
+            time * 1000,
+            request.remote,
+            request.headers.get("User-Agent", "-"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+class HttpServer:
+    """Owns the app, its route table and the runner that listens."""
+
+    def __init__(self, middlewares: list[Middleware] | None = None) -> None:
+        self.app = web.Application(
+            middlewares=[error_middleware, *(middlewares or [])],
+            client_max_size=MAX_REQUEST_BYTES,
+        )
+        self.routes = RouteTable(self.app)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen and return the actual port (port 0 asks the system for a free one)."""
+        self._runner = web.AppRunner(
+            self.app,
+            access_log_class=OneLineAccessLogger,
+            access_log=ACCESS_LOGGER,
+            shutdown_timeout=2.0,
+            handle_signals=False,
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await site.start()
+        server = site._server  # aiohttp does not expose the bound port otherwise
+        sockets: list[socket.socket] = list(getattr(server, "sockets", None) or [])
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop listening; open requests get the runner's shutdown timeout to finish."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,244 @@
+"""The hub: the one object that owns the bus, the catalog, the registries and the HTTP server.
+
+It sets plugins up in dependency order, keeps a failed plugin from taking the others down,
+retries plugins that are not ready yet, and tears everything down in reverse order on stop.
+It is handed to nothing but plugin contexts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import __version__
+from core.bus import EventBus
+from core.catalog import Catalog
+from core.configuration import Configuration, PluginEntry
+from core.context import PluginContext
+from core.discovery import MdnsAnnouncer
+from core.errors import PluginNotReady, PluginSetupError
+from core.events import HubStarted, HubStopping, PluginStateChanged
+from core.http.core_api import add_core_routes
+from core.http.server import HttpServer
+from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.loader import missing_requirements
+from core.registry import Registry
+
+_LOGGER = logging.getLogger("hearth.hub")
+SETUP_TIMEOUT = 60.0
+STOP_BUDGET = 4.0
+RETRY_DELAYS = (5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+@dataclass
+class PluginRecord:
+    """A configured plugin's state as health reports it."""
+
+    entry: PluginEntry
+    state: str = "pending"  # pending, waiting, running, retrying, failed, stopped
+    error: str | None = None
+    attempts: int = 0
+    context: PluginContext | None = None
+    retry: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class Hub:
+    """Owns everything that lives as long as the server."""
+
+    def __init__(self, config: Configuration) -> None:
+        self.config = config
+        self.bus = EventBus()
+        self.sources: Registry[LibrarySource] = Registry("source", self.bus)
+        self.providers: Registry[MetadataProvider] = Registry("provider", self.bus)
+        self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
+        self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
+        self.http = HttpServer()
+        self.plugins = {d: PluginRecord(config.plugins[d]) for d in config.order}
+        self.server_id = ""
+        self.port = 0
+        self._catalog: Catalog | None = None
+        self._announcer: MdnsAnnouncer | None = None
+        self._setups: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.retry_delays = RETRY_DELAYS
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("the catalog is not open")
+        return self._catalog
+
+    async def start(self) -> None:
+        """Open the catalog, set up plugins, listen, announce."""
+        begun = time.monotonic()
+        self.bus.bind_loop(asyncio.get_running_loop())
+        hearth = self.config.hearth
+        hearth.data_dir.mkdir(parents=True, exist_ok=True)
+        self._catalog = await Catalog.open(hearth.data_dir)
+        self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
+        add_core_routes(self.http.routes, hearth.name, __version__, self.health)
+        for domain in self.config.order:
+            await self._setup(domain)
+        self.port = await self.http.start(hearth.http.host, hearth.http.port)
+        if hearth.network.mdns:
+            self._announcer = MdnsAnnouncer(
+                hearth.name, self.server_id, __version__, self.port, hearth.network.interfaces
+            )
+            await self._announcer.start()
+        self.bus.publish(HubStarted(self.port))
+        _LOGGER.info(
+            "Hearth %s serving on port %d (%d plugins, started in %.2f s)",
+            __version__,
+            self.port,
+            len(self.plugins),
+            time.monotonic() - begun,
+        )
+
+    def _set_state(self, record: PluginRecord, state: str, error: str | None = None) -> None:
+        record.state, record.error = state, error
+        self.bus.publish(PluginStateChanged(record.entry.spec.domain, state, error))
+
+    async def _setup(self, domain: str) -> None:
+        record = self.plugins[domain]
+        spec = record.entry.spec
+        blockers = [d for d in spec.manifest.dependencies if d in self.plugins]
+        failed = [d for d in blockers if self.plugins[d].state == "failed"]
+        if failed:
+            self._set_state(record, "failed", f"needs '{failed[0]}', which failed")
+            _LOGGER.error("Plugin %s not set up: needs %s, which failed", domain, failed[0])
+            return
+        if any(self.plugins[d].state != "running" for d in blockers):
+            self._set_state(record, "waiting", "waiting for " + ", ".join(blockers))
+            return
+        missing = missing_requirements(spec.manifest)
+        if missing:
+            self._set_state(record, "failed", "missing Python packages: " + ", ".join(missing))
+            _LOGGER.error("Plugin %s needs %s installed", domain, ", ".join(missing))
+            return
+        record.attempts += 1
+        context = PluginContext(self, spec.manifest)
+        try:
+            await asyncio.wait_for(
+                record.entry.module.setup(context, record.entry.config), SETUP_TIMEOUT
+            )
+        except PluginNotReady as err:
+            await context.release()
+            self._schedule_retry(record, str(err))
+            return
+        except (PluginSetupError, TimeoutError) as err:
+            await context.release()
+            message = str(err) or f"setup took longer than {SETUP_TIMEOUT:.0f} s"
+            self._set_state(record, "failed", message)
+            _LOGGER.error("Plugin %s failed to set up: %s", domain, message)
+            return
+        except Exception as err:
+            await context.release()
+            self._set_state(record, "failed", f"{type(err).__name__}: {err}")
+            _LOGGER.exception("Plugin %s crashed during setup", domain)
+            return
+        record.context = context
+        self._set_state(record, "running")
+        for other, waiting in self.plugins.items():
+            if waiting.state == "waiting" and domain in waiting.entry.spec.manifest.dependencies:
+                await self._setup(other)
+
+    def _schedule_retry(self, record: PluginRecord, reason: str) -> None:
+        delay = self.retry_delays[min(record.attempts - 1, len(self.retry_delays) - 1)]
+        domain = record.entry.spec.domain
+        if record.state != "retrying":  # an outage is logged once when it starts
+            _LOGGER.warning(
+                "Plugin %s is not ready (%s); retrying in %.0f s", domain, reason, delay
+            )
+        self._set_state(record, "retrying", reason)
+
+        def fire() -> None:
+            if self._stopping:
+                return
+            task = asyncio.get_running_loop().create_task(self._setup(domain))
+            self._setups.add(task)
+            task.add_done_callback(self._setups.discard)
+
+        record.retry = asyncio.get_running_loop().call_later(delay, fire)
+
+    def health(self) -> dict[str, Any]:
+        """What /api/health adds to version and uptime."""
+        plugins = []
+        for domain, record in self.plugins.items():
+            manifest = record.entry.spec.manifest
+            item: dict[str, Any] = {
+                "domain": domain,
+                "name": manifest.name,
+                "kind": manifest.kind,
+                "state": record.state,
+                "error": record.error,
+                "origin": record.entry.spec.origin,
+                "network": manifest.network.scope,
+            }
+            if record.context is not None and record.context.health_detail:
+                item["detail"] = record.context.health_detail
+            plugins.append(item)
+        ok = all(p["state"] == "running" for p in plugins)
+        return {
+            "status": "ok" if ok else "degraded",
+            "server_id": self.server_id,
+            "plugins": plugins,
+        }
+
+    async def stop(self) -> None:
+        """Withdraw, tear plugins down in reverse order within the budget, close everything."""
+        if self._stopping:
+            return
+        self._stopping = True
+        deadline = time.monotonic() + STOP_BUDGET
+        self.bus.publish(HubStopping())
+        if self._announcer is not None:
+            await self._announcer.stop()
+        for record in self.plugins.values():
+            if record.retry is not None:
+                record.retry.cancel()
+        for task in list(self._setups):
+            task.cancel()
+        for domain in reversed(self.config.order):
+            await self._teardown(self.plugins[domain], deadline)
+        await self.http.stop()
+        await self.bus.drain()
+        if self._catalog is not None:
+            await self._catalog.close()
+        _LOGGER.info("Hearth stopped")
+
+    async def _teardown(self, record: PluginRecord, deadline: float) -> None:
+        context, record.context = record.context, None
+        if context is None:
+            return
+        domain = record.entry.spec.domain
+        teardown = getattr(record.entry.module, "teardown", None)
+        try:
+            if teardown is not None:
+                remaining = max(0.1, deadline - time.monotonic())
+                await asyncio.wait_for(teardown(context), remaining)
+        except TimeoutError:
+            _LOGGER.error("Plugin %s did not tear down in time", domain)
+        except Exception:
+            _LOGGER.exception("Plugin %s failed to tear down", domain)
+        await context.release()
+        self._set_state(record, "stopped")
+
+    async def run(self) -> None:
+        """Start, serve until SIGTERM or SIGINT, stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await self.start()
+            await stop.wait()
+            _LOGGER.info("Stopping on signal")
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+            await self.stop()

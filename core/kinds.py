@@ -1,0 +1,110 @@
+"""The kinds of thing a plugin can provide, as Protocols the hub's registries hold.
+
+A plugin implements one of these and registers it through its context; the core talks to the
+object only through the Protocol, so no plugin is ever imported by name. Records exchanged with
+the core are frozen dataclasses defined here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+LIBRARY_KINDS = ("movies", "shows", "music", "photos", "videos")
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryInfo:
+    """What a source contributes: a named library of one kind."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One file a source found: where it is relative to a root, and what stat said."""
+
+    root: Path
+    relpath: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+@runtime_checkable
+class LibrarySource(Protocol):
+    """Yields the files of one library and says whether they can be read right now."""
+
+    @property
+    def source_id(self) -> str:
+        """Stable across restarts (a folder library's name, a drive's filesystem UUID)."""
+        ...
+
+    @property
+    def library(self) -> LibraryInfo: ...
+
+    def roots(self) -> Sequence[Path]:
+        """The folders this source reads; never written to."""
+        ...
+
+    def is_online(self) -> bool:
+        """False while the drive or mount is absent: its items are kept, hidden, not deleted."""
+        ...
+
+    def walk_blocking(self) -> Iterator[FileRecord]:
+        """Every file under the roots; runs in an executor."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataRequest:
+    """What a provider is asked about: an item's kind, its file and what is known so far."""
+
+    item_kind: str
+    path: Path | None
+    known: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataResult:
+    """Fields a provider could fill; the core merges results in the configured order."""
+
+    fields: Mapping[str, Any]
+    provider: str
+
+
+@runtime_checkable
+class MetadataProvider(Protocol):
+    """Answers a lookup with a result, or None for "nothing found" (final, not an error)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def lookup(self, request: MetadataRequest) -> MetadataResult | None: ...
+
+
+@runtime_checkable
+class PlaybackTarget(Protocol):
+    """Something that plays an item for a person: a TV, a browser session, a music app."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def play(self, item_id: str, position_seconds: float = 0.0) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def status(self) -> Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class Relay(Protocol):
+    """Remote access for the people the owner chose; at most one is active."""
+
+    @property
+    def name(self) -> str: ...
+
+    def status(self) -> Mapping[str, Any]: ...
