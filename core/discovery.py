@@ -7,6 +7,7 @@ interfaces; never anything but multicast DNS on the local link.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import re
@@ -57,9 +58,11 @@ class MdnsAnnouncer:
         self._wanted = interfaces
         self._zc: AsyncZeroconf | None = None
         self._infos: list[AsyncServiceInfo] = []
+        self._registering: asyncio.Task[None] | None = None
         self.addresses: list[str] = []
 
     async def start(self) -> None:
+        """Begin announcing; probing takes a few seconds, so it runs in the background."""
         self.addresses = resolve_interfaces(self._wanted)
         if not self.addresses:
             _LOGGER.warning("No IPv4 address on %s; not announcing over mDNS", self._wanted)
@@ -68,6 +71,11 @@ class MdnsAnnouncer:
             list(self.addresses) if self._wanted else InterfaceChoice.All
         )
         self._zc = AsyncZeroconf(interfaces=choice, ip_version=IPVersion.V4Only)
+        self._registering = asyncio.get_running_loop().create_task(
+            self._register(self._zc), name="mdns-register"
+        )
+
+    async def _register(self, zc: AsyncZeroconf) -> None:
         host = f"hearth-{self._server_id[:8]}.local."
         packed = [socket.inet_aton(a) for a in self.addresses]
         txt = {"id": self._server_id, "version": self._version, "path": "/", "api": "/api"}
@@ -80,13 +88,24 @@ class MdnsAnnouncer:
                 properties=txt,
                 server=host,
             )
-            await self._zc.async_register_service(info, allow_name_change=True)
+            announced = await zc.async_register_service(info, allow_name_change=True)
             self._infos.append(info)
+            await announced
         _LOGGER.info("Announced over mDNS on %s", ", ".join(self.addresses))
 
     async def stop(self) -> None:
+        """Send goodbyes for what was registered and close the sockets."""
         if self._zc is None:
             return
+        if self._registering is not None and not self._registering.done():
+            self._registering.cancel()
+        if self._registering is not None:
+            try:
+                await self._registering
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                _LOGGER.exception("mDNS announcement failed")
         try:
             await self._zc.async_unregister_all_services()
         finally:

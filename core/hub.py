@@ -58,7 +58,7 @@ class Hub:
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
         self.http = HttpServer()
-        self.plugins = {d: PluginRecord(config.plugins[d]) for d in config.order}
+        self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
         self.port = 0
         self._catalog: Catalog | None = None
@@ -92,10 +92,10 @@ class Hub:
             await self._announcer.start()
         self.bus.publish(HubStarted(self.port))
         _LOGGER.info(
-            "Hearth %s serving on port %d (%d plugins, started in %.2f s)",
+            "Hearth %s serving on port %d (%d plugin(s), started in %.2f s)",
             __version__,
             self.port,
-            len(self.plugins),
+            len(self.records),
             time.monotonic() - begun,
         )
 
@@ -104,15 +104,15 @@ class Hub:
         self.bus.publish(PluginStateChanged(record.entry.spec.domain, state, error))
 
     async def _setup(self, domain: str) -> None:
-        record = self.plugins[domain]
+        record = self.records[domain]
         spec = record.entry.spec
-        blockers = [d for d in spec.manifest.dependencies if d in self.plugins]
-        failed = [d for d in blockers if self.plugins[d].state == "failed"]
+        blockers = [d for d in spec.manifest.dependencies if d in self.records]
+        failed = [d for d in blockers if self.records[d].state == "failed"]
         if failed:
             self._set_state(record, "failed", f"needs '{failed[0]}', which failed")
             _LOGGER.error("Plugin %s not set up: needs %s, which failed", domain, failed[0])
             return
-        if any(self.plugins[d].state != "running" for d in blockers):
+        if any(self.records[d].state != "running" for d in blockers):
             self._set_state(record, "waiting", "waiting for " + ", ".join(blockers))
             return
         missing = missing_requirements(spec.manifest)
@@ -143,7 +143,7 @@ class Hub:
             return
         record.context = context
         self._set_state(record, "running")
-        for other, waiting in self.plugins.items():
+        for other, waiting in self.records.items():
             if waiting.state == "waiting" and domain in waiting.entry.spec.manifest.dependencies:
                 await self._setup(other)
 
@@ -167,8 +167,8 @@ class Hub:
 
     def health(self) -> dict[str, Any]:
         """What /api/health adds to version and uptime."""
-        plugins = []
-        for domain, record in self.plugins.items():
+        entries = []
+        for domain, record in self.records.items():
             manifest = record.entry.spec.manifest
             item: dict[str, Any] = {
                 "domain": domain,
@@ -181,12 +181,12 @@ class Hub:
             }
             if record.context is not None and record.context.health_detail:
                 item["detail"] = record.context.health_detail
-            plugins.append(item)
-        ok = all(p["state"] == "running" for p in plugins)
+            entries.append(item)
+        ok = all(p["state"] == "running" for p in entries)
         return {
             "status": "ok" if ok else "degraded",
             "server_id": self.server_id,
-            "plugins": plugins,
+            "plugins": entries,
         }
 
     async def stop(self) -> None:
@@ -198,13 +198,13 @@ class Hub:
         self.bus.publish(HubStopping())
         if self._announcer is not None:
             await self._announcer.stop()
-        for record in self.plugins.values():
+        for record in self.records.values():
             if record.retry is not None:
                 record.retry.cancel()
         for task in list(self._setups):
             task.cancel()
         for domain in reversed(self.config.order):
-            await self._teardown(self.plugins[domain], deadline)
+            await self._teardown(self.records[domain], deadline)
         await self.http.stop()
         await self.bus.drain()
         if self._catalog is not None:

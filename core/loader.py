@@ -78,7 +78,7 @@ def find_plugins(config_dir: Path | None) -> FoundPlugins:
             continue
         folder = Path(next(iter(spec.submodule_search_locations)))
         try:
-            manifest = read_manifest(folder)
+            manifest = read_manifest(folder, entry.name)
         except ManifestError as err:
             found.broken[entry.name] = str(err)
             continue

@@ -98,8 +98,9 @@ def parse_manifest(data: Any, where: str) -> Manifest:
     )
 
 
-def read_manifest(folder: Path) -> Manifest:
-    """Read `folder/manifest.json`; the domain must equal the folder's name."""
+def read_manifest(folder: Path, expected_domain: str | None = None) -> Manifest:
+    """Read `folder/manifest.json`; the domain must equal the folder's name (or, for a
+    package installed under another name, the entry point's name)."""
     file = folder / "manifest.json"
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
@@ -108,6 +109,7 @@ def read_manifest(folder: Path) -> Manifest:
     except (OSError, ValueError) as err:
         raise ManifestError(f"{file}: cannot be read as JSON: {err}") from err
     manifest = parse_manifest(data, str(file))
-    if manifest.domain != folder.name:
-        raise ManifestError(f"{file}: domain '{manifest.domain}' must equal the folder name")
+    expected = expected_domain or folder.name
+    if manifest.domain != expected:
+        raise ManifestError(f"{file}: domain '{manifest.domain}' must be '{expected}'")
     return manifest

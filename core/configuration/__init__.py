@@ -79,7 +79,6 @@ def _validate_plugin(
 def load_configuration(config_dir: Path) -> Configuration:
     """Read, validate and order everything; raises ConfigError listing every problem."""
     ctx = LoadContext(config_dir=config_dir)
-    top = Mark(CONFIG_FILE, 1)
     problems: list[tuple[Mark, str]] = []
     try:
         raw = load_yaml(config_dir / CONFIG_FILE, ctx)

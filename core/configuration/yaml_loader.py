@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 try:  # the C loader is several times faster on a Pi; both keep line marks
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
 class Secret:
@@ -133,7 +133,7 @@ def _construct_mapping(loader: _HearthLoader, node: yaml.MappingNode) -> NodeDic
     result.mark = loader.mark_of(node)
     result.key_marks = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool | None):
             raise YamlLoadError(loader.mark_of(key_node), "a key must be a plain value")
         if key in result:
@@ -141,23 +141,20 @@ def _construct_mapping(loader: _HearthLoader, node: yaml.MappingNode) -> NodeDic
             raise YamlLoadError(
                 loader.mark_of(key_node), f"duplicate key '{key}' (first at line {first})"
             )
-        result[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        result[key] = loader.construct_object(value_node, deep=True)
         result.key_marks[key] = loader.mark_of(key_node)
     return result
 
 
 def _construct_sequence(loader: _HearthLoader, node: yaml.SequenceNode) -> NodeList:
-    result = NodeList(
-        loader.construct_object(child, deep=True)  # type: ignore[no-untyped-call]
-        for child in node.value
-    )
+    result = NodeList(loader.construct_object(child, deep=True) for child in node.value)
     result.mark = loader.mark_of(node)
     result.item_marks = [loader.mark_of(child) for child in node.value]
     return result
 
 
-def _construct_include(loader: _HearthLoader, node: yaml.Node) -> Any:
-    name = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+def _construct_include(loader: _HearthLoader, node: yaml.ScalarNode) -> Any:
+    name = str(loader.construct_scalar(node))
     target = (loader.path.parent / name).resolve()
     try:
         return load_yaml(target, loader.ctx)
@@ -182,8 +179,8 @@ def _secrets_for(loader: _HearthLoader) -> dict[str, Any]:
     return merged
 
 
-def _construct_secret(loader: _HearthLoader, node: yaml.Node) -> Any:
-    name = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+def _construct_secret(loader: _HearthLoader, node: yaml.ScalarNode) -> Any:
+    name = str(loader.construct_scalar(node))
     secrets = _secrets_for(loader)
     if name not in secrets:
         loader.ctx.problems.append(
@@ -198,8 +195,8 @@ def _construct_secret(loader: _HearthLoader, node: yaml.Node) -> Any:
     return value
 
 
-def _construct_env_var(loader: _HearthLoader, node: yaml.Node) -> Any:
-    parts = str(loader.construct_scalar(node)).split(maxsplit=1)  # type: ignore[arg-type]
+def _construct_env_var(loader: _HearthLoader, node: yaml.ScalarNode) -> Any:
+    parts = str(loader.construct_scalar(node)).split(maxsplit=1)
     if not parts:
         loader.ctx.problems.append((loader.mark_of(node), "!env_var needs a variable name"))
         return None
@@ -215,15 +212,15 @@ def _construct_env_var(loader: _HearthLoader, node: yaml.Node) -> Any:
 
 _HearthLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 _HearthLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
-    _construct_sequence,  # type: ignore[arg-type]
+    _construct_sequence,
 )
-_HearthLoader.add_constructor("!include", _construct_include)  # type: ignore[arg-type]
-_HearthLoader.add_constructor("!secret", _construct_secret)  # type: ignore[arg-type]
-_HearthLoader.add_constructor("!env_var", _construct_env_var)  # type: ignore[arg-type]
+_HearthLoader.add_constructor("!include", _construct_include)
+_HearthLoader.add_constructor("!secret", _construct_secret)
+_HearthLoader.add_constructor("!env_var", _construct_env_var)
 
 
 def locate(root: Any, path: list[Any], fallback: Mark) -> Mark:
@@ -246,9 +243,9 @@ def value_at(root: Any, path: list[Any]) -> tuple[bool, Any]:
     """The raw value at `path`, and whether it exists at all."""
     node = root
     for step in path:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        in_dict = isinstance(node, dict) and step in node
+        in_list = isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        if in_dict or in_list:
             node = node[step]
         else:
             return False, None

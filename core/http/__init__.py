@@ -1,1 +1,1 @@
-"""The HTTP API: one aiohttp application whose routes are registered by the core and plugins."""
+"""The HTTP API: one aiohttp application; the core and each plugin register routes."""

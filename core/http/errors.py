@@ -57,8 +57,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "Internal error; the server log has the details.")
-    if response.status >= 400 and response.content_type != "application/json":
-        if isinstance(response, web.Response) and not response.prepared:
-            text = response.text if response.text else response.reason
-            return json_error(response.status, text or response.reason)
+    if (
+        response.status >= 400
+        and response.content_type != "application/json"
+        and isinstance(response, web.Response)
+        and not response.prepared
+    ):
+        return json_error(response.status, response.text or response.reason)
     return response

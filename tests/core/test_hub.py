@@ -25,7 +25,7 @@ async def test_plugins_set_up_in_dependency_order_and_failures_stay_contained(
     )
     hub = server.hub
     assert list(hub.config.order).index("alpha") < list(hub.config.order).index("beta")
-    states = {d: r.state for d, r in hub.plugins.items()}
+    states = {d: r.state for d, r in hub.records.items()}
     assert states == {
         "alpha": "running",
         "beta": "running",
@@ -33,8 +33,8 @@ async def test_plugins_set_up_in_dependency_order_and_failures_stay_contained(
         "crashy": "failed",
         "gamma": "failed",
     }
-    assert hub.plugins["gamma"].error == "needs 'broken', which failed"
-    assert hub.plugins["crashy"].error == "RuntimeError: boom"
+    assert hub.records["gamma"].error == "needs 'broken', which failed"
+    assert hub.records["crashy"].error == "RuntimeError: boom"
     assert hub.sources.names() == ["alpha:alpha"]
     assert hub.targets.names() == ["beta-screen"]
 
@@ -67,7 +67,7 @@ async def test_a_stopped_plugins_routes_answer_503_not_a_crash(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     server = await start_server(f"alpha:\n  folder: {tmp_path}\n", plugins=("alpha",))
-    record = server.hub.plugins["alpha"]
+    record = server.hub.records["alpha"]
     await server.hub._teardown(record, deadline=asyncio.get_running_loop().time() + 1)
     async with server.session.get(server.url + "/api/alpha/ping") as response:
         assert response.status == 503
@@ -81,7 +81,7 @@ async def test_a_plugin_that_is_not_ready_is_retried_until_it_runs(
 ) -> None:
     marker = tmp_path / "mounted"
     server = await start_server(f"flaky:\n  marker: {marker}\n", plugins=("flaky",))
-    record = server.hub.plugins["flaky"]
+    record = server.hub.records["flaky"]
     assert record.state == "retrying"
     assert record.error is not None and "is not mounted" in record.error
     running = asyncio.Event()
@@ -99,7 +99,7 @@ async def test_registrations_are_announced_on_the_bus(
     server = await start_server(f"alpha:\n  folder: {tmp_path}\n", plugins=("alpha",))
     seen: list[ProvisionAdded] = []
     server.hub.bus.subscribe(ProvisionAdded, seen.append)
-    record = server.hub.plugins["alpha"]
+    record = server.hub.records["alpha"]
     await server.hub._teardown(record, deadline=asyncio.get_running_loop().time() + 1)
     await server.hub._setup("alpha")
     await server.hub.bus.drain()
@@ -111,6 +111,6 @@ async def test_missing_python_requirement_fails_only_that_plugin(
     start_server: StartServer,
 ) -> None:
     server = await start_server("needy:\n", plugins=("needy",))
-    record = server.hub.plugins["needy"]
+    record = server.hub.records["needy"]
     assert record.state == "failed"
     assert record.error == "missing Python packages: surely-not-installed-pkg>=1"

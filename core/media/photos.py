@@ -1,0 +1,112 @@
+"""Reading a photo's size, orientation and capture time with Pillow, from its header only.
+
+Photo libraries are large and a Pi is slow, so nothing here decodes pixels: Pillow's `open` reads
+the header, and EXIF comes from the bytes the header already holds. (PNG keeps EXIF in an `eXIf`
+chunk; asking Pillow for `getexif()` when that chunk comes after the pixels would decode the whole
+image, so only an early chunk is used.) HEIC/HEIF needs the optional `pillow-heif` plugin, found at
+call time so each worker process registers it for itself.
+
+Never writes or rotates images, never makes thumbnails (that is the artwork cache's job), and
+leaves turning Pillow's exceptions into `ProbeError` to `probe`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from PIL import ExifTags, Image
+
+_HEIF_FORMATS = frozenset({".heic", ".heif", ".hif"})
+# EXIF orientations 5-8 are rotated by 90°: the picture is shown with width and height swapped.
+_TRANSPOSED = frozenset({5, 6, 7, 8})
+
+
+class HeifSupportMissingError(Exception):
+    """HEIC/HEIF needs `pillow-heif`, which is not installed in this environment."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoInfo:
+    """A photo's stored size, orientation and when it was taken, as the file says."""
+
+    width: int
+    height: int
+    format: str
+    orientation: int | None = None
+    taken_at: datetime | None = None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as the photo is meant to be seen, after the EXIF rotation."""
+        if self.orientation in _TRANSPOSED:
+            return self.height, self.width
+        return self.width, self.height
+
+
+def read_photo_blocking(path: str) -> PhotoInfo:
+    """The header facts of one photo; Pillow's exceptions pass through for `probe` to translate."""
+    if os.path.splitext(path)[1].casefold() in _HEIF_FORMATS:
+        _register_heif_opener()
+    with Image.open(path) as image:
+        exif = _header_exif(image)
+        primary = exif.get_ifd(ExifTags.IFD.Exif) if exif else {}
+        orientation = exif.get(ExifTags.Base.Orientation) if exif else None
+        return PhotoInfo(
+            width=image.width,
+            height=image.height,
+            format=(image.format or "unknown").casefold(),
+            orientation=orientation if isinstance(orientation, int) else None,
+            taken_at=_exif_time(
+                primary.get(ExifTags.Base.DateTimeOriginal)
+                or primary.get(ExifTags.Base.DateTimeDigitized),
+                primary.get(ExifTags.Base.OffsetTimeOriginal),
+            ),
+        )
+
+
+def _header_exif(image: Image.Image) -> Image.Exif | None:
+    """EXIF without decoding pixels; None when the header holds none."""
+    if image.format == "PNG":
+        raw = image.info.get("exif")
+        if not isinstance(raw, bytes):
+            return None
+        exif = Image.Exif()
+        exif.load(raw)
+        return exif
+    return image.getexif()
+
+
+def _exif_time(value: object, offset: object) -> datetime | None:
+    """`2024:03:01 12:34:56` as a datetime; aware only if the camera wrote its UTC offset.
+
+    Cameras write blanks, zeros and garbage here, so anything unparsable is simply unknown.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        taken = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    if isinstance(offset, str) and len(offset.strip("\x00 ")) == 6:
+        text = offset.strip("\x00 ")
+        sign = -1 if text[0] == "-" else 1
+        try:
+            delta = timedelta(hours=int(text[1:3]), minutes=int(text[4:6]))
+            return taken.replace(tzinfo=timezone(sign * delta))
+        except ValueError:  # not digits, or an offset no clock has
+            return taken
+    return taken
+
+
+def _register_heif_opener() -> None:
+    """Teach Pillow HEIC/HEIF through the optional plugin; idempotent, per process."""
+    try:
+        plugin = importlib.import_module("pillow_heif")
+    except ImportError as err:
+        raise HeifSupportMissingError(
+            "HEIC/HEIF photos need the pillow-heif package, which is not installed"
+        ) from err
+    plugin.register_heif_opener()

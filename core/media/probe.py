@@ -1,0 +1,290 @@
+"""Probing a media file in-process: container, streams, audio tags, cover art, photo facts.
+
+PyAV reads a container's header in about a millisecond where spawning ffprobe costs ~60 (see
+DESIGN "Probing media"), so the scanner calls `probe_blocking` in worker processes and writes the
+frozen, picklable results from one place. The container is opened once and only its header and
+first packet are read; no frame is ever decoded here. mutagen adds audio tags, Pillow photo facts.
+
+Every way a file can be wrong — empty, cut short, not media, a directory, gone, unreadable — ends
+as one `ProbeError` naming the file and the fault; PyAV, mutagen and Pillow exceptions never
+escape. Never writes, never follows a URL a file points to (FFmpeg is held to local files), and
+keeps no module-level state, so it works the same under fork and spawn.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import av
+import mutagen
+from PIL import Image, UnidentifiedImageError
+
+from core.errors import HearthError
+from core.media.classify import FileKind, classify
+from core.media.integrity import truncation_problem
+from core.media.languages import normalize_language
+from core.media.photos import HeifSupportMissingError, PhotoInfo, read_photo_blocking
+from core.media.tags import AudioTags, CoverArt, front_cover, read_tags
+
+StreamKind = Literal["video", "audio", "subtitle"]
+MediaKind = Literal["video", "audio", "photo"]
+
+# What a damaged or hostile file makes these libraries raise: parsers fail in many ways.
+_FILE_FAULTS: tuple[type[BaseException], ...] = (
+    av.FFmpegError,
+    mutagen.MutagenError,
+    Image.DecompressionBombError,
+    OSError,
+    ValueError,
+    EOFError,
+    LookupError,
+    struct.error,
+    SyntaxError,
+)
+# FFmpeg may open local files only: a crafted playlist must not make a scan reach the network.
+_CONTAINER_OPTIONS = {"protocol_whitelist": "file"}
+_COVER_MIME = {"mjpeg": "image/jpeg", "png": "image/png", "bmp": "image/bmp", "gif": "image/gif"}
+
+
+class ProbeError(HearthError):
+    """A file cannot be probed; the message names the file and says what is wrong with it."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[type[ProbeError], tuple[str, str]]:
+        # Raised in worker processes and pickled back: rebuild from both fields.
+        return ProbeError, (self.path, self.problem)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """One audio, video or subtitle stream; fields a stream kind lacks are None."""
+
+    index: int
+    kind: StreamKind
+    codec: str | None
+    profile: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = None
+    pix_fmt: str | None = None
+    bit_rate: int | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+    language: str | None = None
+    title: str | None = None
+    default: bool = False
+    forced: bool = False
+    hearing_impaired: bool = False
+    text_based: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What one file holds; `kind` comes from its content, not its extension."""
+
+    kind: MediaKind
+    size: int
+    container: str | None
+    duration: float | None = None
+    bit_rate: int | None = None
+    streams: tuple[StreamInfo, ...] = ()
+    tags: AudioTags | None = None
+    has_cover_art: bool = False
+    photo: PhotoInfo | None = None
+
+    def of_kind(self, kind: StreamKind) -> tuple[StreamInfo, ...]:
+        return tuple(stream for stream in self.streams if stream.kind == kind)
+
+    @property
+    def video_streams(self) -> tuple[StreamInfo, ...]:
+        return self.of_kind("video")
+
+    @property
+    def audio_streams(self) -> tuple[StreamInfo, ...]:
+        return self.of_kind("audio")
+
+    @property
+    def subtitle_streams(self) -> tuple[StreamInfo, ...]:
+        """Embedded subtitles, in stream order."""
+        return self.of_kind("subtitle")
+
+
+def probe_blocking(path: str | os.PathLike[str]) -> ProbeResult:
+    """Probe one file; raises `ProbeError` for anything that is not a readable media file."""
+    name = os.path.abspath(os.fspath(path))  # absolute: FFmpeg reads `a:b.mkv` as a protocol
+    size = _check_file(name)
+    kind = classify(os.path.basename(name))
+    try:
+        if kind in (FileKind.PHOTO, FileKind.ARTWORK):
+            photo = read_photo_blocking(name)
+            return ProbeResult("photo", size, photo.format, photo=photo)
+        return _probe_container(name, size)
+    except ProbeError:
+        raise
+    except HeifSupportMissingError as err:
+        raise ProbeError(name, str(err)) from err
+    except _FILE_FAULTS as err:
+        raise ProbeError(name, _describe(err)) from err
+
+
+def extract_cover_blocking(path: str | os.PathLike[str]) -> CoverArt | None:
+    """The embedded cover picture of an audio or video file, or None if it has none."""
+    name = os.path.abspath(os.fspath(path))
+    _check_file(name)
+    try:
+        audio = mutagen.File(name)
+        cover = front_cover(audio) if audio is not None else None
+        return cover or _container_cover(name)
+    except _FILE_FAULTS as err:
+        raise ProbeError(name, _describe(err)) from err
+
+
+def _check_file(name: str) -> int:
+    """The file's size after the cheap checks: it exists, is a file, is not empty, is whole."""
+    try:
+        with open(name, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            problem = "is empty (0 bytes)" if size == 0 else truncation_problem(file, size)
+    except FileNotFoundError as err:
+        raise ProbeError(name, "does not exist (moved or deleted while scanning?)") from err
+    except IsADirectoryError as err:
+        raise ProbeError(name, "is a directory, not a file") from err
+    except PermissionError as err:
+        raise ProbeError(name, "cannot be read: permission denied") from err
+    except OSError as err:
+        raise ProbeError(name, f"cannot be read: {err.strerror or err}") from err
+    if problem:
+        raise ProbeError(name, problem)
+    return size
+
+
+def _describe(err: BaseException) -> str:
+    """A sentence about the file, from whichever library gave up on it."""
+    if isinstance(err, av.error.InvalidDataError):
+        return "is not a media file FFmpeg can read (invalid data)"
+    if isinstance(err, UnidentifiedImageError):
+        return "is not an image Pillow can read"
+    if isinstance(err, Image.DecompressionBombError):
+        return f"is too large an image to handle safely ({err})"
+    if isinstance(err, mutagen.MutagenError):
+        return f"has tags that cannot be read ({err})"
+    if isinstance(err, OSError) and err.strerror:
+        return f"cannot be read ({err.strerror}); it may be damaged or cut short"
+    return f"is damaged or not a media file ({type(err).__name__}: {err})"
+
+
+def _probe_container(name: str, size: int) -> ProbeResult:
+    with av.open(
+        name, container_options=_CONTAINER_OPTIONS, metadata_errors="replace"
+    ) as container:
+        covers = [s for s in container.streams if _is_cover(s)]
+        streams = tuple(
+            info
+            for stream in container.streams
+            if stream not in covers and (info := _stream_info(stream)) is not None
+        )
+        kinds = {stream.kind for stream in streams}
+        if not kinds & {"video", "audio"}:
+            raise ProbeError(name, "holds no audio or video stream")
+        first = next(container.demux(), None)
+        if first is None or first.size == 0:
+            raise ProbeError(name, "holds stream headers but no media data (cut short?)")
+        duration = container.duration / 1_000_000 if container.duration else None
+        result = ProbeResult(
+            kind="video" if "video" in kinds else "audio",
+            size=size,
+            container=container.format.name,
+            duration=duration if duration else _longest_stream(container),
+            bit_rate=container.bit_rate or None,
+            streams=streams,
+            has_cover_art=bool(covers),
+        )
+    if result.kind != "audio":
+        return result
+    audio = mutagen.File(name)
+    tags = read_tags(audio) if audio is not None else AudioTags()
+    has_cover = result.has_cover_art or (audio is not None and front_cover(audio) is not None)
+    return ProbeResult(**{**_fields(result), "tags": tags, "has_cover_art": has_cover})
+
+
+def _fields(result: ProbeResult) -> dict[str, Any]:
+    return {field: getattr(result, field) for field in result.__dataclass_fields__}
+
+
+def _is_cover(stream: Any) -> bool:
+    """Cover pictures (MP3 APIC, MP4 covr, Matroska cover attachments) are not video."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _stream_info(stream: Any) -> StreamInfo | None:
+    """One stream's facts, or None for data, attachment and unknown streams."""
+    if stream.type not in ("video", "audio", "subtitle"):
+        return None
+    context = stream.codec_context
+    codec = context.codec if context is not None else None
+    metadata = stream.metadata
+    disposition = stream.disposition
+    video = stream.type == "video"
+    audio = stream.type == "audio"
+    rate = (stream.average_rate or stream.guessed_rate) if video else None
+    return StreamInfo(
+        index=stream.index,
+        kind=stream.type,
+        codec=codec.canonical_name if codec is not None else None,
+        profile=(context.profile or None) if context is not None else None,
+        width=context.width or None if video else None,
+        height=context.height or None if video else None,
+        frame_rate=round(float(rate), 3) if rate else None,
+        pix_fmt=context.pix_fmt if video else None,
+        bit_rate=_bit_rate(context, metadata),
+        channels=context.channels or None if audio else None,
+        sample_rate=context.sample_rate or None if audio else None,
+        language=normalize_language(metadata.get("language", "")),
+        title=metadata.get("title") or None,
+        default=bool(disposition & av.stream.Disposition.default),
+        forced=bool(disposition & av.stream.Disposition.forced),
+        hearing_impaired=bool(disposition & av.stream.Disposition.hearing_impaired),
+        text_based=bool(codec.text_sub) if codec is not None and not (video or audio) else None,
+    )
+
+
+def _bit_rate(context: Any, metadata: Any) -> int | None:
+    """The codec's bit rate, else the `BPS` statistics tag mkvmerge writes into Matroska."""
+    if context is not None and context.bit_rate:
+        return int(context.bit_rate)
+    for key in ("BPS", "BPS-eng"):
+        value = str(metadata.get(key, ""))
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _longest_stream(container: Any) -> float | None:
+    """Duration from the streams when the container header gives none."""
+    seconds = [
+        float(stream.duration * stream.time_base)
+        for stream in container.streams
+        if stream.duration and stream.time_base
+    ]
+    return max(seconds) if seconds else None
+
+
+def _container_cover(name: str) -> CoverArt | None:
+    """A video's cover: the first attached picture's single packet, read without decoding."""
+    with av.open(name, container_options=_CONTAINER_OPTIONS) as container:
+        for stream in container.streams:
+            if _is_cover(stream):
+                packet = next(container.demux(stream), None)
+                if packet is not None and packet.size:
+                    mime = stream.metadata.get("mimetype") or _COVER_MIME.get(
+                        stream.codec_context.codec.canonical_name, "application/octet-stream"
+                    )
+                    return CoverArt(bytes(packet), mime)
+    return None

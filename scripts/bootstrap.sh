@@ -1,0 +1,66 @@
+# Shared by scripts/run and scripts/test: make .venv and install Hearth into it, once.
+# Sourced, not run. Installs Debian packages only when root and missing; otherwise says how.
+# Re-running is cheap: pip runs again only when pyproject.toml or the wanted extras change.
+
+set -euo pipefail
+HEARTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$HEARTH_ROOT/.venv"
+
+say() { printf 'hearth: %s\n' "$*" >&2; }
+
+apt_install() {
+    # apt_install PACKAGE... : install Debian packages when we may; otherwise explain and fail.
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing $* with apt-get"
+        if [ ! -f "$HEARTH_ROOT/.venv/.apt-updated" ] && [ -z "${HEARTH_APT_UPDATED:-}" ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+            export HEARTH_APT_UPDATED=1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+    else
+        say "missing: $*. Install it with:  sudo apt-get install $*"
+        return 1
+    fi
+}
+
+need_python() {
+    PYTHON="${PYTHON:-python3}"
+    if ! command -v "$PYTHON" >/dev/null 2>&1; then
+        apt_install python3 python3-venv
+    fi
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        say "Hearth needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version 2>&1)"
+        exit 1
+    fi
+    if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        apt_install python3-venv
+    fi
+}
+
+need_ffmpeg() {
+    # ffmpeg transcodes; PyAV (from PyPI) probes in-process and does not need it.
+    if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+        apt_install ffmpeg || say "Hearth will run, but cannot transcode until ffmpeg is installed"
+    fi
+}
+
+bootstrap() {
+    # bootstrap [EXTRAS] : .venv with Hearth installed (editable) with the given extras.
+    local extras="${1:-}"
+    need_python
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local spec="."
+    [ -n "$extras" ] && spec=".[$extras]"
+    local stamp="$VENV/.hearth-installed"
+    local want
+    want="$(sha256sum <"$HEARTH_ROOT/pyproject.toml" | cut -d" " -f1) $spec"
+    if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
+        say "installing Hearth into .venv ($spec)"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        (cd "$HEARTH_ROOT" && "$VENV/bin/python" -m pip install -q -e "$spec")
+        printf '%s\n' "$want" >"$stamp"
+    fi
+}
