@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import __version__
@@ -21,6 +23,16 @@ from core.logs import LEVELS, setup_logging
 
 _LOGGER = logging.getLogger("hearth")
 Command = Callable[[argparse.Namespace], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A sub-command: what runs, its one-line help, and its own arguments."""
+
+    run: Command
+    help: str
+    configure: Configure | None = None
 
 
 def config_dir(args: argparse.Namespace) -> Path:
@@ -82,10 +94,36 @@ def cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, tuple[Command, str]] = {
-    "run": (cmd_run, "start the server and serve until stopped"),
-    "check-config": (cmd_check_config, "validate configuration.yaml without starting"),
-    "version": (cmd_version, "print the version"),
+def cmd_hw(args: argparse.Namespace) -> int:
+    """Detect (or read the cached) hardware report and print it."""
+    from core.machine import detect_for_blocking
+    from hardware.report import render_text, report_to_dict
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    report = detect_for_blocking(config.hearth.data_dir, config.hearth.ffmpeg, args.refresh)
+    if args.json:
+        print(json.dumps(report_to_dict(report), indent=2))
+    else:
+        print(render_text(report))
+    return 0
+
+
+def _hw_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--refresh", action="store_true", help="forget the cache and run the test encodes again"
+    )
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
+    "check-config": CommandSpec(cmd_check_config, "validate configuration.yaml without starting"),
+    "version": CommandSpec(cmd_version, "print the version"),
+    "hw": CommandSpec(
+        cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
+    ),
 }
 
 
@@ -99,16 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--log-level", choices=LEVELS, help="override hearth: log_level")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (func, text) in COMMANDS.items():
-        command = sub.add_parser(name, parents=[common], help=text, description=text)
-        command.set_defaults(func=func)
+    for name, spec in COMMANDS.items():
+        command = sub.add_parser(name, parents=[common], help=spec.help, description=spec.help)
+        if spec.configure is not None:
+            spec.configure(command)
+        command.set_defaults(func=spec.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level or "info")
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except BrokenPipeError:  # `hearth hw | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
 
 

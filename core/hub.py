@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from core.http.core_api import add_core_routes
 from core.http.server import HttpServer
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.loader import missing_requirements
+from core.machine import MachineInfo
 from core.registry import Registry
 
 _LOGGER = logging.getLogger("hearth.hub")
@@ -63,7 +65,8 @@ class Hub:
         self.port = 0
         self._catalog: Catalog | None = None
         self._announcer: MdnsAnnouncer | None = None
-        self._setups: set[asyncio.Task[None]] = set()
+        self._setups: set[asyncio.Task[Any]] = set()
+        self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
         self._stopping = False
         self.retry_delays = RETRY_DELAYS
 
@@ -81,6 +84,7 @@ class Hub:
         hearth.data_dir.mkdir(parents=True, exist_ok=True)
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
+        self._track(self.machine.detect(), "hardware-detect")
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
         for domain in self.config.order:
             await self._setup(domain)
@@ -157,13 +161,22 @@ class Hub:
         self._set_state(record, "retrying", reason)
 
         def fire() -> None:
-            if self._stopping:
-                return
-            task = asyncio.get_running_loop().create_task(self._setup(domain))
-            self._setups.add(task)
-            task.add_done_callback(self._setups.discard)
+            if not self._stopping:
+                self._track(self._setup(domain), f"setup-{domain}")
 
         record.retry = asyncio.get_running_loop().call_later(delay, fire)
+
+    def _track(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """A hub-owned background task, cancelled at stop; a crash is logged."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._setups.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._setups.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                _LOGGER.error("%s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
 
     def health(self) -> dict[str, Any]:
         """What /api/health adds to version and uptime."""
@@ -187,6 +200,7 @@ class Hub:
             "status": "ok" if ok else "degraded",
             "server_id": self.server_id,
             "plugins": entries,
+            "hardware": self.machine.health(),
         }
 
     async def stop(self) -> None:
@@ -203,6 +217,7 @@ class Hub:
                 record.retry.cancel()
         for task in list(self._setups):
             task.cancel()
+        await asyncio.gather(*self._setups, return_exceptions=True)
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()

@@ -43,6 +43,7 @@ class HearthConfig:
     http: HttpConfig
     network: NetworkConfig
     log_level: str
+    ffmpeg: Path | None
 
 
 def _build(data: dict[str, Any]) -> HearthConfig:
@@ -54,6 +55,7 @@ def _build(data: dict[str, Any]) -> HearthConfig:
         http=HttpConfig(http["host"], http["port"], http["https_port"]),
         network=NetworkConfig(tuple(network["interfaces"]), network["mdns"]),
         log_level=data["log_level"],
+        ffmpeg=data.get("ffmpeg"),
     )
 
 
@@ -80,6 +82,7 @@ HEARTH_SCHEMA = vol.Schema(
             vol.Optional("http", default=dict): vol.Any(None, _HTTP),
             vol.Optional("network", default=dict): vol.Any(None, _NETWORK),
             vol.Optional("log_level", default="info"): cv.one_of(*LEVELS),
+            vol.Optional("ffmpeg"): cv.absolute_path,
         },
         lambda d: {**d, "http": d["http"] or _HTTP({}), "network": d["network"] or _NETWORK({})},
         _build,

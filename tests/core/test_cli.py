@@ -15,7 +15,7 @@ import pytest
 
 from core import __version__
 from core.cli import main
-from tests.conftest import core_yaml, write_config
+from tests.conftest import StartServer, core_yaml, write_config
 
 HEARTH = [sys.executable, "-m", "core"]
 
@@ -103,3 +103,26 @@ def test_every_command_has_help(command: str) -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == f"hearth {__version__}"
+
+
+def test_hw_reports_verified_encoders_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_config(tmp_path / "config", core_yaml(tmp_path / "data"))
+    assert main(["hw", "-c", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"board", "health", "devices", "ffmpeg", "encoders", "software_only"}
+    if report["ffmpeg"] is not None:
+        names = {e["name"] for e in report["encoders"] if e["verified"]}
+        assert "libx264" in names
+    assert (tmp_path / "data" / "hardware.json").is_file()
+    assert main(["hw", "-c", str(folder)]) == 0
+    assert "Verdict:" in capsys.readouterr().out
+
+
+async def test_health_shows_the_hardware_report_once_detected(start_server: StartServer) -> None:
+    server = await start_server()
+    report = await server.hub.machine.wait()
+    health = await server.get_json("/api/health")
+    assert health["hardware"]["state"] == "ready"  # type: ignore[index]
+    assert health["hardware"]["software_only"] == report.software_only  # type: ignore[index]
