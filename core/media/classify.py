@@ -5,8 +5,9 @@ stat, no open, a set lookup on the extension first, and the same answer on every
 matters (`MOVIE.MKV` is a video) and the whole relative path is looked at, because a file is
 ignored if any folder above it is (`@eaDir/…`, `.AppleDouble/…`, `Sample/…`).
 
-Never reads the file, never consults the network, never decides which movie or show a file is
-(that is `naming`).
+Context-free on purpose: `cover.jpg` is ARTWORK everywhere, and a photo library's scanner may
+still show it as a photo. Never reads the file, never consults the network, never decides which
+movie or show a file is (that is `naming`).
 """
 
 from __future__ import annotations

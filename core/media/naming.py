@@ -22,25 +22,27 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from guessit import guessit
 from guessit.api import GuessitException
 
-# Folder names that hold a library rather than name anything (`TV/Show/…`, `Movies/Title/…`).
-GENERIC_FOLDERS = frozenset(
-    "tv tv shows shows series movies films music videos home videos anime media".split("  ")
-    + ["tv", "tv shows", "shows", "series", "movies", "films", "music", "videos", "anime"]
-)
+from core.media.music_naming import PlainName, TrackName, parse_plain, parse_track
+from core.media.relpaths import split_path
+
+LibraryKind = Literal["movies", "shows", "music", "videos", "photos"]
+
 _PROVIDER_ID = re.compile(
     r"\s*[\[{](?P<provider>imdb|tmdb|tvdb|anidb)(?:id)?[-=](?P<id>\w+)[\]}]", re.IGNORECASE
 )
 _EDITION_TAG = re.compile(r"\s*\{edition-(?P<edition>[^}]+)\}", re.IGNORECASE)
 _TITLE_YEAR = re.compile(r"^(?P<title>.+?)[ ._]*[(\[](?P<year>(?:18|19|20)\d\d)[)\]](?P<rest>.*)$")
 # Plex/Jellyfin stacking: `- cd1`, `.part2`, ` pt3`, `-disc1` ends a multi-file movie's name.
-_STACK_PART = re.compile(r"[ ._-]*\b(?:cd|dvd|part|pt|dis[ck])[ ._-]*(?P<part>\d{1,2})\b", re.I)
-_EXTRA_SUFFIX = re.compile(
-    r"[-_. ]+(?P<extra>trailer|behindthescenes|deleted|deletedscene|featurette|interview|scene"
+_STACK_PART = re.compile(
+    r"[ ._-]*(?<![a-z0-9])(?:cd|dvd|part|pt|dis[ck])[ ._-]*(?P<part>\d{1,2})\s*$", re.IGNORECASE
+)
+_EXTRA_SUFFIX = re.compile(  # hyphen only: "The Interview.mkv" is a film, "-interview" an extra
+    r"\s*-\s*(?P<extra>trailer|behindthescenes|deleted|deletedscene|featurette|interview|scene"
     r"|short|other|extra)$",
     re.IGNORECASE,
 )
@@ -95,42 +97,42 @@ class EpisodeName:
         return self.season is None and bool(self.episodes)
 
 
-def grouping_key(name: str) -> str:
-    """A form of a title that is equal for `Grey's Anatomy`, `greys.anatomy` and `GREY’S ANATOMY`.
+ParsedName = MovieName | EpisodeName | TrackName | PlainName
 
-    Accents, case and punctuation go; `&` reads `and`; spaced-out acronyms close up, so that
-    `S.H.I.E.L.D.` and `SHIELD` meet.
+
+def parse_name(relpath: str | os.PathLike[str], library_kind: LibraryKind) -> ParsedName:
+    """What a file's path says, read by the conventions of its library's kind.
+
+    The library decides, not the name: `Show - 103.mkv` is an episode in a shows library and a
+    title in a home-videos one, and nothing in the name alone can tell which.
+    """
+    if library_kind == "movies":
+        return parse_movie(relpath)
+    if library_kind == "shows":
+        return parse_episode(relpath)
+    if library_kind == "music":
+        return parse_track(relpath)
+    return parse_plain(relpath)
+
+
+def grouping_key(name: str) -> str:
+    """A form of a title that is equal for `Grey's Anatomy`, `greys.anatomy` and `GREYS ANATOMY`.
+
+    Accents, case and punctuation (typographic apostrophes too) go; `&` reads `and`; spaced-out
+    acronyms close up, so that `S.H.I.E.L.D.` and `SHIELD` meet.
     """
     text = unicodedata.normalize("NFKD", name)
     text = "".join(char for char in text if not unicodedata.combining(char)).casefold()
-    text = re.sub(r"['’`´]", "", text.replace("&", " and "))
-    words = re.sub(r"[\W_]+", " ", text).split()
+    text = re.sub("['`\u2019\u00b4]", "", text.replace("&", " and "))
     merged: list[str] = []
-    for word in words:
-        if len(word) == 1 and merged and merged[-1].isalnum() and _is_initials(merged[-1]):
+    initials = False  # whether merged[-1] is a run of single characters
+    for word in re.sub(r"[\W_]+", " ", text).split():
+        if len(word) == 1 and initials:
             merged[-1] += word
         else:
             merged.append(word)
+            initials = len(word) == 1
     return " ".join(merged)
-
-
-def _is_initials(word: str) -> bool:
-    # Only runs of single letters merge: "s h i e l d" -> "shield", but "a beautiful" stays.
-    return len(word) >= 1 and word.isalpha() and word.__len__() == len(word) and word in _seen(word)
-
-
-def _seen(word: str) -> str:
-    return word
-
-
-def split_path(relpath: str | os.PathLike[str]) -> tuple[list[str], str, str]:
-    """Folders (library-holding ones at the top dropped), the file's stem and its extension."""
-    parts = [part for part in os.fspath(relpath).split("/") if part not in ("", ".")]
-    name = parts.pop() if parts else ""
-    while parts and parts[0].casefold() in GENERIC_FOLDERS:
-        parts.pop(0)
-    stem, dot, extension = name.rpartition(".")
-    return (parts, stem, extension) if dot and stem else (parts, name, "")
 
 
 def parse_movie(relpath: str | os.PathLike[str]) -> MovieName:
@@ -144,22 +146,33 @@ def parse_movie(relpath: str | os.PathLike[str]) -> MovieName:
         extra, stem = match.group("extra").casefold(), stem[: match.start()]
     ids = _provider_ids(stem) or (_provider_ids(folders[-1]) if folders else ())
     stem, edition = _without_tags(stem)
-    part_match = _STACK_PART.search(stem)
-    part = int(part_match.group("part")) if part_match else None
-    if part_match:
-        stem = (stem[: part_match.start()] + stem[part_match.end() :]).strip(" -._")
-    canonical = _TITLE_YEAR.match(stem)
-    folder = _TITLE_YEAR.match(_without_tags(folders[-1])[0]) if folders else None
-    if canonical:
+    title: str | None
+    year: int | None
+    if canonical := _TITLE_YEAR.match(stem):
         title, year = _clean(canonical.group("title")), int(canonical.group("year"))
-        edition = edition or _clean(canonical.group("rest").strip(" -._[]()")) or None
-    elif folder:
+        rest, part = _without_part(canonical.group("rest"))
+        edition = edition or _clean(rest.strip(" -._[]()")) or None
+        return MovieName(title or stem, year, edition, part, extra, extra_title, ids)
+    stem, part = _without_part(stem)
+    folder = _TITLE_YEAR.match(_without_tags(folders[-1])[0]) if folders else None
+    if folder:
         title, year = _clean(folder.group("title")), int(folder.group("year"))
     else:
         guess = _guess(f"{stem}.{extension}" if extension else stem, {"type": "movie"})
-        title, year = str(guess.get("title") or _clean(stem)), _int(guess.get("year"))
+        title, year = _text(guess.get("title")), _int(guess.get("year"))
         edition = edition or _text(guess.get("edition"))
-    return MovieName(title or stem, year, edition, part, extra, extra_title, ids)
+    return MovieName(title or _clean(stem) or stem, year, edition, part, extra, extra_title, ids)
+
+
+def _without_part(text: str) -> tuple[str, int | None]:
+    """The text without a trailing stacking marker (`- cd1`, `.part2`), and that part number.
+
+    Only a trailing marker counts: `Deathly Hallows Part 1 (2010)` is a title, not a stack.
+    """
+    match = _STACK_PART.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()].rstrip(" -._"), int(match.group("part"))
 
 
 def parse_episode(relpath: str | os.PathLike[str]) -> EpisodeName:
@@ -240,7 +253,7 @@ def _clean(text: str) -> str:
     """Scene separators to spaces when a name has no spaces of its own (`The.Matrix`)."""
     text = text.strip(" -._")
     if " " not in text:
-        text = re.sub(r"(?<!\b\w)[._](?!\w\b)", " ", text)
+        text = text.replace(".", " ").replace("_", " ")
     return re.sub(r"\s+", " ", text).strip()
 
 

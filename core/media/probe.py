@@ -14,8 +14,9 @@ keeps no module-level state, so it works the same under fork and spawn.
 from __future__ import annotations
 
 import os
+import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import av
@@ -100,6 +101,7 @@ class ProbeResult:
     photo: PhotoInfo | None = None
 
     def of_kind(self, kind: StreamKind) -> tuple[StreamInfo, ...]:
+        """The streams of one kind, in stream order."""
         return tuple(stream for stream in self.streams if stream.kind == kind)
 
     @property
@@ -149,13 +151,17 @@ def extract_cover_blocking(path: str | os.PathLike[str]) -> CoverArt | None:
 def _check_file(name: str) -> int:
     """The file's size after the cheap checks: it exists, is a file, is not empty, is whole."""
     try:
+        mode = os.stat(name).st_mode
+        if stat.S_ISDIR(mode):
+            raise ProbeError(name, "is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            # Opening a FIFO would block the worker for ever; a device would never end.
+            raise ProbeError(name, "is not a regular file (a pipe, socket or device)")
         with open(name, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             problem = "is empty (0 bytes)" if size == 0 else truncation_problem(file, size)
     except FileNotFoundError as err:
         raise ProbeError(name, "does not exist (moved or deleted while scanning?)") from err
-    except IsADirectoryError as err:
-        raise ProbeError(name, "is a directory, not a file") from err
     except PermissionError as err:
         raise ProbeError(name, "cannot be read: permission denied") from err
     except OSError as err:
@@ -211,11 +217,7 @@ def _probe_container(name: str, size: int) -> ProbeResult:
     audio = mutagen.File(name)
     tags = read_tags(audio) if audio is not None else AudioTags()
     has_cover = result.has_cover_art or (audio is not None and front_cover(audio) is not None)
-    return ProbeResult(**{**_fields(result), "tags": tags, "has_cover_art": has_cover})
-
-
-def _fields(result: ProbeResult) -> dict[str, Any]:
-    return {field: getattr(result, field) for field in result.__dataclass_fields__}
+    return replace(result, tags=tags, has_cover_art=has_cover)
 
 
 def _is_cover(stream: Any) -> bool:

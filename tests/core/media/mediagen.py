@@ -165,9 +165,7 @@ def make_audio(
 
 
 def _tag_id3(path: Path, tags: AudioTags, cover: bytes | None) -> None:
-    id3 = ID3(path)
-    id3.delete(path)
-    id3 = ID3()
+    id3 = ID3()  # saving a fresh tag replaces the one FFmpeg's muxer wrote
     for frame, value in ((TIT2, tags.title), (TALB, tags.album), (TDRC, tags.date)):
         if value:
             id3.add(frame(encoding=3, text=[value]))
