@@ -108,6 +108,19 @@ class PluginContext:
     def register_relay(self, relay: Relay) -> None:
         self._cleanups.append(self._hub.relays.add(relay.name, relay, self.domain))
 
+    @property
+    def live(self) -> bool:
+        """False in one-shot runs (`hearth scan` without a server): start no watchers."""
+        return self._hub.live
+
+    def request_scan(self, source: LibrarySource, folders: list[str] | None = None) -> None:
+        """Ask for a scan of a registered source, or of some of its folders (absolute)."""
+        self._hub.scans.request(source.source_id, folders)
+
+    async def set_source_online(self, source: LibrarySource, online: bool) -> None:
+        """A drive came or went: its library is shown or hidden, never deleted."""
+        await self._hub.scans.set_online(source, online)
+
     def on_teardown(self, cleanup: Cleanup) -> None:
         """Something the hub cannot see (a socket, a subprocess) to close at teardown."""
         self._cleanups.append(cleanup)

@@ -49,3 +49,28 @@ class ProvisionRemoved(Event):
     registry: str
     name: str
     owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStarted(Event):
+    """A library scan began (full, or limited to some folders)."""
+
+    library_id: int
+    library: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFinished(Event):
+    """A library scan ended; `changed` says whether anything was written."""
+
+    library_id: int
+    library: str
+    changed: bool
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryChanged(Event):
+    """Items were added, changed, removed, or a library went on- or offline."""
+
+    library_id: int

@@ -23,13 +23,15 @@ from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
 from core.discovery import MdnsAnnouncer
 from core.errors import PluginNotReady, PluginSetupError
-from core.events import HubStarted, HubStopping, PluginStateChanged
+from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.core_api import add_core_routes
 from core.http.server import HttpServer
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
 from core.registry import Registry
+from core.scan.manager import ScanManager
 
 _LOGGER = logging.getLogger("hearth.hub")
 SETUP_TIMEOUT = 60.0
@@ -52,8 +54,9 @@ class PluginRecord:
 class Hub:
     """Owns everything that lives as long as the server."""
 
-    def __init__(self, config: Configuration) -> None:
+    def __init__(self, config: Configuration, live: bool = True) -> None:
         self.config = config
+        self.live = live
         self.bus = EventBus()
         self.sources: Registry[LibrarySource] = Registry("source", self.bus)
         self.providers: Registry[MetadataProvider] = Registry("provider", self.bus)
@@ -64,6 +67,7 @@ class Hub:
         self.server_id = ""
         self.port = 0
         self._catalog: Catalog | None = None
+        self._scans: ScanManager | None = None
         self._announcer: MdnsAnnouncer | None = None
         self._setups: set[asyncio.Task[Any]] = set()
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
@@ -76,6 +80,16 @@ class Hub:
             raise RuntimeError("the catalog is not open")
         return self._catalog
 
+    @property
+    def scans(self) -> ScanManager:
+        if self._scans is None:
+            raise RuntimeError("the hub has not started")
+        return self._scans
+
+    def _on_provision(self, event: ProvisionAdded) -> None:
+        if event.registry == "source" and self.live:
+            self.scans.request(event.name)  # incremental: costs only stats when nothing changed
+
     async def start(self) -> None:
         """Open the catalog, set up plugins, listen, announce."""
         begun = time.monotonic()
@@ -85,9 +99,15 @@ class Hub:
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
         self._track(self.machine.detect(), "hardware-detect")
+        self._scans = ScanManager(self.catalog, self.bus, self.sources, self.providers)
+        self._scans.start()
+        self.bus.subscribe(ProvisionAdded, self._on_provision)
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
+        add_library_routes(self.http.routes, self)
         for domain in self.config.order:
             await self._setup(domain)
+        if not self.live:
+            return
         self.port = await self.http.start(hearth.http.host, hearth.http.port)
         if hearth.network.mdns:
             self._announcer = MdnsAnnouncer(
@@ -218,6 +238,8 @@ class Hub:
         for task in list(self._setups):
             task.cancel()
         await asyncio.gather(*self._setups, return_exceptions=True)
+        if self._scans is not None:
+            await self._scans.close()
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()

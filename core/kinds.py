@@ -34,6 +34,15 @@ class FileRecord:
     inode: int
 
 
+@dataclass(frozen=True, slots=True)
+class WalkProblem:
+    """Something under a root that could not be read (a folder without permission, a loop)."""
+
+    root: Path
+    relpath: str
+    error: str
+
+
 @runtime_checkable
 class LibrarySource(Protocol):
     """Yields the files of one library and says whether they can be read right now."""
@@ -54,8 +63,8 @@ class LibrarySource(Protocol):
         """False while the drive or mount is absent: its items are kept, hidden, not deleted."""
         ...
 
-    def walk_blocking(self) -> Iterator[FileRecord]:
-        """Every file under the roots; runs in an executor."""
+    def walk_blocking(self) -> Iterator[FileRecord | WalkProblem]:
+        """Every file under the roots, and what could not be read; runs in an executor."""
         ...
 
 

@@ -60,6 +60,17 @@ _EXTRA_FOLDERS = {
 _SEASON_FOLDER = re.compile(r"^(?:season|series|saison|staffel|temporada|s)[ ._-]*(\d{1,4})$", re.I)
 _SPECIALS_FOLDERS = frozenset({"specials", "special", "extras"})
 _EPISODE_OPTIONS = {"type": "episode", "episode_prefer_number": True}
+# Plex/Jellyfin's canonical `Show - S01E02 - Title`, `Show S01E02E03`, `S01E02-E03 - Title`:
+# read directly, because guessit costs several ms a name and a first scan meets thousands.
+_CANONICAL_EPISODE = re.compile(
+    r"^(?:(?P<show>.*?)[ ._-]+)?[Ss](?P<season>\d{1,4})[Ee](?P<first>\d{1,4})"
+    r"(?P<more>(?:-?[Ee]\d{1,4})*)(?:\s+-\s+(?P<title>.+?))?\s*$"
+)
+_MORE_EPISODES = re.compile(r"[Ee](\d{1,4})")
+_SCENE_TOKENS = re.compile(
+    r"(?i)(?<![a-z0-9])(?:\d{3,4}[pi]|[xh]\.?26[45]|hevc|web-?(?:dl|rip)|blu-?ray|hdtv|dvdrip"
+    r"|remux|proper|repack)(?![a-z0-9])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +197,9 @@ def parse_episode(relpath: str | os.PathLike[str]) -> EpisodeName:
         folder_season = 0
         folders.pop()
     name = f"{stem}.{extension}" if extension else stem
+    fast = _CANONICAL_EPISODE.match(stem)
+    if fast and folders and not _SCENE_TOKENS.search(stem):
+        return _canonical_episode(fast, folders, folder_season)
     guess = _guess(name, _EPISODE_OPTIONS)
     guessed_title = _text(guess.get("title"))
     episode_title = _text(guess.get("episode_title"))
@@ -215,6 +229,40 @@ def parse_episode(relpath: str | os.PathLike[str]) -> EpisodeName:
         title=episode_title,
         show_year=show_year,
         provider_ids=ids,
+    )
+
+
+def _show_from_folders(folders: list[str]) -> tuple[str | None, int | None]:
+    """The show's name and year from its folder (`Show (2019) {tvdb-123}`), if there is one."""
+    if not folders:
+        return None, None
+    folder_name, _ = _without_tags(folders[-1])
+    folder_match = _TITLE_YEAR.match(folder_name)
+    if folder_match:
+        return _clean(folder_match.group("title")), int(folder_match.group("year"))
+    return _clean(folder_name), None
+
+
+def _canonical_episode(
+    match: re.Match[str], folders: list[str], folder_season: int | None
+) -> EpisodeName:
+    """An episode whose name follows the canonical pattern, read without guessit."""
+    episodes = [int(match.group("first"))]
+    episodes += [int(n) for n in _MORE_EPISODES.findall(match.group("more") or "")]
+    if len(episodes) == 2 and "-" in (match.group("more") or "") and episodes[1] > episodes[0]:
+        episodes = list(range(episodes[0], episodes[1] + 1))  # S01E02-E04 covers 2, 3 and 4
+    show, show_year = _show_from_folders(folders)
+    if not show:
+        show = _clean(match.group("show") or "")
+    title = _text(match.group("title"))
+    return EpisodeName(
+        show=show,
+        show_key=grouping_key(show),
+        season=int(match.group("season")),
+        episodes=tuple(episodes),
+        title=_clean(title) if title else None,
+        show_year=show_year,
+        provider_ids=_provider_ids(folders[-1]) if folders else (),
     )
 
 

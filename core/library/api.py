@@ -1,0 +1,216 @@
+"""The browsing API: libraries, items with filters and search, one item in full, artwork, scans.
+
+Handlers validate query parameters into typed values and answer JSON; the work is in
+`queries` (reader threads) and the scan manager. Open until the people-and-privacy layer adds
+its checks. It never writes to the catalog except by asking the scan manager to scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from core.http.errors import ApiError
+from core.http.routes import Param, RouteSpec, RouteTable
+from core.library import queries
+from core.library.fields import ARTWORK_KINDS, ITEM_KINDS
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+
+MAX_LIMIT = 500
+THUMB_CACHE = "thumbnails"
+
+
+def _int(
+    request: web.Request, name: str, default: int | None, low: int = 0, high: int = 10**9
+) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise ApiError(
+            400, f"'{name}' must be a whole number, got {raw!r}", "bad_parameter"
+        ) from err
+    if not low <= value <= high:
+        raise ApiError(400, f"'{name}' must be between {low} and {high}", "bad_parameter")
+    return value
+
+
+def _choice(
+    request: web.Request, name: str, choices: tuple[str, ...] | dict[str, str], default: str | None
+) -> str | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}", "bad_parameter")
+    return raw
+
+
+def parse_item_query(request: web.Request) -> queries.ItemQuery:
+    """Query parameters of GET /api/items, checked."""
+    order = _choice(request, "order", ("asc", "desc"), None)
+    sort = _choice(request, "sort", queries.SORTS, "title") or "title"
+    return queries.ItemQuery(
+        library=_int(request, "library", None),
+        parent=request.query.get("parent") or None,
+        kind=_choice(request, "kind", ITEM_KINDS, None),
+        genre=request.query.get("genre") or None,
+        year=_int(request, "year", None, 1800, 3000),
+        text=request.query.get("q") or None,
+        sort=sort,
+        descending=order == "desc" if order else sort == "added",
+        offset=_int(request, "offset", 0) or 0,
+        limit=_int(request, "limit", 50, 1, MAX_LIMIT) or 50,
+    )
+
+
+def add_library_routes(table: RouteTable, hub: Hub) -> None:
+    """Register the browsing and scanning routes."""
+
+    async def get_libraries(request: web.Request) -> web.Response:
+        """Every library with its item counts and whether its source is online."""
+        libraries = await hub.catalog.read(queries.libraries_blocking)
+        return web.json_response({"libraries": libraries})
+
+    async def get_items(request: web.Request) -> web.Response:
+        """Items with filters, full-text search, sort and paging."""
+        query = parse_item_query(request)
+        items, total = await hub.catalog.read(lambda db: queries.list_items_blocking(db, query))
+        return web.json_response({"items": items, "total": total})
+
+    async def get_recent(request: web.Request) -> web.Response:
+        """Recently added items, per library."""
+        limit = _int(request, "limit", 20, 1, 100) or 20
+        libraries = await hub.catalog.read(queries.libraries_blocking)
+        result = []
+        for library in libraries:
+            if not library["online"]:
+                continue
+            kind = {
+                "movies": "movie",
+                "shows": "episode",
+                "music": "album",
+                "photos": "photo",
+                "videos": "video",
+            }[library["kind"]]
+            query = queries.ItemQuery(
+                library=library["id"], kind=kind, sort="added", descending=True, limit=limit
+            )
+            items, _ = await hub.catalog.read(
+                lambda db, q=query: queries.list_items_blocking(db, q)
+            )
+            result.append({"library_id": library["id"], "name": library["name"], "items": items})
+        return web.json_response({"libraries": result})
+
+    async def get_item(request: web.Request) -> web.Response:
+        """One item in full: metadata, streams, subtitles, children and artwork."""
+        item_id = request.match_info["id"]
+        item = await hub.catalog.read(lambda db: queries.get_item_blocking(db, item_id))
+        if item is None:
+            raise ApiError(404, "No such item.", "item_not_found")
+        return web.json_response(item)
+
+    async def get_artwork(request: web.Request) -> web.StreamResponse:
+        """An item's poster, fanart, banner or thumb, resized once and cached."""
+        from core.library.artwork import ArtworkError, thumbnail_blocking
+
+        item_id, kind = request.match_info["id"], request.match_info["kind"]
+        if kind not in ARTWORK_KINDS:
+            raise ApiError(
+                404, f"Artwork is one of {', '.join(ARTWORK_KINDS)}.", "artwork_not_found"
+            )
+        size = _int(request, "size", 480, 16, 4096) or 480
+        ref = await hub.catalog.read(lambda db: queries.artwork_ref_blocking(db, item_id, kind))
+        if ref is None:
+            raise ApiError(404, f"This item has no {kind}.", "artwork_not_found")
+        cache = hub.config.hearth.data_dir / THUMB_CACHE
+        try:
+            path: Path = await asyncio.get_running_loop().run_in_executor(
+                None, thumbnail_blocking, ref, size, cache
+            )
+        except ArtworkError as err:
+            raise ApiError(404, str(err), "artwork_unavailable") from err
+        etag = '"' + hashlib.blake2b(path.name.encode(), digest_size=8).hexdigest() + '"'
+        headers = {"Cache-Control": "private, max-age=86400", "ETag": etag}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.FileResponse(path, headers=headers)
+
+    async def get_scan(request: web.Request) -> web.Response:
+        """Scan state, progress counts, rate, and the files that could not be read."""
+        status = hub.scans.status()
+        status["errors"] = await hub.catalog.read(queries.scan_errors_blocking)
+        return web.json_response(status)
+
+    async def post_scan(request: web.Request) -> web.Response:
+        """Start a scan of one library (by name) or of all of them."""
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError as err:
+                raise ApiError(400, "The body must be JSON.", "bad_body") from err
+            if not isinstance(body, dict):
+                raise ApiError(400, "The body must be a JSON object.", "bad_body")
+        name = body.get("library")
+        if name is None:
+            queued = hub.scans.request_all()
+        else:
+            matches = [s for s in hub.sources.values() if s.library.name == name]
+            if not matches:
+                raise ApiError(404, f"No library named {name!r}.", "library_not_found")
+            for source in matches:
+                hub.scans.request(source.source_id)
+            queued = [s.source_id for s in matches]
+        return web.json_response({"queued": queued}, status=202)
+
+    item_filters = (
+        Param("library", "library id", "integer"),
+        Param("parent", "parent item id"),
+        Param("kind", "one of " + ", ".join(ITEM_KINDS)),
+        Param("genre", "genre name"),
+        Param("year", "release year", "integer"),
+        Param("q", "text search over titles, people, artists and albums"),
+        Param("sort", "one of " + ", ".join(queries.SORTS)),
+        Param("order", "asc or desc"),
+        Param("offset", "items to skip", "integer"),
+        Param("limit", f"page size, at most {MAX_LIMIT}", "integer"),
+    )
+    tags = ("library",)
+    for spec in (
+        RouteSpec("GET", "/api/libraries", get_libraries, tags=tags),
+        RouteSpec("GET", "/api/items", get_items, tags=tags, query=item_filters),
+        RouteSpec(
+            "GET",
+            "/api/recent",
+            get_recent,
+            tags=tags,
+            query=(Param("limit", "per library", "integer"),),
+        ),
+        RouteSpec("GET", "/api/items/{id}", get_item, tags=tags),
+        RouteSpec(
+            "GET",
+            "/api/items/{id}/artwork/{kind}",
+            get_artwork,
+            tags=tags,
+            query=(Param("size", "box size in pixels", "integer"),),
+        ),
+        RouteSpec("GET", "/api/scan", get_scan, tags=tags),
+        RouteSpec(
+            "POST",
+            "/api/scan",
+            post_scan,
+            tags=tags,
+            responses={"202": "queued"},
+            request_body={"type": "object", "properties": {"library": {"type": "string"}}},
+        ),
+    ):
+        table.add(spec, "core")

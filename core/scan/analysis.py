@@ -1,0 +1,67 @@
+"""What a worker process learns about one file: its probe, its name and a content fingerprint.
+
+Runs in worker processes (PyAV holds the GIL while it parses headers), so everything here is a
+plain function over plain values returning a picklable frozen dataclass. A bad file becomes an
+`Analysis` with `error` set: a scan never stops for one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from core.media.classify import FileKind
+from core.media.naming import LibraryKind, ParsedName, parse_name
+from core.media.probe import ProbeError, ProbeResult, probe_blocking
+
+HEAD_BYTES = 1024 * 1024
+MEDIA_ROLES = frozenset({FileKind.VIDEO, FileKind.AUDIO, FileKind.PHOTO})
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the main process needs to plan an item for one file."""
+
+    root: str
+    relpath: str
+    probe: ProbeResult | None
+    name: ParsedName | None
+    head_hash: str | None
+    error: str | None
+
+
+def head_hash_blocking(path: str) -> str:
+    """Fingerprint of the first MiB plus the size: finds a file again after a move."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as file:
+        digest.update(file.read(HEAD_BYTES))
+        digest.update(str(os.fstat(file.fileno()).st_size).encode())
+    return digest.hexdigest()
+
+
+def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Analysis:
+    """Probe and name one media file; never raises for a bad file."""
+    path = os.path.join(root, relpath)
+    try:
+        name: ParsedName | None = parse_name(relpath, library_kind)
+    except Exception as err:  # naming is total by design; a bug there must not stop a scan
+        name = None
+        naming_error: str | None = f"cannot parse the name: {err}"
+    else:
+        naming_error = None
+    try:
+        probe = probe_blocking(path)
+        fingerprint = head_hash_blocking(path)
+    except ProbeError as err:
+        return Analysis(root, relpath, None, name, None, str(err))
+    except OSError as err:  # vanished or became unreadable between probe and hash
+        return Analysis(root, relpath, None, name, None, err.strerror or str(err))
+    return Analysis(root, relpath, probe, name, fingerprint, naming_error)
+
+
+def analyze_many_blocking(
+    jobs: list[tuple[str, str, LibraryKind]],
+) -> list[Analysis]:
+    """A chunk of files in one round trip to a worker (pickling per file costs more)."""
+    return [analyze_blocking(root, relpath, kind) for root, relpath, kind in jobs]

@@ -1,0 +1,233 @@
+"""Runs scans one at a time, keeps their progress, and owns the worker processes.
+
+A Pi has little to spare, so there is one scan at a time, requests for the same library are
+merged, and the probe workers exist only while there is probing to do. Library rows are
+created and updated here; a library goes offline (items hidden, kept) only when its source
+says so. It never walks or probes itself: LibraryScan does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from core.bus import EventBus
+from core.catalog import Catalog
+from core.events import LibraryChanged, ScanFinished, ScanStarted
+from core.kinds import LibrarySource, MetadataProvider, MetadataRequest
+from core.library.fields import merge_fields
+from core.registry import Registry
+from core.scan.progress import ScanProgress
+from core.scan.scanner import LibraryScan
+
+_LOGGER = logging.getLogger("hearth.scan")
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+
+def _library_row_blocking(db: sqlite_utils.Database, source_id: str) -> Any:
+    return db.execute(
+        "SELECT id, name, kind, online FROM libraries WHERE source_id = ?", [source_id]
+    ).fetchone()
+
+
+def _library_blocking(db: sqlite_utils.Database, source: LibrarySource, online: bool) -> int:
+    """The library row of a source, written only when new or when name, kind or state changed."""
+    info = source.library
+    row = _library_row_blocking(db, source.source_id)
+    if row is None:
+        cursor = db.execute(
+            "INSERT INTO libraries (source_id, name, kind, online, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [source.source_id, info.name, info.kind, int(online), _now()],
+        )
+        return int(cursor.lastrowid or 0)
+    if (row[1], row[2], bool(row[3])) != (info.name, info.kind, online):
+        db.execute(
+            "UPDATE libraries SET name = ?, kind = ?, online = ? WHERE id = ?",
+            [info.name, info.kind, int(online), row[0]],
+        )
+    return int(row[0])
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class ScanManager:
+    """The queue of scans and the worker pool."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        bus: EventBus,
+        sources: Registry[LibrarySource],
+        providers: Registry[MetadataProvider],
+        workers: int = WORKERS,
+    ) -> None:
+        self._catalog = catalog
+        self._bus = bus
+        self._sources = sources
+        self._providers = providers
+        self._workers = workers
+        self._queue: dict[str, list[str] | None] = {}
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._pool: ProcessPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._faulted: set[str] = set()
+        self.current: ScanProgress | None = None
+        self.last: dict[str, ScanProgress] = {}
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="scan-queue")
+
+    async def close(self) -> None:
+        """Stop after the batch in flight; a scan cut short resumes from the catalog next time."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._shutdown_pool()
+
+    def request(self, source_id: str, folders: list[str] | None = None) -> None:
+        """Queue a scan of one source (only `folders`, if given); merged with a queued one."""
+        if source_id in self._queue:
+            queued = self._queue[source_id]
+            self._queue[source_id] = None if queued is None or folders is None else queued + folders
+        else:
+            self._queue[source_id] = folders
+        self._idle.clear()
+        self._wakeup.set()
+
+    def request_all(self) -> list[str]:
+        """Queue every registered source; returns their ids."""
+        names = self._sources.names()
+        for name in names:
+            self.request(name)
+        return names
+
+    async def wait_idle(self) -> None:
+        """Until the queue is empty and no scan runs."""
+        await self._idle.wait()
+
+    async def ensure_library(self, source: LibrarySource, online: bool) -> tuple[int, bool]:
+        """The library id of a source, and whether its row had to be written (read first:
+        an unchanged library costs no write)."""
+        row = await self._catalog.read(lambda db: _library_row_blocking(db, source.source_id))
+        info = source.library
+        if row is not None and (row[1], row[2], bool(row[3])) == (info.name, info.kind, online):
+            return int(row[0]), False
+        library_id = await self._catalog.write(lambda db: _library_blocking(db, source, online))
+        return library_id, True
+
+    async def set_online(self, source: LibrarySource, online: bool) -> int:
+        """Mark a library on- or offline (a drive came or went); its items are never deleted."""
+        library_id, written = await self.ensure_library(source, online)
+        if written:
+            self._bus.publish(LibraryChanged(library_id))
+        return library_id
+
+    def status(self) -> dict[str, Any]:
+        """What /api/scan shows."""
+        return {
+            "state": "scanning" if self.current else "idle",
+            "current": self.current.as_dict() if self.current else None,
+            "queued": list(self._queue),
+            "last": {name: p.as_dict() for name, p in self.last.items()},
+        }
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._shutdown_pool()
+                self._idle.set()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            source_id = next(iter(self._queue))
+            folders = self._queue.pop(source_id)
+            source = self._sources.get(source_id)
+            if source is None:
+                continue
+            try:
+                await self._scan(source, folders)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                _LOGGER.exception("Scan of %s failed", source.library.name)
+                if self.current is not None:
+                    self.current.state, self.current.message = "failed", str(err)
+            finally:
+                if self.current is not None:
+                    self.current.finished = time.monotonic()
+                    self.last[source.library.name] = self.current
+                    self.current = None
+
+    async def _scan(self, source: LibrarySource, folders: list[str] | None) -> None:
+        online = await asyncio.get_running_loop().run_in_executor(None, source.is_online)
+        library_id, written = await self.ensure_library(source, online)
+        if written:
+            self._bus.publish(LibraryChanged(library_id))
+        progress = ScanProgress(library_id, source.library.name)
+        self.current = progress
+        if not online:
+            progress.state, progress.message = "offline", "the source is not available"
+            return
+        self._bus.publish(ScanStarted(library_id, source.library.name))
+        scan = LibraryScan(
+            self._catalog, source, library_id, progress, self._ensure_pool(), self.metadata
+        )
+        changed = await scan.run(folders)
+        progress.state = "done"
+        _LOGGER.log(
+            logging.INFO if changed or folders is None else logging.DEBUG,
+            "Scanned %s: %d files, %d new, %d changed, %d moved, %d removed, %d errors in %.1f s",
+            source.library.name,
+            progress.seen,
+            progress.new,
+            progress.changed,
+            progress.moved,
+            progress.removed,
+            progress.errors,
+            progress.elapsed,
+        )
+        self._bus.publish(ScanFinished(library_id, source.library.name, changed, progress.errors))
+        if changed:
+            self._bus.publish(LibraryChanged(library_id))
+
+    async def metadata(self, kind: str, path: Path | None, known: dict[str, Any]) -> dict[str, Any]:
+        """Ask every provider in configured order; the name-derived facts fill what is left."""
+        results: list[dict[str, Any]] = []
+        for name, provider in self._providers:
+            try:
+                result = await provider.lookup(MetadataRequest(kind, path, known))
+            except Exception:
+                if name not in self._faulted:  # an outage is logged once, not per file
+                    self._faulted.add(name)
+                    _LOGGER.warning("Metadata provider %s failed; skipping it", name, exc_info=True)
+                continue
+            if result is not None:
+                results.append(dict(result.fields))
+        results.append(known)
+        return merge_fields(results)
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["core.scan.analysis"])
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+        return self._pool
+
+    def _shutdown_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

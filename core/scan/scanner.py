@@ -1,0 +1,422 @@
+"""One scan of one library source: compare what is on disk with the catalog, then write only
+the difference.
+
+A no-change rescan stats files and writes nothing (SD cards wear out). New and changed files are
+analysed in worker processes, a bounded number of chunks at a time, and written in batches. A
+moved file (same inode, or same size and first-MiB fingerprint) keeps its item and watch state.
+Nothing is deleted while a source is offline or a root looks unmounted: a yanked drive must
+never cost anyone their library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import sqlite_utils
+
+from core.catalog import Catalog
+from core.kinds import FileRecord, LibrarySource, WalkProblem
+from core.media.classify import FileKind, classify
+from core.media.naming import LibraryKind
+from core.scan.analysis import Analysis, analyze_many_blocking
+from core.scan.planning import ItemPlan, plan_item
+from core.scan.progress import ScanProgress
+from core.scan.writer import (
+    CatalogWriter,
+    ContainerPath,
+    FileRow,
+    container_path,
+    load_containers_blocking,
+    load_files_blocking,
+)
+
+_LOGGER = logging.getLogger("hearth.scan")
+MEDIA_ROLE = {
+    "movies": FileKind.VIDEO,
+    "shows": FileKind.VIDEO,
+    "videos": FileKind.VIDEO,
+    "music": FileKind.AUDIO,
+    "photos": FileKind.PHOTO,
+}
+SIDECAR_ROLES = frozenset({FileKind.SUBTITLE, FileKind.NFO, FileKind.ARTWORK})
+CHUNK = 32
+BATCH = 400
+Metadata = Callable[[str, Path | None, dict[str, Any]], Awaitable[dict[str, Any]]]
+Key = tuple[str, str]
+
+
+@dataclass
+class Comparison:
+    """The difference between a walk and the catalog."""
+
+    new: list[tuple[FileRecord, str]] = field(default_factory=list)
+    changed: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
+    moved: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
+    missing: dict[Key, FileRow] = field(default_factory=dict)
+    dirty_folders: set[str] = field(default_factory=set)
+    empty_roots: set[str] = field(default_factory=set)
+
+
+def compare_blocking(
+    walk: Iterator[FileRecord | WalkProblem],
+    known: dict[Key, FileRow],
+    library_kind: str,
+    progress: ScanProgress,
+    scope: list[Key] | None = None,
+) -> Comparison:
+    """Stat-only comparison; `scope` limits missing-detection to (root, folder) prefixes."""
+    media = MEDIA_ROLE[library_kind]
+    result = Comparison()
+    if scope is None:
+        result.missing = dict(known)
+    else:
+        result.missing = {k: v for k, v in known.items() if _in_scope(k, scope)}
+    per_root: dict[str, int] = {}
+    for entry in walk:
+        if isinstance(entry, WalkProblem):
+            progress.problem(os.path.join(entry.root, entry.relpath), entry.error)
+            continue
+        role = classify(entry.relpath)
+        if role != media and role not in SIDECAR_ROLES:
+            continue
+        root = os.fspath(entry.root)
+        per_root[root] = per_root.get(root, 0) + 1
+        progress.seen += 1
+        key = (root, entry.relpath)
+        row = result.missing.pop(key, None)
+        if row is None and scope is not None:
+            row = known.get(key)
+        if row is None:
+            result.new.append((entry, role))
+        elif row.size == entry.size and row.mtime_ns == entry.mtime_ns and row.inode == entry.inode:
+            progress.unchanged += 1
+            continue
+        else:
+            result.changed.append((entry, role, row))
+        if role in SIDECAR_ROLES:
+            result.dirty_folders.add(os.path.join(root, os.path.dirname(entry.relpath)))
+    for (root, relpath), row in result.missing.items():
+        if per_root.get(root, 0) == 0:
+            result.empty_roots.add(root)
+        if row.role in SIDECAR_ROLES:
+            result.dirty_folders.add(os.path.join(root, os.path.dirname(relpath)))
+    _match_inodes(result)
+    return result
+
+
+def _in_scope(key: Key, scope: list[Key]) -> bool:
+    root, relpath = key
+    return any(
+        root == s_root and (not folder or relpath == folder or relpath.startswith(folder + "/"))
+        for s_root, folder in scope
+    )
+
+
+def _match_inodes(result: Comparison) -> None:
+    """A rename inside one filesystem keeps the inode, size and mtime: the same file."""
+    by_inode = {(row.inode, row.size, row.mtime_ns): key for key, row in result.missing.items()}
+    still_new = []
+    for record, role in result.new:
+        key = by_inode.pop((record.inode, record.size, record.mtime_ns), None)
+        if key is not None and result.missing[key].role == role:
+            result.moved.append((record, role, result.missing.pop(key)))
+        else:
+            still_new.append((record, role))
+    result.new = still_new
+
+
+class LibraryScan:
+    """Scans one source into one library row; create one per scan."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        source: LibrarySource,
+        library_id: int,
+        progress: ScanProgress,
+        pool: Executor,
+        metadata: Metadata,
+    ) -> None:
+        self._catalog = catalog
+        self._source = source
+        self._library_id = library_id
+        self._kind = cast(LibraryKind, source.library.kind)
+        self._progress = progress
+        self._pool = pool
+        self._metadata = metadata
+        self._containers: dict[ContainerPath, int] = {}
+        self._container_fields: dict[ContainerPath, dict[str, Any]] = {}
+        self._now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    async def run(self, folders: list[str] | None = None) -> bool:
+        """Scan everything, or only `folders` (absolute); returns whether anything was written."""
+        loop = asyncio.get_running_loop()
+        progress = self._progress
+        progress.state = "walking"
+        known = await self._catalog.read(lambda db: load_files_blocking(db, self._library_id))
+        scope = self._scope(folders) if folders is not None else None
+        comparison = await loop.run_in_executor(
+            None, compare_blocking, self._walk(scope), known, self._kind, progress, scope
+        )
+        progress.new, progress.changed = len(comparison.new), len(comparison.changed)
+        deletable = self._deletable(comparison, known)
+        if not (comparison.new or comparison.changed or comparison.moved or deletable):
+            return False  # the common case: nothing changed, nothing written
+        self._containers = await self._catalog.read(
+            lambda db: load_containers_blocking(db, self._library_id)
+        )
+        media = MEDIA_ROLE[self._kind]
+        await self._write_sidecars(comparison)
+        jobs = [(r, None) for r, role in comparison.new if role == media]
+        jobs += [(r, row) for r, role, row in comparison.changed if role == media]
+        jobs += [(r, row) for r, role, row in comparison.moved if role == media]
+        progress.to_probe = len(jobs)
+        progress.moved = len(comparison.moved)
+        progress.state = "probing"
+        analysed = await self._analyse(jobs, comparison)
+        progress.state = "writing"
+        await self._delete(deletable)
+        await self._refresh_folders(comparison.dirty_folders, analysed)
+        return True
+
+    def _scope(self, folders: list[str]) -> list[Key]:
+        """(root, folder relative to it) for each absolute folder inside one of the roots."""
+        scope = []
+        for folder in folders:
+            for root in map(os.fspath, self._source.roots()):
+                if folder == root:
+                    scope.append((root, ""))
+                elif folder.startswith(root + os.sep):
+                    scope.append((root, os.path.relpath(folder, root)))
+        return scope
+
+    def _walk(self, scope: list[Key] | None) -> Iterator[FileRecord | WalkProblem]:
+        if scope is None:
+            return self._source.walk_blocking()
+        from core.scan.walk import walk_tree_blocking
+
+        def walk() -> Iterator[FileRecord | WalkProblem]:
+            for root, folder in scope:
+                for entry in walk_tree_blocking(Path(root) / folder):
+                    if isinstance(entry, FileRecord):
+                        rel = f"{folder}/{entry.relpath}" if folder else entry.relpath
+                        yield FileRecord(Path(root), rel, entry.size, entry.mtime_ns, entry.inode)
+                    else:
+                        yield entry
+
+        return walk()
+
+    def _deletable(self, comparison: Comparison, known: dict[Key, FileRow]) -> list[int]:
+        """Missing files that may really be deleted: not when the source or a root is absent."""
+        if not comparison.missing:
+            return []
+        if not self._source.is_online():
+            self._progress.message = "source offline: nothing removed"
+            return []
+        keep_roots = comparison.empty_roots
+        if keep_roots:
+            self._progress.message = (
+                "a library folder is empty or unreadable (not mounted?): its items are kept"
+            )
+            _LOGGER.warning(
+                "%s: %s looks empty; keeping its %d items until it is back",
+                self._source.library.name,
+                ", ".join(sorted(keep_roots)),
+                sum(1 for k in comparison.missing if k[0] in keep_roots),
+            )
+        ids = [row.id for key, row in comparison.missing.items() if key[0] not in keep_roots]
+        self._progress.removed = len(ids)
+        return ids
+
+    async def _write_sidecars(self, comparison: Comparison) -> None:
+        media = MEDIA_ROLE[self._kind]
+        new = [(r, role) for r, role in comparison.new if role != media]
+        changed = [
+            (r, row) for r, role, row in comparison.changed + comparison.moved if role != media
+        ]
+        if not new and not changed:
+            return
+
+        def write(db: sqlite_utils.Database) -> None:
+            writer = CatalogWriter(db, self._library_id, self._containers, self._now)
+            for record, role in new:
+                writer.add_file(record, role, None)
+            for record, row in changed:
+                writer.update_file(row.id, record, None)
+
+        await self._catalog.write(write)
+
+    async def _analyse(
+        self, jobs: list[tuple[FileRecord, FileRow | None]], comparison: Comparison
+    ) -> set[str]:
+        """Probe in the pool, a few chunks in flight; plan, ask providers, write in batches."""
+        loop = asyncio.get_running_loop()
+        by_key = {(os.fspath(r.root), r.relpath): (r, row) for r, row in jobs}
+        chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+        in_flight: set[asyncio.Future[list[Analysis]]] = set()
+        pending: list[
+            tuple[FileRecord, FileRow | None, Analysis, ItemPlan | None, dict[str, Any]]
+        ] = []
+        done_folders: set[str] = set()
+        limit = 4
+        next_chunk = 0
+        by_hash = {
+            (row.size, row.head_hash): row for row in comparison.missing.values() if row.head_hash
+        }
+        while next_chunk < len(chunks) or in_flight:
+            while next_chunk < len(chunks) and len(in_flight) < limit:
+                payload = [
+                    (os.fspath(r.root), r.relpath, self._kind) for r, _ in chunks[next_chunk]
+                ]
+                in_flight.add(loop.run_in_executor(self._pool, analyze_many_blocking, payload))
+                next_chunk += 1
+            finished, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for future in finished:
+                for analysis in future.result():
+                    record, row = by_key[(analysis.root, analysis.relpath)]
+                    if row is None and analysis.head_hash:
+                        row = self._moved_by_content(record, analysis, by_hash, comparison)
+                    plan = plan_item(analysis, self._kind)
+                    fields = await self._leaf_metadata(record, plan)
+                    pending.append((record, row, analysis, plan, fields))
+                    done_folders.add(os.path.join(analysis.root, os.path.dirname(analysis.relpath)))
+                    self._progress.probed += 1
+                    if analysis.error:
+                        self._progress.problem(
+                            os.path.join(analysis.root, analysis.relpath), analysis.error
+                        )
+            if len(pending) >= BATCH:
+                await self._write_batch(pending)
+                pending = []
+        if pending:
+            await self._write_batch(pending)
+        return done_folders
+
+    def _moved_by_content(
+        self,
+        record: FileRecord,
+        analysis: Analysis,
+        by_hash: dict[tuple[int, str | None], FileRow],
+        comparison: Comparison,
+    ) -> FileRow | None:
+        """A file copied elsewhere and deleted (new inode) is found again by its fingerprint."""
+        row = by_hash.pop((record.size, analysis.head_hash), None)
+        if row is None:
+            return None
+        for key, missing in list(comparison.missing.items()):
+            if missing.id == row.id:
+                del comparison.missing[key]
+        self._progress.moved += 1
+        return row
+
+    async def _leaf_metadata(self, record: FileRecord, plan: ItemPlan | None) -> dict[str, Any]:
+        if plan is None:
+            return {}
+        known = {
+            "title": plan.title,
+            "year": plan.year,
+            "index_number": plan.index_number,
+            **plan.fields,
+        }
+        path = Path(record.root) / record.relpath
+        fields = await self._metadata(
+            plan.kind, path, {k: v for k, v in known.items() if v is not None}
+        )
+        for container in plan.containers:
+            path_key = container_path(plan.containers[: plan.containers.index(container) + 1])
+            if path_key not in self._containers and path_key not in self._container_fields:
+                known_c = {
+                    "title": container.title,
+                    "year": container.year,
+                    "index_number": container.index_number,
+                }
+                folder = Path(container.folder) if container.folder else None
+                self._container_fields[path_key] = await self._metadata(
+                    container.kind, folder, {k: v for k, v in known_c.items() if v is not None}
+                )
+        return fields
+
+    async def _write_batch(
+        self,
+        batch: list[tuple[FileRecord, FileRow | None, Analysis, ItemPlan | None, dict[str, Any]]],
+    ) -> None:
+        container_fields = self._container_fields
+
+        def write(db: sqlite_utils.Database) -> None:
+            writer = CatalogWriter(db, self._library_id, self._containers, self._now)
+            for record, row, analysis, plan, fields in batch:
+                if row is None:
+                    file_id = writer.add_file(record, MEDIA_ROLE[self._kind], analysis)
+                else:
+                    file_id = row.id
+                    writer.update_file(file_id, record, analysis)
+                if plan is not None:
+                    parent = writer.container(plan.containers, container_fields)
+                    writer.upsert_leaf(file_id, plan, parent, fields)
+
+        await self._catalog.write(write)
+        self._progress.written = True
+
+    async def _delete(self, file_ids: list[int]) -> None:
+        def delete(db: sqlite_utils.Database) -> None:
+            writer = CatalogWriter(db, self._library_id, self._containers, self._now)
+            if file_ids:
+                writer.delete_files(file_ids)
+            writer.prune_empty_containers()
+
+        await self._catalog.write(delete)
+
+    async def _refresh_folders(self, dirty: set[str], analysed: set[str]) -> None:
+        """A new or edited nfo or poster beside unchanged media: ask the providers again."""
+        folders = dirty - analysed
+        if not folders:
+            return
+        rows = await self._catalog.read(
+            lambda db: _items_in_folders_blocking(db, self._library_id, folders)
+        )
+        updates = []
+        for pk, kind, path, metadata_json, title in rows:
+            old = json.loads(metadata_json)
+            fields = await self._metadata(kind, Path(path) if path else None, {"title": title})
+            merged = {**old, **fields}
+            if merged != old:
+                updates.append((pk, merged.get("title") or title, merged))
+        if not updates:
+            return
+
+        def write(db: sqlite_utils.Database) -> None:
+            writer = CatalogWriter(db, self._library_id, self._containers, self._now)
+            for pk, title, merged in updates:
+                writer.update_metadata(pk, title, merged)
+
+        await self._catalog.write(write)
+
+
+def _items_in_folders_blocking(
+    db: sqlite_utils.Database, library_id: int, folders: set[str]
+) -> list[tuple[int, str, str, str, str]]:
+    """Items whose media file, or whose container folder, is in one of `folders`."""
+    result = []
+    rows = db.execute(
+        "SELECT items.pk, items.kind, files.root, files.relpath, items.folder, items.metadata, "
+        "items.title FROM items LEFT JOIN files ON files.id = items.file_id "
+        "WHERE items.library_id = ?",
+        [library_id],
+    )
+    for pk, kind, root, relpath, folder, metadata, title in rows:
+        if relpath is not None:
+            path = os.path.join(os.fsdecode(root), os.fsdecode(relpath))
+            if os.path.dirname(path) in folders:
+                result.append((pk, kind, path, metadata, title))
+        elif folder is not None and os.fsdecode(folder) in folders:
+            result.append((pk, kind, os.fsdecode(folder), metadata, title))
+    return result

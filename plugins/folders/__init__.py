@@ -1,0 +1,103 @@
+"""Folder libraries: movies, shows, music, photos and home videos from folders on this box.
+
+Reads only the configured folders and never writes inside them (it creates a missing folder
+only for a relative path, the newcomer's `./media/Movies`). No network. Each library becomes one
+source; inotify and a periodic rescan keep the catalog current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import voluptuous as vol
+
+from core.configuration import validators as cv
+from core.context import PluginContext
+from core.kinds import LIBRARY_KINDS
+from plugins.folders.source import LibraryConfig, LocalFolderSource
+from plugins.folders.watcher import watch_folders
+
+
+@dataclass(frozen=True)
+class FoldersConfig:
+    """The plugin's settings."""
+
+    libraries: tuple[LibraryConfig, ...]
+    watch: bool
+    rescan_hours: float
+
+
+def _library(data: dict[str, Any]) -> LibraryConfig:
+    return LibraryConfig(data["name"], data["kind"], tuple(data["paths"]))
+
+
+def _unique_names(libraries: list[LibraryConfig]) -> list[LibraryConfig]:
+    names = [library.name for library in libraries]
+    for name in names:
+        if names.count(name) > 1:
+            raise vol.Invalid(f"two libraries are called {name!r}; names must differ")
+    return libraries
+
+
+LIBRARY_SCHEMA = vol.Schema(
+    vol.All(
+        {
+            vol.Required("name"): cv.non_empty_string,
+            vol.Required("kind"): cv.one_of(*LIBRARY_KINDS),
+            vol.Required("paths"): vol.All(cv.ensure_list, vol.Length(min=1), [cv.path]),
+        },
+        _library,
+    )
+)
+
+CONFIG_SCHEMA = vol.Schema(
+    vol.All(
+        {
+            vol.Optional("libraries", default=list): vol.All([LIBRARY_SCHEMA], _unique_names),
+            vol.Optional("watch", default=True): cv.boolean,
+            vol.Optional("rescan_hours", default=6): vol.All(cv.integer(0, 24 * 30)),
+        },
+        lambda d: FoldersConfig(tuple(d["libraries"]), d["watch"], float(d["rescan_hours"])),
+    )
+)
+
+
+def _prepare_blocking(library: LibraryConfig) -> LibraryConfig:
+    """Resolve relative paths from the working directory; create them (and only them)."""
+    for path in library.paths:
+        if not path.is_absolute():
+            path.mkdir(parents=True, exist_ok=True)
+    return LibraryConfig(library.name, library.kind, tuple(p.resolve() for p in library.paths))
+
+
+async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
+    """Register one source per library and keep each current."""
+    for configured in config.libraries:
+        library = await ctx.run_blocking(_prepare_blocking, configured)
+        source = LocalFolderSource(library)
+        missing = source.missing_roots()
+        if missing:
+            ctx.logger.warning(
+                "%s: %s not found (drive not mounted?); the library stays offline until it is",
+                library.name,
+                ", ".join(map(str, missing)),
+            )
+        ctx.register_source(source)
+        if not ctx.live:
+            continue
+        if config.watch:
+            ctx.create_task(
+                watch_folders(list(library.paths), lambda f, s=source: ctx.request_scan(s, f)),
+                f"watch-{library.name}",
+            )
+        if config.rescan_hours > 0:
+            ctx.create_task(_periodic(ctx, source, config.rescan_hours), f"rescan-{library.name}")
+
+
+async def _periodic(ctx: PluginContext, source: LocalFolderSource, hours: float) -> None:
+    """The safety net under inotify: a full incremental rescan (stats only when unchanged)."""
+    while True:
+        await asyncio.sleep(hours * 3600)
+        ctx.request_scan(source)

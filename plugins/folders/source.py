@@ -1,0 +1,54 @@
+"""A library made of folders on this box: what the folder source registers with the hub.
+
+Reads only; never writes inside the folders. A folder that is missing or unreadable makes the
+library offline (its items are kept and hidden), it does not fail the plugin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.kinds import FileRecord, LibraryInfo, WalkProblem
+from core.scan.walk import walk_tree_blocking
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """One configured library."""
+
+    name: str
+    kind: str
+    paths: tuple[Path, ...]
+
+
+class LocalFolderSource:
+    """The folders of one configured library."""
+
+    def __init__(self, config: LibraryConfig) -> None:
+        self._config = config
+
+    @property
+    def source_id(self) -> str:
+        return f"folders:{self._config.name}"
+
+    @property
+    def library(self) -> LibraryInfo:
+        return LibraryInfo(self._config.name, self._config.kind)
+
+    def roots(self) -> Sequence[Path]:
+        return self._config.paths
+
+    def is_online(self) -> bool:
+        return all(
+            os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK) for path in self.roots()
+        )
+
+    def missing_roots(self) -> list[Path]:
+        return [path for path in self.roots() if not os.path.isdir(path)]
+
+    def walk_blocking(self) -> Iterator[FileRecord | WalkProblem]:
+        for root in self.roots():
+            yield from walk_tree_blocking(root)
