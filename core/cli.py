@@ -117,10 +117,29 @@ def _hw_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Scan libraries, through the running server if there is one."""
+    from core.scan.command import run_scan
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    return run_scan(config, args)
+
+
+def _scan_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.scan.command import add_arguments
+
+    add_arguments(parser)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
     "check-config": CommandSpec(cmd_check_config, "validate configuration.yaml without starting"),
     "version": CommandSpec(cmd_version, "print the version"),
+    "scan": CommandSpec(
+        cmd_scan, "scan libraries now, with a progress bar and a summary", _scan_arguments
+    ),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
     ),

@@ -105,7 +105,9 @@ class Hub:
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
         add_library_routes(self.http.routes, self)
         for domain in self.config.order:
-            await self._setup(domain)
+            kind = self.records[domain].entry.spec.manifest.kind
+            if self.live or kind in ("source", "metadata"):
+                await self._setup(domain)
         if not self.live:
             return
         self.port = await self.http.start(hearth.http.host, hearth.http.port)

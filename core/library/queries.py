@@ -265,9 +265,9 @@ def scan_errors_blocking(db: sqlite_utils.Database, limit: int = 200) -> list[di
     return [
         {
             "library": r[0],
-            "path": os.path.join(os.fsdecode(r[1]), os.fsdecode(r[2]))
-            .encode("utf-8", "backslashreplace")
-            .decode(),
+            "path": (os.fsencode(r[1]) + b"/" + os.fsencode(r[2])).decode(
+                "utf-8", "backslashreplace"
+            ),
             "error": r[3],
         }
         for r in rows

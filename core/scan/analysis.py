@@ -54,7 +54,7 @@ def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Anal
         probe = probe_blocking(path)
         fingerprint = head_hash_blocking(path)
     except ProbeError as err:
-        return Analysis(root, relpath, None, name, None, str(err))
+        return Analysis(root, relpath, None, name, None, err.problem)
     except OSError as err:  # vanished or became unreadable between probe and hash
         return Analysis(root, relpath, None, name, None, err.strerror or str(err))
     return Analysis(root, relpath, probe, name, fingerprint, naming_error)

@@ -168,8 +168,7 @@ class LibraryScan:
             None, compare_blocking, self._walk(scope), known, self._kind, progress, scope
         )
         progress.new, progress.changed = len(comparison.new), len(comparison.changed)
-        deletable = self._deletable(comparison, known)
-        if not (comparison.new or comparison.changed or comparison.moved or deletable):
+        if not (comparison.new or comparison.changed or comparison.moved or comparison.missing):
             return False  # the common case: nothing changed, nothing written
         self._containers = await self._catalog.read(
             lambda db: load_containers_blocking(db, self._library_id)
@@ -184,9 +183,11 @@ class LibraryScan:
         progress.state = "probing"
         analysed = await self._analyse(jobs, comparison)
         progress.state = "writing"
-        await self._delete(deletable)
+        deletable = self._deletable(comparison)  # after analysis: copies found their originals
+        if deletable or progress.written:
+            await self._delete(deletable)
         await self._refresh_folders(comparison.dirty_folders, analysed)
-        return True
+        return progress.written or bool(deletable)
 
     def _scope(self, folders: list[str]) -> list[Key]:
         """(root, folder relative to it) for each absolute folder inside one of the roots."""
@@ -215,7 +216,7 @@ class LibraryScan:
 
         return walk()
 
-    def _deletable(self, comparison: Comparison, known: dict[Key, FileRow]) -> list[int]:
+    def _deletable(self, comparison: Comparison) -> list[int]:
         """Missing files that may really be deleted: not when the source or a root is absent."""
         if not comparison.missing:
             return []
@@ -254,6 +255,7 @@ class LibraryScan:
                 writer.update_file(row.id, record, None)
 
         await self._catalog.write(write)
+        self._progress.written = True
 
     async def _analyse(
         self, jobs: list[tuple[FileRecord, FileRow | None]], comparison: Comparison
@@ -399,6 +401,7 @@ class LibraryScan:
                 writer.update_metadata(pk, title, merged)
 
         await self._catalog.write(write)
+        self._progress.written = True
 
 
 def _items_in_folders_blocking(
