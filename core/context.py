@@ -42,6 +42,8 @@ class PluginContext:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._released = False
         self.health_detail: dict[str, Any] = {}
+        self.state: Any = None
+        """The plugin's own runtime object (like Home Assistant's hass.data[DOMAIN])."""
 
     @property
     def data_dir(self) -> Path:

@@ -30,6 +30,7 @@ from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
+from core.playback.stream import add_stream_routes
 from core.registry import Registry
 from core.scan.manager import ScanManager
 
@@ -104,6 +105,7 @@ class Hub:
         self.bus.subscribe(ProvisionAdded, self._on_provision)
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
         add_library_routes(self.http.routes, self)
+        add_stream_routes(self.http.routes, self)
         for domain in self.config.order:
             kind = self.records[domain].entry.spec.manifest.kind
             if self.live or kind in ("source", "metadata"):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlite_utils
 from aiohttp import web
 
 from core.http.errors import ApiError
@@ -72,24 +74,35 @@ def parse_item_query(request: web.Request) -> queries.ItemQuery:
     )
 
 
-def add_library_routes(table: RouteTable, hub: Hub) -> None:
-    """Register the browsing and scanning routes."""
+def _list_blocking(
+    db: sqlite_utils.Database, query: queries.ItemQuery
+) -> tuple[list[dict[str, Any]], int]:
+    return queries.list_items_blocking(db, query)
 
-    async def get_libraries(request: web.Request) -> web.Response:
+
+class LibraryApi:
+    """The handlers; one instance per hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    async def get_libraries(self, request: web.Request) -> web.Response:
         """Every library with its item counts and whether its source is online."""
-        libraries = await hub.catalog.read(queries.libraries_blocking)
+        libraries = await self._hub.catalog.read(queries.libraries_blocking)
         return web.json_response({"libraries": libraries})
 
-    async def get_items(request: web.Request) -> web.Response:
+    async def get_items(self, request: web.Request) -> web.Response:
         """Items with filters, full-text search, sort and paging."""
         query = parse_item_query(request)
-        items, total = await hub.catalog.read(lambda db: queries.list_items_blocking(db, query))
+        items, total = await self._hub.catalog.read(
+            lambda db: queries.list_items_blocking(db, query)
+        )
         return web.json_response({"items": items, "total": total})
 
-    async def get_recent(request: web.Request) -> web.Response:
+    async def get_recent(self, request: web.Request) -> web.Response:
         """Recently added items, per library."""
         limit = _int(request, "limit", 20, 1, 100) or 20
-        libraries = await hub.catalog.read(queries.libraries_blocking)
+        libraries = await self._hub.catalog.read(queries.libraries_blocking)
         result = []
         for library in libraries:
             if not library["online"]:
@@ -104,21 +117,19 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
             query = queries.ItemQuery(
                 library=library["id"], kind=kind, sort="added", descending=True, limit=limit
             )
-            items, _ = await hub.catalog.read(
-                lambda db, q=query: queries.list_items_blocking(db, q)
-            )
+            items, _ = await self._hub.catalog.read(partial(_list_blocking, query=query))
             result.append({"library_id": library["id"], "name": library["name"], "items": items})
         return web.json_response({"libraries": result})
 
-    async def get_item(request: web.Request) -> web.Response:
+    async def get_item(self, request: web.Request) -> web.Response:
         """One item in full: metadata, streams, subtitles, children and artwork."""
         item_id = request.match_info["id"]
-        item = await hub.catalog.read(lambda db: queries.get_item_blocking(db, item_id))
+        item = await self._hub.catalog.read(lambda db: queries.get_item_blocking(db, item_id))
         if item is None:
             raise ApiError(404, "No such item.", "item_not_found")
         return web.json_response(item)
 
-    async def get_artwork(request: web.Request) -> web.StreamResponse:
+    async def get_artwork(self, request: web.Request) -> web.StreamResponse:
         """An item's poster, fanart, banner or thumb, resized once and cached."""
         from core.library.artwork import ArtworkError, thumbnail_blocking
 
@@ -128,29 +139,31 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
                 404, f"Artwork is one of {', '.join(ARTWORK_KINDS)}.", "artwork_not_found"
             )
         size = _int(request, "size", 480, 16, 4096) or 480
-        ref = await hub.catalog.read(lambda db: queries.artwork_ref_blocking(db, item_id, kind))
+        ref = await self._hub.catalog.read(
+            lambda db: queries.artwork_ref_blocking(db, item_id, kind)
+        )
         if ref is None:
             raise ApiError(404, f"This item has no {kind}.", "artwork_not_found")
-        cache = hub.config.hearth.data_dir / THUMB_CACHE
+        cache = self._hub.config.hearth.data_dir / THUMB_CACHE
         try:
             path: Path = await asyncio.get_running_loop().run_in_executor(
                 None, thumbnail_blocking, ref, size, cache
             )
         except ArtworkError as err:
-            raise ApiError(404, str(err), "artwork_unavailable") from err
+            raise ApiError(404, err.problem, "artwork_unavailable") from err
         etag = '"' + hashlib.blake2b(path.name.encode(), digest_size=8).hexdigest() + '"'
         headers = {"Cache-Control": "private, max-age=86400", "ETag": etag}
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
         return web.FileResponse(path, headers=headers)
 
-    async def get_scan(request: web.Request) -> web.Response:
+    async def get_scan(self, request: web.Request) -> web.Response:
         """Scan state, progress counts, rate, and the files that could not be read."""
-        status = hub.scans.status()
-        status["errors"] = await hub.catalog.read(queries.scan_errors_blocking)
+        status = self._hub.scans.status()
+        status["errors"] = await self._hub.catalog.read(queries.scan_errors_blocking)
         return web.json_response(status)
 
-    async def post_scan(request: web.Request) -> web.Response:
+    async def post_scan(self, request: web.Request) -> web.Response:
         """Start a scan of one library (by name) or of all of them."""
         body: dict[str, Any] = {}
         if request.can_read_body:
@@ -162,16 +175,20 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
                 raise ApiError(400, "The body must be a JSON object.", "bad_body")
         name = body.get("library")
         if name is None:
-            queued = hub.scans.request_all()
+            queued = self._hub.scans.request_all()
         else:
-            matches = [s for s in hub.sources.values() if s.library.name == name]
+            matches = [s for s in self._hub.sources.values() if s.library.name == name]
             if not matches:
                 raise ApiError(404, f"No library named {name!r}.", "library_not_found")
             for source in matches:
-                hub.scans.request(source.source_id)
+                self._hub.scans.request(source.source_id)
             queued = [s.source_id for s in matches]
         return web.json_response({"queued": queued}, status=202)
 
+
+def add_library_routes(table: RouteTable, hub: Hub) -> None:
+    """Register the browsing and scanning routes."""
+    api = LibraryApi(hub)
     item_filters = (
         Param("library", "library id", "integer"),
         Param("parent", "parent item id"),
@@ -186,28 +203,28 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
     )
     tags = ("library",)
     for spec in (
-        RouteSpec("GET", "/api/libraries", get_libraries, tags=tags),
-        RouteSpec("GET", "/api/items", get_items, tags=tags, query=item_filters),
+        RouteSpec("GET", "/api/libraries", api.get_libraries, tags=tags),
+        RouteSpec("GET", "/api/items", api.get_items, tags=tags, query=item_filters),
         RouteSpec(
             "GET",
             "/api/recent",
-            get_recent,
+            api.get_recent,
             tags=tags,
             query=(Param("limit", "per library", "integer"),),
         ),
-        RouteSpec("GET", "/api/items/{id}", get_item, tags=tags),
+        RouteSpec("GET", "/api/items/{id}", api.get_item, tags=tags),
         RouteSpec(
             "GET",
             "/api/items/{id}/artwork/{kind}",
-            get_artwork,
+            api.get_artwork,
             tags=tags,
             query=(Param("size", "box size in pixels", "integer"),),
         ),
-        RouteSpec("GET", "/api/scan", get_scan, tags=tags),
+        RouteSpec("GET", "/api/scan", api.get_scan, tags=tags),
         RouteSpec(
             "POST",
             "/api/scan",
-            post_scan,
+            api.post_scan,
             tags=tags,
             responses={"202": "queued"},
             request_body={"type": "object", "properties": {"library": {"type": "string"}}},

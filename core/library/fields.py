@@ -36,6 +36,16 @@ FIELDS: dict[str, tuple[type, str]] = {
 }
 
 
+def _typed(value: Any, expected: type) -> Any:
+    """`value` as `expected`, or None when it is not of that type (bools are not numbers)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is float:
+        return float(value) if number else None
+    if expected is int:
+        return value if number and isinstance(value, int) else None
+    return value if isinstance(value, expected) else None
+
+
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Keep known fields of the right type; a provider's stray key never reaches the catalog."""
     result: dict[str, Any] = {}
@@ -43,14 +53,9 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         spec = FIELDS.get(key)
         if spec is None or value is None or value in ("", [], {}):
             continue
-        expected = spec[0]
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if expected is float and number:
-            result[key] = float(value)
-        elif expected is int and number and isinstance(value, int):
-            result[key] = value
-        elif expected not in (int, float) and isinstance(value, expected):
-            result[key] = value
+        typed = _typed(value, spec[0])
+        if typed is not None:
+            result[key] = typed
     return result
 
 

@@ -163,6 +163,7 @@ class LibraryScan:
         progress = self._progress
         progress.state = "walking"
         known = await self._catalog.read(lambda db: load_files_blocking(db, self._library_id))
+        known = await self._remap_root(known)
         scope = self._scope(folders) if folders is not None else None
         comparison = await loop.run_in_executor(
             None, compare_blocking, self._walk(scope), known, self._kind, progress, scope
@@ -175,7 +176,9 @@ class LibraryScan:
         )
         media = MEDIA_ROLE[self._kind]
         await self._write_sidecars(comparison)
-        jobs = [(r, None) for r, role in comparison.new if role == media]
+        jobs: list[tuple[FileRecord, FileRow | None]] = [
+            (r, None) for r, role in comparison.new if role == media
+        ]
         jobs += [(r, row) for r, role, row in comparison.changed if role == media]
         jobs += [(r, row) for r, role, row in comparison.moved if role == media]
         progress.to_probe = len(jobs)
@@ -188,6 +191,29 @@ class LibraryScan:
             await self._delete(deletable)
         await self._refresh_folders(comparison.dirty_folders, analysed)
         return progress.written or bool(deletable)
+
+    async def _remap_root(self, known: dict[Key, FileRow]) -> dict[Key, FileRow]:
+        """A drive mounted at a new place (or a library folder renamed in the configuration):
+        when exactly one stored root is gone and exactly one current root is new, the files
+        moved with it; one UPDATE instead of re-probing the whole drive."""
+        current = {os.fspath(root) for root in self._source.roots()}
+        stored = {root for root, _ in known}
+        stale, fresh = stored - current, current - stored
+        if len(stale) != 1 or len(fresh) != 1:
+            return known
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, os.path.isdir, next(iter(fresh))):
+            return known
+        old, new = next(iter(stale)), next(iter(fresh))
+        await self._catalog.write(
+            lambda db: db.execute(
+                "UPDATE files SET root = ? WHERE library_id = ? AND root = ?",
+                [os.fsencode(new), self._library_id, os.fsencode(old)],
+            )
+        )
+        _LOGGER.info("%s: files moved from %s to %s", self._source.library.name, old, new)
+        self._progress.written = True
+        return {((new if root == old else root), rel): row for (root, rel), row in known.items()}
 
     def _scope(self, folders: list[str]) -> list[Key]:
         """(root, folder relative to it) for each absolute folder inside one of the roots."""
@@ -271,7 +297,7 @@ class LibraryScan:
         done_folders: set[str] = set()
         limit = 4
         next_chunk = 0
-        by_hash = {
+        by_hash: dict[tuple[int, str | None], FileRow] = {
             (row.size, row.head_hash): row for row in comparison.missing.values() if row.head_hash
         }
         while next_chunk < len(chunks) or in_flight:

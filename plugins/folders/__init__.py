@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import voluptuous as vol
@@ -89,7 +90,7 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
             continue
         if config.watch:
             ctx.create_task(
-                watch_folders(list(library.paths), lambda f, s=source: ctx.request_scan(s, f)),
+                watch_folders(list(library.paths), partial(ctx.request_scan, source)),
                 f"watch-{library.name}",
             )
         if config.rescan_hours > 0:

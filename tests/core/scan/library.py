@@ -41,7 +41,13 @@ def video(root: Path, relpath: str, seconds: float = 1.0) -> Path:
 
 def build_library(base: Path) -> dict[str, list[Truth]]:
     """Five libraries under `base`; returns the truth per library folder."""
-    truth: dict[str, list[Truth]] = {"Movies": [], "TV": [], "Music": [], "Photos": [], "Videos": []}
+    truth: dict[str, list[Truth]] = {
+        "Movies": [],
+        "TV": [],
+        "Music": [],
+        "Photos": [],
+        "Videos": [],
+    }
     movies = [
         ("Blade Runner (1982)/Blade Runner (1982).mkv", "Blade Runner", 1982, 1.0),
         ("Alien (1979).mp4", "Alien", 1979, 2.0),
@@ -51,10 +57,34 @@ def build_library(base: Path) -> dict[str, list[Truth]]:
         truth["Movies"].append(Truth(relpath, "movie", title, seconds, year=year))
     video(base / "Movies", "Blade Runner (1982)/Blade Runner (1982)-trailer.mkv")
     episodes = [
-        ("The Office (2005)/Season 01/The Office - S01E01 - Pilot.mkv", "Pilot", "Season 1", 1, None),
-        ("The Office (2005)/Season 01/The Office - S01E02E03 - Double.mkv", "Double", "Season 1", 2, 3),
-        ("The Office (2005)/Season 02/The Office - S02E01 - The Dundies.mkv", "The Dundies", "Season 2", 1, None),
-        ("The Office (2005)/Specials/The Office - S00E01 - Blooper Reel.mkv", "Blooper Reel", "Specials", 1, None),
+        (
+            "The Office (2005)/Season 01/The Office - S01E01 - Pilot.mkv",
+            "Pilot",
+            "Season 1",
+            1,
+            None,
+        ),
+        (
+            "The Office (2005)/Season 01/The Office - S01E02E03 - Double.mkv",
+            "Double",
+            "Season 1",
+            2,
+            3,
+        ),
+        (
+            "The Office (2005)/Season 02/The Office - S02E01 - The Dundies.mkv",
+            "The Dundies",
+            "Season 2",
+            1,
+            None,
+        ),
+        (
+            "The Office (2005)/Specials/The Office - S00E01 - Blooper Reel.mkv",
+            "Blooper Reel",
+            "Specials",
+            1,
+            None,
+        ),
     ]
     for relpath, title, season, first, last in episodes:
         video(base / "TV", relpath)
@@ -62,30 +92,65 @@ def build_library(base: Path) -> dict[str, list[Truth]]:
             Truth(relpath, "episode", title, 1.0, ("The Office", season), first, last)
         )
     tracks = [
-        ("Miles Davis/Kind of Blue (1959)/01 - So What.mp3", "So What", "Miles Davis", "Kind of Blue", 1, 1),
-        ("Miles Davis/Kind of Blue (1959)/02 - Freddie Freeloader.flac", "Freddie Freeloader", "Miles Davis", "Kind of Blue", 2, 1),
-        ("Miles Davis/Kind of Blue (1959)/CD2/01 - Bonus.mp3", "Bonus", "Miles Davis", "Kind of Blue", 1, 2),
+        (
+            "Miles Davis/Kind of Blue (1959)/01 - So What.mp3",
+            "So What",
+            "Miles Davis",
+            "Kind of Blue",
+            1,
+            1,
+        ),
+        (
+            "Miles Davis/Kind of Blue (1959)/02 - Freddie Freeloader.flac",
+            "Freddie Freeloader",
+            "Miles Davis",
+            "Kind of Blue",
+            2,
+            1,
+        ),
+        (
+            "Miles Davis/Kind of Blue (1959)/CD2/01 - Bonus.mp3",
+            "Bonus",
+            "Miles Davis",
+            "Kind of Blue",
+            1,
+            2,
+        ),
     ]
     for relpath, title, artist, album, track, disc in tracks:
         tags = AudioTags(
-            title=title, artists=(artist,), album=album, album_artists=(artist,),
-            track_number=track, disc_number=disc, date="1959", genres=("Jazz",),
+            title=title,
+            artists=(artist,),
+            album=album,
+            album_artists=(artist,),
+            track_number=track,
+            disc_number=disc,
+            date="1959",
+            genres=("Jazz",),
         )
         make_audio(_mk(base / "Music" / relpath), 1.0, tags=tags)
         truth["Music"].append(
             Truth(relpath, "track", title, 1.0, (artist, album), track, None, disc, 1959)
         )
     comp = AudioTags(
-        title="Hit", artists=("Someone",), album="Now 1", track_number=3, compilation=True,
+        title="Hit",
+        artists=("Someone",),
+        album="Now 1",
+        track_number=3,
+        compilation=True,
     )
     make_audio(_mk(base / "Music" / "Compilations/Now 1/03 - Hit.mp3"), 1.0, tags=comp)
     truth["Music"].append(
-        Truth("Compilations/Now 1/03 - Hit.mp3", "track", "Hit", 1.0, ("Various Artists", "Now 1"), 3)
+        Truth(
+            "Compilations/Now 1/03 - Hit.mp3", "track", "Hit", 1.0, ("Various Artists", "Now 1"), 3
+        )
     )
     make_photo(_mk(base / "Photos/2024/beach.jpg"), exif_date=datetime(2024, 7, 4, 10, 30))
     truth["Photos"].append(Truth("2024/beach.jpg", "photo", "beach", 0.0, year=2024))
     video(base / "Videos", "2019-07-04 Fireworks.mp4")
-    truth["Videos"].append(Truth("2019-07-04 Fireworks.mp4", "video", "2019-07-04 Fireworks", 1.0, year=2019))
+    truth["Videos"].append(
+        Truth("2019-07-04 Fireworks.mp4", "video", "2019-07-04 Fireworks", 1.0, year=2019)
+    )
     return truth
 
 

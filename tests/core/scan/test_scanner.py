@@ -55,7 +55,9 @@ def db_fingerprint(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-async def scanned(start_server: StartServer, tmp_path: Path) -> tuple[RunningServer, Path, dict[str, list[Truth]]]:
+async def scanned(
+    start_server: StartServer, tmp_path: Path
+) -> tuple[RunningServer, Path, dict[str, list[Truth]]]:
     base = tmp_path / "media"
     truth = build_library(base)
     server = await start_server(library_yaml(base))
@@ -63,7 +65,13 @@ async def scanned(start_server: StartServer, tmp_path: Path) -> tuple[RunningSer
     return server, base, truth
 
 
-LIBRARIES = {"Movies": "Movies", "TV": "TV", "Music": "Music", "Photos": "Photos", "Videos": "Home Videos"}
+LIBRARIES = {
+    "Movies": "Movies",
+    "TV": "TV",
+    "Music": "Music",
+    "Photos": "Photos",
+    "Videos": "Home Videos",
+}
 
 
 async def test_every_file_matches_its_ground_truth(
@@ -149,12 +157,16 @@ async def test_renamed_and_moved_files_keep_their_id(
 ) -> None:
     server, base, _ = scanned
     ids = await library_ids(server)
-    movie = next(m for m in await items(server, library=ids["Movies"], kind="movie") if m["title"] == "Alien")
+    movie = next(
+        m for m in await items(server, library=ids["Movies"], kind="movie") if m["title"] == "Alien"
+    )
     (base / "Movies" / "Alien (1979)").mkdir()
     os.rename(base / "Movies/Alien (1979).mp4", base / "Movies/Alien (1979)/Alien (1979).mp4")
     server.hub.scans.request_all()
     await settle(server)
-    after = next(m for m in await items(server, library=ids["Movies"], kind="movie") if m["title"] == "Alien")
+    after = next(
+        m for m in await items(server, library=ids["Movies"], kind="movie") if m["title"] == "Alien"
+    )
     assert after["id"] == movie["id"]
     assert server.hub.scans.last["Movies"].moved == 1
 
@@ -221,7 +233,8 @@ async def test_a_library_whose_folder_disappears_keeps_its_items(
 
 @pytest.mark.parametrize("mount_point_left_behind", [True])
 async def test_an_emptied_mount_point_is_not_taken_as_deleting_everything(
-    scanned: tuple[RunningServer, Path, dict[str, list[Truth]]], tmp_path: Path,
+    scanned: tuple[RunningServer, Path, dict[str, list[Truth]]],
+    tmp_path: Path,
     mount_point_left_behind: bool,
 ) -> None:
     server, base, _ = scanned

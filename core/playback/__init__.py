@@ -1,0 +1,1 @@
+"""Playback: serving media files directly, and (later) remuxing and transcoding them."""
