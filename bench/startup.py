@@ -25,11 +25,17 @@ sys.path.insert(0, str(ROOT))
 from tests import netns  # noqa: E402
 
 
-def time_to_serve(prefix: list[str], command: list[str], url: str, env: dict[str, str]) -> float:
+def time_to_serve(
+    prefix: list[str], command: list[str], url: str, env: dict[str, str], cwd: Path | None = None
+) -> float:
     """Seconds from spawning `command` until `url` answers 200; then the process is stopped."""
     began = time.perf_counter()
     process = subprocess.Popen(
-        [*prefix, *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*prefix, *command],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while time.perf_counter() - began < 30:
@@ -79,8 +85,8 @@ def main() -> None:
     reference = [sys.executable, "-m", "http.server", "8441", "--bind", "127.0.0.1"]
     try:
         with netns.network_namespace() as ns:
-            first = time_to_serve(ns.prefix, hearth, health, env)
-            again = [time_to_serve(ns.prefix, hearth, health, env) for _ in range(args.runs)]
+            first = time_to_serve(ns.prefix, hearth, health, env, work)
+            again = [time_to_serve(ns.prefix, hearth, health, env, work) for _ in range(args.runs)]
             floor = [
                 time_to_serve(ns.prefix, reference, "http://127.0.0.1:8441/", env)
                 for _ in range(args.runs)

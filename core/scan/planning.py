@@ -48,6 +48,11 @@ class ItemPlan:
     taken_at: str | None = None
     containers: tuple[ContainerPlan, ...] = ()
     fields: dict[str, Any] = field(default_factory=dict)
+    """Structural facts kept whatever the providers say (a track's album and artists)."""
+    name_fields: dict[str, Any] = field(default_factory=dict)
+    """What the path says; offered to the `filename` metadata provider."""
+    tag_fields: dict[str, Any] = field(default_factory=dict)
+    """What the file's own tags say; offered to the `embedded` metadata provider."""
 
 
 def sort_title(title: str) -> str:
@@ -71,10 +76,10 @@ def _movie(analysis: Analysis, name: MovieName) -> ItemPlan | None:
     if name.extra:  # trailers and featurettes are not movies of their own
         return None
     title = name.title + (f" (Part {name.part})" if name.part else "")
-    fields: dict[str, Any] = {}
+    named: dict[str, Any] = {"title": title, "year": name.year}
     if name.provider_ids:
-        fields["external_ids"] = dict(name.provider_ids)
-    return ItemPlan("movie", title, year=name.year, fields=fields)
+        named["external_ids"] = dict(name.provider_ids)
+    return ItemPlan("movie", title, year=name.year, name_fields=named)
 
 
 def _episode(analysis: Analysis, name: EpisodeName) -> ItemPlan:
@@ -100,16 +105,16 @@ def _episode(analysis: Analysis, name: EpisodeName) -> ItemPlan:
         title = name.air_date.isoformat()
     else:
         title = f"Episode {first}" if first is not None else os.path.basename(analysis.relpath)
-    fields: dict[str, Any] = {}
+    named: dict[str, Any] = {"title": title}
     if name.air_date:
-        fields["premiered"] = name.air_date.isoformat()
+        named["premiered"] = name.air_date.isoformat()
     return ItemPlan(
         "episode",
         title,
         index_number=first,
         index_end=last,
         containers=(show, season_plan),
-        fields=fields,
+        name_fields=named,
     )
 
 
@@ -141,17 +146,21 @@ def _track(analysis: Analysis, name: TrackName | None) -> ItemPlan:
         "album", grouping_key(album) or "unknown", album, year, folder=_folder(analysis, depth - 1)
     )
     fields: dict[str, Any] = {"album": album, "album_artist": artist}
+    fields["artist"] = (", ".join(tags.artists) if tags else "") or artist
+    tagged: dict[str, Any] = {}
     if tags:
-        fields["artist"] = ", ".join(tags.artists) or artist
-        fields["genres"] = list(tags.genres)
         ids = {
             "musicbrainz_track": tags.musicbrainz_track_id,
             "musicbrainz_album": tags.musicbrainz_album_id,
             "musicbrainz_artist": tags.musicbrainz_artist_id,
         }
-        fields["external_ids"] = {k: v for k, v in ids.items() if v}
-    else:
-        fields["artist"] = artist
+        tagged = {
+            "title": tags.title,
+            "year": tags.year,
+            "genres": list(tags.genres),
+            "external_ids": {k: v for k, v in ids.items() if v},
+        }
+    named = {"title": name.title, "year": name.album_year} if name else {}
     return ItemPlan(
         "track",
         title,
@@ -160,6 +169,8 @@ def _track(analysis: Analysis, name: TrackName | None) -> ItemPlan:
         disc_number=(tags.disc_number if tags else None) or (name.disc if name else None),
         containers=(artist_plan, album_plan),
         fields=fields,
+        name_fields=named,
+        tag_fields=tagged,
     )
 
 
@@ -172,7 +183,7 @@ def _plain(analysis: Analysis, name: PlainName | None, kind: str) -> ItemPlan:
     elif name is not None and name.taken_on is not None:
         taken = datetime(name.taken_on.year, name.taken_on.month, name.taken_on.day).isoformat()
     year = int(taken[:4]) if taken else None
-    return ItemPlan(kind, title, year=year, taken_at=taken)
+    return ItemPlan(kind, title, year=year, taken_at=taken, name_fields={"title": title})
 
 
 def plan_item(analysis: Analysis, library_kind: str) -> ItemPlan | None:

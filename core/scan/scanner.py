@@ -347,31 +347,29 @@ class LibraryScan:
         return row
 
     async def _leaf_metadata(self, record: FileRecord, plan: ItemPlan | None) -> dict[str, Any]:
+        """Provider results for the item, and for each container seen for the first time."""
         if plan is None:
             return {}
         known = {
             "title": plan.title,
             "year": plan.year,
             "index_number": plan.index_number,
-            **plan.fields,
+            "filename": plan.name_fields,
+            "embedded": plan.tag_fields,
         }
         path = Path(record.root) / record.relpath
-        fields = await self._metadata(
-            plan.kind, path, {k: v for k, v in known.items() if v is not None}
-        )
-        for container in plan.containers:
-            path_key = container_path(plan.containers[: plan.containers.index(container) + 1])
-            if path_key not in self._containers and path_key not in self._container_fields:
-                known_c = {
-                    "title": container.title,
-                    "year": container.year,
-                    "index_number": container.index_number,
-                }
-                folder = Path(container.folder) if container.folder else None
-                self._container_fields[path_key] = await self._metadata(
-                    container.kind, folder, {k: v for k, v in known_c.items() if v is not None}
-                )
-        return fields
+        fields = await self._metadata(plan.kind, path, _present(known))
+        for depth, container in enumerate(plan.containers):
+            key = container_path(plan.containers[: depth + 1])
+            if key in self._containers or key in self._container_fields:
+                continue
+            facts = {"title": container.title, "year": container.year}
+            known_c = {**facts, "index_number": container.index_number, "filename": facts}
+            folder = Path(container.folder) if container.folder else None
+            self._container_fields[key] = await self._metadata(
+                container.kind, folder, _present(known_c)
+            )
+        return {**fields, **plan.fields}
 
     async def _write_batch(
         self,
@@ -428,6 +426,10 @@ class LibraryScan:
 
         await self._catalog.write(write)
         self._progress.written = True
+
+
+def _present(facts: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in facts.items() if value is not None}
 
 
 def _items_in_folders_blocking(
