@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from guessit import guessit
-from guessit.api import GuessitException
-
 from core.media.music_naming import PlainName, TrackName, parse_plain, parse_track
 from core.media.relpaths import split_path
 
@@ -267,7 +264,14 @@ def _canonical_episode(
 
 
 def _guess(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """guessit's answer, or nothing: an odd name is a name without facts, not a failure."""
+    """guessit's answer, or nothing: an odd name is a name without facts, not a failure.
+
+    Imported here, not at the top: guessit takes ~50 ms to import and only scan workers that
+    meet a non-canonical name need it, never the server's own start-up.
+    """
+    from guessit import guessit
+    from guessit.api import GuessitException
+
     try:
         return guessit(name, options)
     except (GuessitException, ValueError, TypeError, UnicodeError):

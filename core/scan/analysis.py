@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.media.classify import FileKind
 from core.media.naming import LibraryKind, ParsedName, parse_name
-from core.media.probe import ProbeError, ProbeResult, probe_blocking
+
+if TYPE_CHECKING:  # PyAV is imported by the workers that probe, not by the server at start-up
+    from core.media.probe import ProbeResult
 
 HEAD_BYTES = 1024 * 1024
 MEDIA_ROLES = frozenset({FileKind.VIDEO, FileKind.AUDIO, FileKind.PHOTO})
@@ -42,6 +45,8 @@ def head_hash_blocking(path: str) -> str:
 
 def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Analysis:
     """Probe and name one media file; never raises for a bad file."""
+    from core.media.probe import ProbeError, probe_blocking
+
     path = os.path.join(root, relpath)
     try:
         name: ParsedName | None = parse_name(relpath, library_kind)

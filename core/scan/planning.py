@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.library.fields import EMBEDDED_PREFIX
 from core.media.music_naming import PlainName, TrackName
 from core.media.naming import EpisodeName, MovieName, grouping_key
 from core.scan.analysis import Analysis
@@ -160,6 +161,9 @@ def _track(analysis: Analysis, name: TrackName | None) -> ItemPlan:
             "genres": list(tags.genres),
             "external_ids": {k: v for k, v in ids.items() if v},
         }
+    if analysis.probe is not None and analysis.probe.has_cover_art:
+        cover = EMBEDDED_PREFIX + os.path.join(analysis.root, analysis.relpath)
+        tagged["artwork"] = {"thumb": cover}
     named = {"title": name.title, "year": name.album_year} if name else {}
     return ItemPlan(
         "track",

@@ -365,6 +365,8 @@ class LibraryScan:
                 continue
             facts = {"title": container.title, "year": container.year}
             known_c = {**facts, "index_number": container.index_number, "filename": facts}
+            if container.kind == "album" and "artwork" in plan.tag_fields:
+                known_c["embedded"] = {"artwork": plan.tag_fields["artwork"]}
             folder = Path(container.folder) if container.folder else None
             self._container_fields[key] = await self._metadata(
                 container.kind, folder, _present(known_c)

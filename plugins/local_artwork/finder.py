@@ -28,7 +28,6 @@ from pathlib import Path
 from core.kinds import MetadataRequest
 from core.library.fields import EMBEDDED_PREFIX
 from core.media.classify import AUDIO_EXTENSIONS
-from core.media.probe import ProbeError, extract_cover_blocking
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tbn")
 """In order of preference when `poster.jpg` and `poster.png` both exist."""
@@ -150,7 +149,7 @@ class ArtworkFinder:
                 path if path.is_dir() else path.parent, request.known.get("index_number")
             )
         if request.item_kind in ("album", "track"):
-            return self._album(path)
+            return self._album(path, _known_cover(request))
         if request.item_kind == "artist" and path.is_dir():
             return self._pick_each(
                 {
@@ -202,19 +201,24 @@ class ArtworkFinder:
             choices[kind] = ([(folder, local)] if own else []) + [(show, in_show)]
         return self._pick_each(choices)
 
-    def _album(self, path: Path) -> dict[str, str]:
-        """Cover files in the album folder (or above a `CD1` folder), else an embedded cover."""
+    def _album(self, path: Path, known_cover: str | None = None) -> dict[str, str]:
+        """Cover files in the album folder (or above a `CD1` folder), else an embedded cover
+        (the scanner's probe already says whether a track has one: no second read)."""
         folder = path if path.is_dir() else path.parent
         folders = [folder, folder.parent] if _DISC_FOLDER.match(folder.name) else [folder]
         stems = ("cover", "folder", "front", "album", "albumart", "thumb", "poster")
         found = self._pick_each({"thumb": [(f, stems) for f in folders]})
-        if not found and self._embedded:
+        if not found and self._embedded and known_cover is not None:
+            found["thumb"] = known_cover
+        elif not found and self._embedded:
             track = _first_track_blocking(folder) if path.is_dir() else path
             if track is not None and self._has_cover_blocking(track):
                 found["thumb"] = EMBEDDED_PREFIX + str(track)
         return found
 
     def _has_cover_blocking(self, track: Path) -> bool:
+        from core.media.probe import ProbeError, extract_cover_blocking  # PyAV only when needed
+
         try:
             return extract_cover_blocking(track) is not None
         except ProbeError as err:
@@ -245,6 +249,16 @@ def _season_names(number: object) -> tuple[str, ...]:
     if number == 0:
         return ("season-specials", "season00", "season0")
     return tuple(dict.fromkeys((f"season{number:02d}", f"season{number}")))
+
+
+def _known_cover(request: MetadataRequest) -> str | None:
+    """The embedded-cover reference the scanner offers with a track, if it found one."""
+    embedded = request.known.get("embedded")
+    if isinstance(embedded, dict):
+        ref = embedded.get("artwork", {}).get("thumb")
+        if isinstance(ref, str) and ref.startswith(EMBEDDED_PREFIX):
+            return ref
+    return None
 
 
 def _first_track_blocking(folder: Path) -> Path | None:
