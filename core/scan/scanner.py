@@ -103,14 +103,20 @@ def compare_blocking(
         else:
             result.changed.append((entry, role, row))
         if role in SIDECAR_ROLES:
-            result.dirty_folders.add(os.path.join(root, os.path.dirname(entry.relpath)))
+            result.dirty_folders.add(_folder_of(root, entry.relpath))
     for (root, relpath), row in result.missing.items():
         if per_root.get(root, 0) == 0:
             result.empty_roots.add(root)
         if row.role in SIDECAR_ROLES:
-            result.dirty_folders.add(os.path.join(root, os.path.dirname(relpath)))
+            result.dirty_folders.add(_folder_of(root, relpath))
     _match_inodes(result)
     return result
+
+
+def _folder_of(root: str, relpath: str) -> str:
+    """The absolute folder holding a file, spelled as os.path.dirname spells it."""
+    folder = os.path.dirname(relpath)
+    return os.path.join(root, folder) if folder else root
 
 
 def _in_scope(key: Key, scope: list[Key]) -> bool:
@@ -316,7 +322,7 @@ class LibraryScan:
                     plan = plan_item(analysis, self._kind)
                     fields = await self._leaf_metadata(record, plan)
                     pending.append((record, row, analysis, plan, fields))
-                    done_folders.add(os.path.join(analysis.root, os.path.dirname(analysis.relpath)))
+                    done_folders.add(_folder_of(analysis.root, analysis.relpath))
                     self._progress.probed += 1
                     if analysis.error:
                         self._progress.problem(

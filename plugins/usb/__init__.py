@@ -17,7 +17,7 @@ from core.configuration import validators as cv
 from core.context import PluginContext
 from core.kinds import LIBRARY_KINDS
 from hardware.mounts import BY_UUID, MOUNTINFO
-from hardware.udev import UdevDriveMonitor
+from hardware.udev import DriveEvent, UdevDriveMonitor
 from plugins.usb.drives import DriveRule, UsbDriveManager, mountinfo_lookup
 
 
@@ -101,7 +101,7 @@ async def setup(ctx: PluginContext, config: UsbConfig) -> None:
     monitor.start(asyncio.get_running_loop())
     ctx.on_teardown(monitor.stop)
     for partition in monitor.list_present():
-        ctx.create_task(manager.attach(partition), f"attach-{partition.uuid}")
+        manager.on_event(DriveEvent("add", partition))
     if ctx.live:
         ctx.create_task(manager.check_mounts(30.0), "check-mounts")
     ctx.report({"udev": "listening"})

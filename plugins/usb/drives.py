@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.context import PluginContext
 from core.kinds import FileRecord, LibraryInfo, WalkProblem
@@ -23,6 +25,9 @@ from core.scan.walk import walk_tree_blocking
 from hardware.mounts import is_mounted_blocking, mount_point_for, wait_for_mount
 from hardware.udev import DriveEvent, UsbPartition
 
+_EPISODE_NAME = re.compile(r"[Ss]\d{1,2}[Ee]\d{1,3}|/Season \d")
+# camera and phone names, and the dated names people give home videos
+_CAMERA_NAME = re.compile(r"(?:^|/)(?:VID|MOV|IMG|DSC|PXL|GOPR?)[_-]?\d|(?:19|20)\d\d-\d\d-\d\d")
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/firmware", "/home", "/var")
 GUESS_LIMIT = 2000
 
@@ -46,7 +51,7 @@ def guess_kind_blocking(root: Path) -> str:
     """A drive's library kind from what is on it: mostly audio is music, mostly photos is
     photos; videos are shows when names carry SxxEyy, else movies."""
     counts = {FileKind.VIDEO: 0, FileKind.AUDIO: 0, FileKind.PHOTO: 0}
-    episodes = 0
+    episodes = dated = 0
     for seen, entry in enumerate(walk_tree_blocking(root)):
         if seen >= GUESS_LIMIT:
             break
@@ -57,16 +62,19 @@ def guess_kind_blocking(root: Path) -> str:
             counts[kind] += 1
             if kind == FileKind.VIDEO and _looks_like_episode(entry.relpath):
                 episodes += 1
+            elif kind == FileKind.VIDEO and _CAMERA_NAME.search(entry.relpath):
+                dated += 1
     top = max(counts, key=lambda k: counts[k])
     if counts[top] == 0 or top == FileKind.VIDEO:
-        return "shows" if episodes * 2 > counts[FileKind.VIDEO] else "movies"
+        videos = counts[FileKind.VIDEO]
+        if episodes * 2 > videos:
+            return "shows"
+        return "videos" if dated * 2 > videos else "movies"
     return "music" if top == FileKind.AUDIO else "photos"
 
 
 def _looks_like_episode(relpath: str) -> bool:
-    import re
-
-    return bool(re.search(r"[Ss]\d{1,2}[Ee]\d{1,3}|/Season \d", "/" + relpath))
+    return bool(_EPISODE_NAME.search("/" + relpath))
 
 
 class UsbDriveSource:
@@ -117,13 +125,24 @@ class UsbDriveManager:
         self._lookup = lookup
         self._mount_timeout = mount_timeout
         self.sources: dict[str, UsbDriveSource] = {}
+        self._pending: set[asyncio.Task[None]] = set()
 
     def on_event(self, event: DriveEvent) -> None:
         """Called on the loop by the udev monitor (and by tests, the same way)."""
         if event.action in ("add", "change"):
-            self._ctx.create_task(self.attach(event.partition), f"attach-{event.partition.uuid}")
+            self._track(self.attach(event.partition), f"attach-{event.partition.uuid}")
         elif event.action == "remove":
-            self._ctx.create_task(self.detach(event.partition), f"detach-{event.partition.uuid}")
+            self._track(self.detach(event.partition), f"detach-{event.partition.uuid}")
+
+    def _track(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = self._ctx.create_task(work, name)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settled(self) -> None:
+        """Until every drive event received so far has been handled."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     def _rule_for(self, partition: UsbPartition) -> DriveRule | None:
         for rule in self._rules:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -16,22 +15,9 @@ import pytest
 from core import __version__
 from core.cli import main
 from tests.conftest import StartServer, core_yaml, write_config
+from tests.core.cli_helpers import wait_for_port
 
 HEARTH = [sys.executable, "-m", "core"]
-
-
-def wait_for_port(process: subprocess.Popen[str], timeout: float = 20.0) -> int:
-    """Read the server's log until it says which port it serves on."""
-    assert process.stderr is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            raise AssertionError(f"server exited early with {process.wait()}")
-        match = re.search(r"serving on port (\d+)", line)
-        if match:
-            return int(match[1])
-    raise AssertionError("server did not start in time")
 
 
 def test_run_serves_health_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
