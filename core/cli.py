@@ -133,6 +133,22 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    """Manage accounts."""
+    from core.people.command import run_user
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    return run_user(config, args)
+
+
+def _user_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.people.command import add_arguments
+
+    add_arguments(parser)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
     "check-config": CommandSpec(cmd_check_config, "validate configuration.yaml without starting"),
@@ -140,6 +156,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "scan": CommandSpec(
         cmd_scan, "scan libraries now, with a progress bar and a summary", _scan_arguments
     ),
+    "user": CommandSpec(cmd_user, "add, list, change or remove accounts", _user_arguments),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
     ),

@@ -30,6 +30,9 @@ from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
+from core.people.auth_api import AuthApi, add_auth_routes
+from core.people.middleware import Authenticator, auth_middleware
+from core.people.users_api import UsersApi, add_users_routes
 from core.playback.stream import add_stream_routes
 from core.registry import Registry
 from core.scan.manager import ScanManager
@@ -63,7 +66,8 @@ class Hub:
         self.providers: Registry[MetadataProvider] = Registry("provider", self.bus)
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
-        self.http = HttpServer()
+        self.authenticator = Authenticator(self)
+        self.http = HttpServer([auth_middleware(self, self.authenticator)])
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
         self.port = 0
@@ -106,6 +110,11 @@ class Hub:
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
         add_library_routes(self.http.routes, self)
         add_stream_routes(self.http.routes, self)
+        self.auth_api = AuthApi(self)
+        add_auth_routes(self.http.routes, self.auth_api)
+        add_users_routes(self.http.routes, UsersApi(self, self.auth_api))
+        if self.live:
+            await self.auth_api.prepare_first_run()
         for domain in self.config.order:
             kind = self.records[domain].entry.spec.manifest.kind
             if self.live or kind in ("source", "metadata"):
@@ -247,6 +256,7 @@ class Hub:
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()
+        await self.authenticator.close()
         await self.bus.drain()
         if self._catalog is not None:
             await self._catalog.close()

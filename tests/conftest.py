@@ -57,6 +57,22 @@ class RunningServer:
 
 
 StartServer = Callable[..., Awaitable[RunningServer]]
+PASSWORD = "correct horse battery"
+
+
+async def make_user(
+    hub: Hub, username: str, role: str, libraries: list[int] | None = None,
+    max_rating: str | None = None,
+) -> str:
+    """An account and a session token for it, made straight in the catalog."""
+    from core.people.accounts import create_session_blocking, create_user_blocking
+
+    def create(db: object) -> str:
+        user_id = create_user_blocking(db, username, role, PASSWORD, libraries, max_rating)  # type: ignore[arg-type]
+        return create_session_blocking(db, user_id, "session", "tests", None, None).token  # type: ignore[arg-type]
+
+    token: str = await hub.catalog.write(create)
+    return token
 
 
 @pytest.fixture
@@ -75,7 +91,10 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         hub = Hub(load_configuration(config_dir))
         hub.retry_delays = (0.05,)
         await hub.start()
-        server = RunningServer(hub, aiohttp.ClientSession())
+        token = await make_user(hub, "owner", "owner")
+        server = RunningServer(
+            hub, aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"})
+        )
         started.append(server)
         return server
 

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from core.catalog.migrations import Migration, available, migrate_blocking
 from core.errors import CatalogError
+from core.people.ratings import rank
 
 _LOGGER = logging.getLogger("hearth.catalog")
 T = TypeVar("T")
@@ -35,6 +36,7 @@ def _connect_blocking(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")  # safe under WAL; far fewer fsyncs on an SD card
+    conn.create_function("rating_rank", 1, rank, deterministic=True)  # parental limits in SQL
     return conn
 
 

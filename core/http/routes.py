@@ -41,6 +41,7 @@ class RouteSpec:
     tags: tuple[str, ...] = ()
     query: tuple[Param, ...] = ()
     public: bool = False
+    admin: bool = False  # owners and admins only (users, scans, privacy, hardware)
     responses: Mapping[str, str] = field(default_factory=dict)
     request_body: Mapping[str, Any] | None = None
 
@@ -84,7 +85,10 @@ class RouteTable:
                 )
             bound = _Bound(spec, owner)
             self._bound[key] = bound
-            self._app.router.add_route(key[0], spec.path, self._dispatcher(bound))
+            handler = self._dispatcher(bound)
+            self._app.router.add_route(key[0], spec.path, handler)
+            if key[0] == "GET":  # every GET answers HEAD too (players and TVs ask it)
+                self._app.router.add_route("HEAD", spec.path, handler)
 
         def deactivate() -> None:
             current = self._bound.get(key)
@@ -112,11 +116,12 @@ class RouteTable:
         """Every route with its owner and whether it is active now."""
         return [(b.spec, b.owner, b.active) for b in self._bound.values()]
 
-    def is_public(self, request: web.Request) -> bool:
-        """Whether the matched route was declared public (for the auth middleware)."""
+    def spec_for(self, request: web.Request) -> RouteSpec | None:
+        """The spec of the route a request matched (None for 404/405 answers)."""
         route = request.match_info.route
         resource = route.resource
         if resource is None:
-            return False
-        bound = self._bound.get((route.method, resource.canonical))
-        return bool(bound and bound.spec.public)
+            return None
+        method = "GET" if route.method == "HEAD" else route.method
+        bound = self._bound.get((method, resource.canonical))
+        return bound.spec if bound else None

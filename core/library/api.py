@@ -20,6 +20,8 @@ from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.library import queries
 from core.library.fields import ARTWORK_KINDS, ITEM_KINDS
+from core.people.access import Principal
+from core.people.middleware import principal_of
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -75,9 +77,9 @@ def parse_item_query(request: web.Request) -> queries.ItemQuery:
 
 
 def _list_blocking(
-    db: sqlite_utils.Database, query: queries.ItemQuery
+    db: sqlite_utils.Database, query: queries.ItemQuery, principal: Principal
 ) -> tuple[list[dict[str, Any]], int]:
-    return queries.list_items_blocking(db, query)
+    return queries.list_items_blocking(db, query, principal)
 
 
 class LibraryApi:
@@ -88,21 +90,28 @@ class LibraryApi:
 
     async def get_libraries(self, request: web.Request) -> web.Response:
         """Every library with its item counts and whether its source is online."""
-        libraries = await self._hub.catalog.read(queries.libraries_blocking)
+        principal = principal_of(request)
+        libraries = await self._hub.catalog.read(
+            partial(queries.libraries_blocking, principal=principal)
+        )
         return web.json_response({"libraries": libraries})
 
     async def get_items(self, request: web.Request) -> web.Response:
         """Items with filters, full-text search, sort and paging."""
         query = parse_item_query(request)
+        principal = principal_of(request)
         items, total = await self._hub.catalog.read(
-            lambda db: queries.list_items_blocking(db, query)
+            partial(_list_blocking, query=query, principal=principal)
         )
         return web.json_response({"items": items, "total": total})
 
     async def get_recent(self, request: web.Request) -> web.Response:
         """Recently added items, per library."""
         limit = _int(request, "limit", 20, 1, 100) or 20
-        libraries = await self._hub.catalog.read(queries.libraries_blocking)
+        principal = principal_of(request)
+        libraries = await self._hub.catalog.read(
+            partial(queries.libraries_blocking, principal=principal)
+        )
         result = []
         for library in libraries:
             if not library["online"]:
@@ -117,14 +126,19 @@ class LibraryApi:
             query = queries.ItemQuery(
                 library=library["id"], kind=kind, sort="added", descending=True, limit=limit
             )
-            items, _ = await self._hub.catalog.read(partial(_list_blocking, query=query))
+            items, _ = await self._hub.catalog.read(
+                partial(_list_blocking, query=query, principal=principal)
+            )
             result.append({"library_id": library["id"], "name": library["name"], "items": items})
         return web.json_response({"libraries": result})
 
     async def get_item(self, request: web.Request) -> web.Response:
         """One item in full: metadata, streams, subtitles, children and artwork."""
         item_id = request.match_info["id"]
-        item = await self._hub.catalog.read(lambda db: queries.get_item_blocking(db, item_id))
+        principal = principal_of(request)
+        item = await self._hub.catalog.read(
+            lambda db: queries.get_item_blocking(db, item_id, principal)
+        )
         if item is None:
             raise ApiError(404, "No such item.", "item_not_found")
         return web.json_response(item)
@@ -139,8 +153,9 @@ class LibraryApi:
                 404, f"Artwork is one of {', '.join(ARTWORK_KINDS)}.", "artwork_not_found"
             )
         size = _int(request, "size", 480, 16, 4096) or 480
+        principal = principal_of(request)
         ref = await self._hub.catalog.read(
-            lambda db: queries.artwork_ref_blocking(db, item_id, kind)
+            lambda db: queries.artwork_ref_blocking(db, item_id, kind, principal)
         )
         if ref is None:
             raise ApiError(404, f"This item has no {kind}.", "artwork_not_found")
@@ -220,11 +235,12 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
             tags=tags,
             query=(Param("size", "box size in pixels", "integer"),),
         ),
-        RouteSpec("GET", "/api/scan", api.get_scan, tags=tags),
+        RouteSpec("GET", "/api/scan", api.get_scan, tags=tags, admin=True),
         RouteSpec(
             "POST",
             "/api/scan",
             api.post_scan,
+            admin=True,
             tags=tags,
             responses={"202": "queued"},
             request_body={"type": "object", "properties": {"library": {"type": "string"}}},

@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from core.library.fields import ARTWORK_KINDS
+from core.people.access import EVERYTHING, Principal
 
 SORTS = {
     "title": "items.sort_title",
@@ -112,11 +113,11 @@ def item_summary(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def list_items_blocking(
-    db: sqlite_utils.Database, query: ItemQuery
+    db: sqlite_utils.Database, query: ItemQuery, principal: Principal
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of items and the total that match."""
-    where = ["libraries.online = 1"]
-    args: list[Any] = []
+    """One page of the items this principal may see, and the total that match."""
+    visible, args = principal.item_clause()
+    where = ["libraries.online = 1", visible]
     if query.library is not None:
         where.append("items.library_id = ?")
         args.append(query.library)
@@ -152,16 +153,22 @@ def list_items_blocking(
     return [item_summary(tuple(row)) for row in rows], int(total)
 
 
-def get_item_blocking(db: sqlite_utils.Database, item_id: str) -> dict[str, Any] | None:
+def get_item_blocking(
+    db: sqlite_utils.Database, item_id: str, principal: Principal
+) -> dict[str, Any] | None:
     """Everything about one item: fields, streams, subtitles, children and artwork."""
-    row = db.execute(f"SELECT {_COLUMNS} {_FROM} WHERE items.id = ?", [item_id]).fetchone()
+    visible, args = principal.item_clause()
+    row = db.execute(
+        f"SELECT {_COLUMNS} {_FROM} WHERE items.id = ? AND {visible}", [item_id, *args]
+    ).fetchone()
     if row is None:
         return None
     item = item_summary(tuple(row))
     pk, file_id, meta = row[0], row[17], json.loads(row[15])
     item["metadata"] = {k: v for k, v in meta.items() if k != "artwork"}
     counts = db.execute(
-        "SELECT kind, count(*) FROM items WHERE parent_pk = ? GROUP BY kind", [pk]
+        f"SELECT kind, count(*) FROM items WHERE parent_pk = ? AND {visible} GROUP BY kind",
+        [pk, *args],
     ).fetchall()
     item["children"] = {kind: count for kind, count in counts}
     if file_id is not None:
@@ -212,14 +219,21 @@ def _sidecar_subtitles(
     ]
 
 
-def libraries_blocking(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Every library, online or not, with its item counts by kind."""
+def libraries_blocking(
+    db: sqlite_utils.Database, principal: Principal = EVERYTHING
+) -> list[dict[str, Any]]:
+    """Every library this principal may see, online or not, with its item counts by kind."""
     rows = db.execute(
-        "SELECT id, name, kind, online, source_id, created_at FROM libraries ORDER BY name"
+        "SELECT id, name, kind, online, source_id, created_at, lan_visible FROM libraries "
+        "ORDER BY name"
     ).fetchall()
+    if principal.libraries is not None:
+        rows = [r for r in rows if r[0] in principal.libraries]
+    visible, args = principal.item_clause()
     counts: dict[int, dict[str, int]] = {}
     for library_id, kind, count in db.execute(
-        "SELECT library_id, kind, count(*) FROM items GROUP BY library_id, kind"
+        f"SELECT library_id, kind, count(*) FROM items WHERE {visible} GROUP BY library_id, kind",
+        args,
     ):
         counts.setdefault(library_id, {})[kind] = count
     return [
@@ -230,16 +244,22 @@ def libraries_blocking(db: sqlite_utils.Database) -> list[dict[str, Any]]:
             "online": bool(r[3]),
             "source": r[4],
             "created_at": r[5],
+            "lan_visible": bool(r[6]),
             "counts": counts.get(r[0], {}),
         }
         for r in rows
     ]
 
 
-def artwork_ref_blocking(db: sqlite_utils.Database, item_id: str, kind: str) -> str | None:
+def artwork_ref_blocking(
+    db: sqlite_utils.Database, item_id: str, kind: str, principal: Principal
+) -> str | None:
     """The item's artwork of `kind`, else its parent's, up to the top (an episode shows its
-    season's or show's poster)."""
-    row = db.execute("SELECT pk, parent_pk, metadata FROM items WHERE id = ?", [item_id]).fetchone()
+    season's or show's poster); None also when the principal may not see the item."""
+    visible, args = principal.item_clause()
+    row = db.execute(
+        f"SELECT pk, parent_pk, metadata FROM items WHERE id = ? AND {visible}", [item_id, *args]
+    ).fetchone()
     depth = 0
     while row is not None and depth < 4:
         ref = json.loads(row[2]).get("artwork", {}).get(kind)

@@ -18,6 +18,8 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
+from core.people.access import Principal
+from core.people.middleware import principal_of
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -49,13 +51,17 @@ def content_type(path: str) -> str:
     )
 
 
-def media_file_blocking(db: sqlite_utils.Database, item_id: str) -> tuple[Path, bool, str] | None:
-    """The file behind an item, whether its library is online, and the library's name."""
+def media_file_blocking(
+    db: sqlite_utils.Database, item_id: str, principal: Principal
+) -> tuple[Path, bool, str] | None:
+    """The file behind an item this principal may see, whether its library is online, and the
+    library's name."""
+    visible, args = principal.item_clause()
     row = db.execute(
         "SELECT files.root, files.relpath, libraries.online, libraries.name FROM items "
         "JOIN files ON files.id = items.file_id "
-        "JOIN libraries ON libraries.id = items.library_id WHERE items.id = ?",
-        [item_id],
+        f"JOIN libraries ON libraries.id = items.library_id WHERE items.id = ? AND {visible}",
+        [item_id, *args],
     ).fetchone()
     if row is None:
         return None
@@ -69,7 +75,8 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
     async def get_stream(request: web.Request) -> web.StreamResponse:
         """The media file itself, with Range support, for clients that can play it directly."""
         item_id = request.match_info["id"]
-        found = await hub.catalog.read(lambda db: media_file_blocking(db, item_id))
+        principal = principal_of(request)
+        found = await hub.catalog.read(lambda db: media_file_blocking(db, item_id, principal))
         if found is None:
             raise ApiError(404, "No such item, or it has no file to play.", "item_not_found")
         path, online, library = found

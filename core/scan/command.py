@@ -96,10 +96,45 @@ def _summary(
     return 0
 
 
-def _remote(url: str, library: str | None, wait: bool) -> int:
+async def _cli_key(config: Configuration, revoke: int | None = None) -> tuple[int, str] | None:
+    """A short-lived device key of an owner, made in the catalog this command can read anyway
+    (same box, same files): how the command proves itself to the running server. With
+    `revoke`, deletes that key instead."""
+    from core.catalog import Catalog
+    from core.people.accounts import create_session_blocking
+
+    catalog = await Catalog.open(config.hearth.data_dir)
+    try:
+        if revoke is not None:
+            await catalog.write(
+                lambda db: db.execute("DELETE FROM sessions WHERE id = ?", [revoke])
+            )
+            return None
+        owner = await catalog.read(
+            lambda db: db.execute(
+                "SELECT id FROM users WHERE role IN ('owner', 'admin') ORDER BY role = 'admin', id"
+            ).fetchone()
+        )
+        if owner is None:
+            return None
+        key = await catalog.write(
+            lambda db: create_session_blocking(
+                db, owner[0], "api_key", "hearth scan (command line)", None, "local", days=1 / 24
+            )
+        )
+        return key.id, key.token
+    finally:
+        await catalog.close()
+
+
+def _remote(url: str, library: str | None, wait: bool, token: str) -> int:
     body = json.dumps({"library": library} if library else {}).encode()
+    auth = {"Authorization": f"Bearer {token}"}
     request = urllib.request.Request(
-        f"{url}/api/scan", data=body, method="POST", headers={"Content-Type": "application/json"}
+        f"{url}/api/scan",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", **auth},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:
@@ -113,7 +148,9 @@ def _remote(url: str, library: str | None, wait: bool) -> int:
     printer = ProgressPrinter()
     seen_busy = False
     while True:
-        with urllib.request.urlopen(f"{url}/api/scan", timeout=10) as reply:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{url}/api/scan", headers=auth), timeout=10
+        ) as reply:
             status = json.load(reply)
         printer.show(status["current"])
         busy = status["state"] != "idle" or bool(status["queued"])
@@ -122,7 +159,9 @@ def _remote(url: str, library: str | None, wait: bool) -> int:
             break
         time.sleep(POLL)
     printer.done()
-    with urllib.request.urlopen(f"{url}/api/libraries", timeout=10) as reply:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{url}/api/libraries", headers=auth), timeout=10
+    ) as reply:
         libraries = json.load(reply)["libraries"]
     return _summary(libraries, status["errors"], library)
 
@@ -162,6 +201,17 @@ async def _local(config: Configuration, library: str | None) -> int:
 def run_scan(config: Configuration, args: argparse.Namespace) -> int:
     """The command's body."""
     url = _server_url(config)
-    if url is not None:
-        return _remote(url, args.library, args.wait)
-    return asyncio.run(_local(config, args.library))
+    if url is None:
+        return asyncio.run(_local(config, args.library))
+    key = asyncio.run(_cli_key(config))
+    if key is None:
+        print(
+            "The server is running but has no owner yet; finish the first-run step "
+            "or run `hearth user add NAME --role owner` first.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        return _remote(url, args.library, args.wait, key[1])
+    finally:
+        asyncio.run(_cli_key(config, revoke=key[0]))

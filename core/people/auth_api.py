@@ -1,0 +1,453 @@
+"""Signing in and out, the first-run owner step, sessions, device keys, two-factor and PINs.
+
+The client contract: POST /api/auth/login {username, password, otp?} answers {token, user};
+API calls carry `Authorization: Bearer TOKEN` or the web app's HttpOnly cookie. Failures are
+throttled per account and per address. It never returns a secret that was stored: tokens,
+recovery codes and TOTP secrets are shown once, when made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import pyotp
+from aiohttp import web
+
+from core.http.errors import ApiError
+from core.http.routes import RouteSpec, RouteTable
+from core.people import accounts
+from core.people.credentials import hash_password, recovery_code, token_hash, verify_password
+from core.people.middleware import COOKIE, CSRF_COOKIE, principal_of
+from core.people.throttle import AttemptLimiter
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+
+_LOGGER = logging.getLogger("hearth.auth")
+BODY_LIMIT = 16 * 1024
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """A JSON object body, or a 400 that says what is wrong."""
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        raise ApiError(413, "The request body is too large.", "too_large")
+    try:
+        body = await request.json()
+    except ValueError as err:
+        raise ApiError(400, "The body must be JSON.", "bad_body") from err
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body must be a JSON object.", "bad_body")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise ApiError(400, f"'{name}' is required and must be text.", "bad_body")
+    return value
+
+
+class AuthApi:
+    """Handlers; one per hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self.attempts = AttemptLimiter()
+        self.setup_code: str | None = None
+
+    # -- first run ---------------------------------------------------------------------------
+    async def prepare_first_run(self) -> None:
+        """With no owner yet, print a one-time setup code the web step must quote."""
+        if await self._hub.catalog.read(accounts.owner_exists_blocking):
+            return
+        self.setup_code = f"{secrets.randbelow(10**8):08d}"
+        _LOGGER.warning(
+            "No owner account yet. Open the web app and enter setup code %s, or run: "
+            "hearth user add NAME --role owner",
+            self.setup_code,
+        )
+
+    async def get_setup(self, request: web.Request) -> web.Response:
+        """Whether the first-run owner step is still open."""
+        needed = not await self._hub.catalog.read(accounts.owner_exists_blocking)
+        return web.json_response({"needed": needed})
+
+    async def post_setup(self, request: web.Request) -> web.Response:
+        """Create the owner with the setup code from the server log."""
+        body = await json_body(request)
+        code = text_field(body, "code") or ""
+        address = request.remote or "?"
+        self._check_throttle("setup", f"addr:{address}")
+        if self.setup_code is None or not secrets.compare_digest(code, self.setup_code):
+            self.attempts.failed("setup", f"addr:{address}")
+            raise ApiError(403, "That setup code is wrong, or setup is finished.", "bad_setup_code")
+        username, password = text_field(body, "username"), text_field(body, "password")
+        user_id = await self._write(
+            lambda db: accounts.create_user_blocking(db, str(username), "owner", password)
+        )
+        self.setup_code = None
+        _LOGGER.info("Owner account %s created by the first-run step", username)
+        return await self._signed_in(request, user_id, body)
+
+    # -- sign in and out ---------------------------------------------------------------------
+    def _check_throttle(self, *keys: str) -> None:
+        wait = self.attempts.locked_for(*keys)
+        if wait > 0:
+            raise ApiError(
+                429,
+                f"Too many failed attempts; try again in {int(wait) + 1} s.",
+                "locked",
+                **{"Retry-After": str(int(wait) + 1)},
+            )
+
+    async def post_login(self, request: web.Request) -> web.Response:
+        """Sign in with a password (and a TOTP code or a recovery code when 2FA is on)."""
+        body = await json_body(request)
+        username = str(text_field(body, "username")).strip()
+        password = str(text_field(body, "password"))
+        keys = (f"user:{username.casefold()}", f"addr:{request.remote or '?'}")
+        self._check_throttle(*keys)
+        row = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT id, password_hash, totp_enabled, totp_secret FROM users WHERE username = ?",
+                [username],
+            ).fetchone()
+        )
+        ok = await self._blocking(verify_password, row[1] if row else None, password)
+        if row is None or not ok:
+            self.attempts.failed(*keys)
+            _LOGGER.info("Failed sign-in for %r from %s", username, request.remote)
+            raise ApiError(401, "Wrong user name or password.", "bad_credentials")
+        if row[2]:
+            await self._second_factor(row[0], row[3], body, keys)
+        self.attempts.succeeded(*keys)
+        return await self._signed_in(request, row[0], body)
+
+    async def _second_factor(
+        self, user_id: int, secret: str, body: dict[str, Any], keys: tuple[str, ...]
+    ) -> None:
+        otp = body.get("otp")
+        code = body.get("recovery_code")
+        if isinstance(otp, str) and otp:
+            if pyotp.TOTP(secret).verify(otp.replace(" ", ""), valid_window=1):
+                return
+        elif isinstance(code, str) and code:
+            used = await self._write(
+                lambda db: (
+                    db.execute(
+                        "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? "
+                        "AND used_at IS NULL",
+                        [accounts.now_text(), user_id, token_hash(code.strip().lower())],
+                    ).rowcount
+                )
+            )
+            if used:
+                return
+        else:
+            raise ApiError(401, "Enter the code from your authenticator app.", "otp_required")
+        self.attempts.failed(*keys)
+        raise ApiError(401, "That code is not right.", "bad_otp")
+
+    async def _signed_in(
+        self, request: web.Request, user_id: int, body: dict[str, Any]
+    ) -> web.Response:
+        device = body.get("device") if isinstance(body.get("device"), str) else None
+        name = device or request.headers.get("User-Agent", "a device")[:60]
+        session = await self._write(
+            lambda db: accounts.create_session_blocking(
+                db, user_id, "session", name, request.headers.get("User-Agent"), request.remote
+            )
+        )
+        user = await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+        response = web.json_response({"token": session.token, "user": user})
+        if body.get("cookie"):
+            secure = request.secure
+            response.set_cookie(
+                COOKIE,
+                session.token,
+                httponly=True,
+                samesite="Strict",
+                secure=secure,
+                max_age=accounts.SESSION_DAYS * 86400,
+                path="/",
+            )
+            response.set_cookie(
+                CSRF_COOKIE,
+                secrets.token_urlsafe(24),
+                httponly=False,
+                samesite="Strict",
+                secure=secure,
+                path="/",
+            )
+        return response
+
+    async def post_logout(self, request: web.Request) -> web.Response:
+        """End this session."""
+        principal = principal_of(request)
+        if principal.session_id is not None:
+            await self._revoke(principal.user_id, principal.session_id)
+        response = web.json_response({"signed_out": True})
+        response.del_cookie(COOKIE, path="/")
+        response.del_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    async def get_me(self, request: web.Request) -> web.Response:
+        """The signed-in user: id, username, role and settings."""
+        principal = principal_of(request)
+        user_id = principal.user_id or 0
+        return web.json_response(
+            await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+        )
+
+    # -- sessions and keys ---------------------------------------------------------------------
+    async def get_sessions(self, request: web.Request) -> web.Response:
+        """This user's sessions and device keys, newest first."""
+        principal = principal_of(request)
+        user_id = principal.user_id or 0
+        rows = await self._hub.catalog.read(lambda db: accounts.list_sessions_blocking(db, user_id))
+        for row in rows:
+            row["current"] = row["id"] == principal.session_id
+        return web.json_response({"sessions": rows})
+
+    async def delete_session(self, request: web.Request) -> web.Response:
+        """Revoke one session or key (yours; an admin may revoke anyone's)."""
+        principal = principal_of(request)
+        try:
+            session_id = int(request.match_info["session"])
+        except ValueError as err:
+            raise ApiError(404, "No such session.", "not_found") from err
+        owner = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT user_id FROM sessions WHERE id = ?", [session_id]
+            ).fetchone()
+        )
+        if owner is None or (owner[0] != principal.user_id and not principal.is_admin):
+            raise ApiError(404, "No such session.", "not_found")
+        await self._revoke(owner[0], session_id)
+        return web.json_response({"revoked": [session_id]})
+
+    async def delete_sessions(self, request: web.Request) -> web.Response:
+        """Sign out everywhere else (all sessions and keys but this one)."""
+        principal = principal_of(request)
+        user_id = principal.user_id
+
+        def revoke(db: Any) -> list[int]:
+            rows = db.execute(
+                "SELECT id FROM sessions WHERE user_id = ? AND id IS NOT ?",
+                [user_id, principal.session_id],
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            db.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?",
+                [user_id, principal.session_id],
+            )
+            return ids
+
+        ids = await self._write(revoke)
+        self._hub.authenticator.forget(user_id=user_id)
+        return web.json_response({"revoked": ids})
+
+    async def _revoke(self, user_id: int | None, session_id: int) -> None:
+        await self._write(lambda db: db.execute("DELETE FROM sessions WHERE id = ?", [session_id]))
+        self._hub.authenticator.forget(session_id=session_id)
+
+    async def post_key(self, request: web.Request) -> web.Response:
+        """A device API key (for a TV or an app): shown once."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        name = str(text_field(body, "name"))
+        scope = body.get("scope", "read")
+        if scope not in ("read", "full"):
+            raise ApiError(400, "'scope' is read or full.", "bad_body")
+        user_id = principal.user_id or 0
+        key = await self._write(
+            lambda db: accounts.create_session_blocking(
+                db, user_id, "api_key", name, None, request.remote, scope, days=None
+            )
+        )
+        return web.json_response({"id": key.id, "key": key.token, "scope": scope}, status=201)
+
+    # -- two-factor ----------------------------------------------------------------------------
+    async def post_2fa_setup(self, request: web.Request) -> web.Response:
+        """A new TOTP secret (not active until confirmed with a code)."""
+        principal = principal_of(request)
+        secret = pyotp.random_base32()
+        user_id = principal.user_id
+        await self._write(
+            lambda db: db.execute(
+                "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", [secret, user_id]
+            )
+        )
+        uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Hearth")
+        return web.json_response({"secret": secret, "uri": uri})
+
+    async def post_2fa_enable(self, request: web.Request) -> web.Response:
+        """Confirm with a code; answers ten one-time recovery codes, shown only now."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        otp = str(text_field(body, "otp"))
+        user_id = principal.user_id
+        row = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT totp_secret FROM users WHERE id = ?", [user_id]
+            ).fetchone()
+        )
+        if row is None or not row[0] or not pyotp.TOTP(row[0]).verify(otp, valid_window=1):
+            raise ApiError(400, "That code is not right; check the clock of your phone.", "bad_otp")
+        codes = [recovery_code() for _ in range(10)]
+
+        def enable(db: Any) -> None:
+            db.execute("UPDATE users SET totp_enabled = 1 WHERE id = ?", [user_id])
+            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
+            for code in codes:
+                db.execute(
+                    "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+                    [user_id, token_hash(code)],
+                )
+
+        await self._write(enable)
+        return web.json_response({"enabled": True, "recovery_codes": codes})
+
+    async def post_2fa_disable(self, request: web.Request) -> web.Response:
+        """Turn two-factor off (needs the password again)."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        password = str(text_field(body, "password"))
+        user_id = principal.user_id
+        stored = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT password_hash FROM users WHERE id = ?", [user_id]
+            ).fetchone()
+        )
+        if not await self._blocking(verify_password, stored[0] if stored else None, password):
+            raise ApiError(401, "Wrong password.", "bad_credentials")
+
+        def disable(db: Any) -> None:
+            db.execute(
+                "UPDATE users SET totp_enabled = 0, totp_secret = NULL WHERE id = ?", [user_id]
+            )
+            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
+
+        await self._write(disable)
+        return web.json_response({"enabled": False})
+
+    # -- profiles and PINs -----------------------------------------------------------------------
+    async def get_profiles(self, request: web.Request) -> web.Response:
+        """Profiles to pick on a shared household device: you and the managed profiles."""
+        principal = principal_of(request)
+        rows = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT id, username, role, pin_hash IS NOT NULL FROM users "
+                "WHERE role = 'managed' OR id = ? ORDER BY role = 'managed', username",
+                [principal.user_id],
+            ).fetchall()
+        )
+        profiles = [
+            {"id": r[0], "username": r[1], "role": r[2], "has_pin": bool(r[3])} for r in rows
+        ]
+        return web.json_response({"profiles": profiles})
+
+    async def post_switch(self, request: web.Request) -> web.Response:
+        """Switch this device to a profile: a managed one needs its PIN (if it has one) unless
+        an adult switches; switching back to an adult needs their password or PIN."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        target = body.get("user_id")
+        if not isinstance(target, int):
+            raise ApiError(400, "'user_id' must be a number.", "bad_body")
+        row = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT role, pin_hash, password_hash FROM users WHERE id = ?", [target]
+            ).fetchone()
+        )
+        if row is None:
+            raise ApiError(404, "No such profile.", "not_found")
+        keys = (f"pin:{target}", f"addr:{request.remote or '?'}")
+        self._check_throttle(*keys)
+        pin = body.get("pin") if isinstance(body.get("pin"), str) else None
+        password = body.get("password") if isinstance(body.get("password"), str) else None
+        needs_secret = target != principal.user_id and (row[1] or row[0] != "managed")
+        if needs_secret:
+            ok = (
+                pin is not None and row[1] and await self._blocking(verify_password, row[1], pin)
+            ) or (password is not None and await self._blocking(verify_password, row[2], password))
+            if not ok:
+                self.attempts.failed(*keys)
+                raise ApiError(401, "Wrong PIN.", "bad_pin")
+        self.attempts.succeeded(*keys)
+        return await self._signed_in(request, target, body)
+
+    async def put_pin(self, request: web.Request) -> web.Response:
+        """Set your own 4-digit PIN (an admin may set a managed profile's: /api/users/{id}/pin)."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        pin = validate_pin(body.get("pin"))
+        user_id = principal.user_id
+        hashed = await self._blocking(hash_password, pin)
+        await self._write(
+            lambda db: db.execute("UPDATE users SET pin_hash = ? WHERE id = ?", [hashed, user_id])
+        )
+        return web.json_response({"has_pin": True})
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _write(self, work: Any) -> Any:
+        try:
+            return await self._hub.catalog.write(work)
+        except accounts.AccountError as err:
+            raise ApiError(400, str(err), "account") from err
+
+    async def _blocking(self, func: Any, *args: Any) -> Any:
+        """argon2 takes tens of milliseconds on purpose: never on the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+def validate_pin(pin: Any) -> str:
+    if not isinstance(pin, str) or len(pin) != 4 or not pin.isdigit():
+        raise ApiError(400, "A PIN is 4 digits.", "bad_pin")
+    return pin
+
+
+def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
+    tags = ("auth",)
+    login_body = {
+        "type": "object",
+        "required": ["username", "password"],
+        "properties": {
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "otp": {"type": "string"},
+            "recovery_code": {"type": "string"},
+            "cookie": {"type": "boolean"},
+            "device": {"type": "string"},
+        },
+    }
+    for spec in (
+        RouteSpec("GET", "/api/setup", api.get_setup, tags=tags, public=True),
+        RouteSpec("POST", "/api/setup", api.post_setup, tags=tags, public=True),
+        RouteSpec(
+            "POST",
+            "/api/auth/login",
+            api.post_login,
+            tags=tags,
+            public=True,
+            request_body=login_body,
+        ),
+        RouteSpec("POST", "/api/auth/logout", api.post_logout, tags=tags),
+        RouteSpec("GET", "/api/auth/me", api.get_me, tags=tags),
+        RouteSpec("GET", "/api/auth/sessions", api.get_sessions, tags=tags),
+        RouteSpec("DELETE", "/api/auth/sessions", api.delete_sessions, tags=tags),
+        RouteSpec("DELETE", "/api/auth/sessions/{session}", api.delete_session, tags=tags),
+        RouteSpec("POST", "/api/auth/keys", api.post_key, tags=tags),
+        RouteSpec("POST", "/api/auth/2fa/setup", api.post_2fa_setup, tags=tags),
+        RouteSpec("POST", "/api/auth/2fa/enable", api.post_2fa_enable, tags=tags),
+        RouteSpec("POST", "/api/auth/2fa/disable", api.post_2fa_disable, tags=tags),
+        RouteSpec("GET", "/api/auth/profiles", api.get_profiles, tags=tags),
+        RouteSpec("POST", "/api/auth/switch", api.post_switch, tags=tags),
+        RouteSpec("PUT", "/api/auth/pin", api.put_pin, tags=tags),
+    ):
+        table.add(spec, "core")

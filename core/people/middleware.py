@@ -1,0 +1,148 @@
+"""Deny by default: every request is signed in, or its route was declared public.
+
+Tokens come from `Authorization: Bearer …` (apps, TVs with device keys) or the web app's
+HttpOnly cookie; cookie sessions must echo the CSRF cookie in a header on anything that
+changes state. Device keys with the "read" scope may only read. A session's last-seen time is
+written at most once an hour (idle means no writes). It never decides which items a person
+may see: `Principal.item_clause` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core.http.errors import ApiError
+from core.people.access import Principal
+from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+
+COOKIE = "hearth_session"
+CSRF_COOKIE = "hearth_csrf"
+CSRF_HEADER = "X-Hearth-CSRF"
+PRINCIPAL = web.RequestKey("principal", Principal)
+TOUCH_EVERY = 3600.0
+CACHE_SECONDS = 30.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def token_of(request: web.Request) -> tuple[str | None, bool]:
+    """The presented token, and whether it came from the cookie."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None, False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+class Authenticator:
+    """Resolves tokens to principals, with a short cache that revocation clears."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._touching: set[asyncio.Task[None]] = set()
+
+    def forget(self, session_id: int | None = None, user_id: int | None = None) -> None:
+        """Drop cached principals after a revocation, a password change or a deletion."""
+        self._cache = {
+            token: (at, p)
+            for token, (at, p) in self._cache.items()
+            if (session_id is None or p.session_id != session_id)
+            and (user_id is None or p.user_id != user_id)
+        }
+        if session_id is None and user_id is None:
+            self._cache.clear()
+
+    async def principal(self, token: str, via_cookie: bool) -> Principal | None:
+        cached = self._cache.get(token)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        catalog = self._hub.catalog
+        row = await catalog.read(lambda db: session_for_token_blocking(db, token))
+        if row is None:
+            self._cache.pop(token, None)
+            return None
+        session_id, user_id, _kind, scope, last_seen = row
+        principal = await catalog.read(
+            lambda db: principal_blocking(db, user_id, session_id, scope, via_cookie)
+        )
+        if principal is None:
+            return None
+        self._cache[token] = (time.monotonic(), principal)
+        if len(self._cache) > 5000:
+            self._cache.clear()
+        if _older_than(last_seen, TOUCH_EVERY):
+            self._touch(session_id)
+        return principal
+
+    def _touch(self, session_id: int) -> None:
+        async def touch() -> None:
+            await self._hub.catalog.write(
+                lambda db: db.execute(
+                    "UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now_text(), session_id]
+                )
+            )
+
+        task = asyncio.get_running_loop().create_task(touch())
+        self._touching.add(task)
+        task.add_done_callback(self._touching.discard)
+
+    async def close(self) -> None:
+        if self._touching:
+            await asyncio.gather(*self._touching, return_exceptions=True)
+
+
+def _older_than(stamp: str, seconds: float) -> bool:
+    try:
+        then = time.mktime(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    except ValueError:
+        return True
+    return time.time() - then > seconds
+
+
+def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware; it needs the hub's route table to know which routes are public."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        spec = hub.http.routes.spec_for(request)
+        token, via_cookie = token_of(request)
+        principal = await auth.principal(token, via_cookie) if token else None
+        if principal is not None:
+            request[PRINCIPAL] = principal
+        if spec is None or spec.public:
+            return await handler(request)  # 404/405 answers and public routes
+        if principal is None:
+            raise ApiError(401, "Sign in first.", "unauthorized", **{"WWW-Authenticate": "Bearer"})
+        if request.method not in SAFE_METHODS:
+            if principal.scope == "read":
+                raise ApiError(403, "This device key may only read.", "forbidden")
+            if via_cookie and not _csrf_ok(request):
+                raise ApiError(403, "Missing or wrong CSRF token.", "csrf")
+        if spec.admin and not principal.is_admin:
+            raise ApiError(403, "Only the owner or an admin may do this.", "forbidden")
+        return await handler(request)
+
+    return middleware
+
+
+def _csrf_ok(request: web.Request) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    header = request.headers.get(CSRF_HEADER)
+    return bool(cookie) and cookie == header
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The signed-in principal of a non-public route (the middleware guarantees one)."""
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal is None:
+        raise ApiError(401, "Sign in first.", "unauthorized", **{"WWW-Authenticate": "Bearer"})
+    return principal
