@@ -104,7 +104,9 @@ class Hub:
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
         self._track(self.machine.detect(), "hardware-detect")
-        self._scans = ScanManager(self.catalog, self.bus, self.sources, self.providers)
+        self._scans = ScanManager(
+            self.catalog, self.bus, self.sources, self.providers, hearth.scan_workers
+        )
         self._scans.start()
         self.bus.subscribe(ProvisionAdded, self._on_provision)
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)

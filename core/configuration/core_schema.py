@@ -7,7 +7,8 @@ their own schemas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ class HearthConfig:
     network: NetworkConfig
     log_level: str
     ffmpeg: Path | None
+    scan_workers: int
+    # -- people and privacy: hosts the owner let each internet plugin reach (being listed is
+    # consent; the manifest must list them too), and how long viewing history is kept.
+    egress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    history_days: int = 365
 
 
 def _build(data: dict[str, Any]) -> HearthConfig:
@@ -56,6 +62,9 @@ def _build(data: dict[str, Any]) -> HearthConfig:
         network=NetworkConfig(tuple(network["interfaces"]), network["mdns"]),
         log_level=data["log_level"],
         ffmpeg=data.get("ffmpeg"),
+        scan_workers=data["scan_workers"],
+        egress={str(k): tuple(v) for k, v in (data.get("egress") or {}).items()},
+        history_days=data["history_days"],
     )
 
 
@@ -74,6 +83,11 @@ _NETWORK = vol.Schema(
     }
 )
 
+# plugin domain -> the hosts of its manifest the owner enabled
+_EGRESS = vol.Schema(
+    {cv.non_empty_string: vol.All(cv.ensure_list, [vol.All(cv.non_empty_string, str.lower)])}
+)
+
 HEARTH_SCHEMA = vol.Schema(
     vol.All(
         {
@@ -83,6 +97,12 @@ HEARTH_SCHEMA = vol.Schema(
             vol.Optional("network", default=dict): vol.Any(None, _NETWORK),
             vol.Optional("log_level", default="info"): cv.one_of(*LEVELS),
             vol.Optional("ffmpeg"): cv.absolute_path,
+            # -- people and privacy
+            vol.Optional("egress", default=dict): vol.Any(None, _EGRESS),
+            vol.Optional("history_days", default=365): cv.integer(
+                0, 36500, "expected a number of days from 0 (keep forever) to 36500"
+            ),
+            vol.Optional("scan_workers", default=0): cv.integer(0, 16),
         },
         lambda d: {**d, "http": d["http"] or _HTTP({}), "network": d["network"] or _NETWORK({})},
         _build,

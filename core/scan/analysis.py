@@ -7,8 +7,8 @@ plain function over plain values returning a picklable frozen dataclass. A bad f
 
 from __future__ import annotations
 
-import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,12 +35,16 @@ class Analysis:
 
 
 def head_hash_blocking(path: str) -> str:
-    """Fingerprint of the first MiB plus the size: finds a file again after a move."""
-    digest = hashlib.blake2b(digest_size=16)
+    """Fingerprint of the first MiB plus the size: finds a file again after a move.
+
+    CRC-32, not a cryptographic hash: it only has to tell apart files of the same size that
+    went missing in the same scan, and zlib's CRC runs at memory speed on a Pi (which has CRC
+    instructions but no SHA ones), where a SHA would cost more than the probe itself.
+    """
     with open(path, "rb") as file:
-        digest.update(file.read(HEAD_BYTES))
-        digest.update(str(os.fstat(file.fileno()).st_size).encode())
-    return digest.hexdigest()
+        head = file.read(HEAD_BYTES)
+        size = os.fstat(file.fileno()).st_size
+    return f"{zlib.crc32(head):08x}-{size:x}"
 
 
 def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Analysis:

@@ -29,7 +29,10 @@ from core.scan.progress import ScanProgress
 from core.scan.scanner import LibraryScan
 
 _LOGGER = logging.getLogger("hearth.scan")
-WORKERS = max(1, min(2, os.cpu_count() or 1))
+def default_workers() -> int:
+    """Probe processes: one on a box with two cores or fewer (each costs ~60 MB and the main
+    process needs a core for planning and writing), two on bigger boxes."""
+    return 1 if (os.cpu_count() or 1) <= 2 else 2
 
 
 def _library_row_blocking(db: sqlite_utils.Database, source_id: str) -> Any:
@@ -70,13 +73,13 @@ class ScanManager:
         bus: EventBus,
         sources: Registry[LibrarySource],
         providers: Registry[MetadataProvider],
-        workers: int = WORKERS,
+        workers: int = 0,
     ) -> None:
         self._catalog = catalog
         self._bus = bus
         self._sources = sources
         self._providers = providers
-        self._workers = workers
+        self._workers = workers or default_workers()
         self._queue: dict[str, list[str] | None] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -222,8 +225,11 @@ class ScanManager:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["core.scan.analysis"])
+            if self._workers > 1:  # one preloaded server forks workers that share its pages
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["core.scan.analysis"])
+            else:  # a lone worker: no server process to keep around
+                context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
         return self._pool
 
