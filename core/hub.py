@@ -21,11 +21,12 @@ from core.bus import EventBus
 from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
-from core.discovery import MdnsAnnouncer
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.core_api import add_core_routes
+from core.http.security import redirect_middleware
 from core.http.server import HttpServer
+from core.http.tls import HttpsEndpoint
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
@@ -67,13 +68,15 @@ class Hub:
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
         self.authenticator = Authenticator(self)
-        self.http = HttpServer([auth_middleware(self, self.authenticator)])
+        self.https = HttpsEndpoint(config.hearth)
+        redirect = redirect_middleware(self.https.redirect_port)
+        self.http = HttpServer([redirect, auth_middleware(self, self.authenticator)])
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
         self.port = 0
         self._catalog: Catalog | None = None
         self._scans: ScanManager | None = None
-        self._announcer: MdnsAnnouncer | None = None
+        self._announcer: Any = None
         self._setups: set[asyncio.Task[Any]] = set()
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
         self._stopping = False
@@ -103,7 +106,8 @@ class Hub:
         hearth.data_dir.mkdir(parents=True, exist_ok=True)
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
-        self._track(self.machine.detect(), "hardware-detect")
+        if self.live:  # test encodes cost a second of CPU and 150 MB; a one-shot scan needs none
+            self._track(self.machine.detect(), "hardware-detect")
         self._scans = ScanManager(
             self.catalog, self.bus, self.sources, self.providers, hearth.scan_workers
         )
@@ -124,7 +128,10 @@ class Hub:
         if not self.live:
             return
         self.port = await self.http.start(hearth.http.host, hearth.http.port)
+        await self.https.start(self.http)
         if hearth.network.mdns:
+            from core.discovery import MdnsAnnouncer  # zeroconf costs 14 MB; only when used
+
             self._announcer = MdnsAnnouncer(
                 hearth.name, self.server_id, __version__, self.port, hearth.network.interfaces
             )
@@ -230,12 +237,13 @@ class Hub:
             if record.context is not None and record.context.health_detail:
                 item["detail"] = record.context.health_detail
             entries.append(item)
-        ok = all(p["state"] == "running" for p in entries)
+        ok = all(p["state"] == "running" for p in entries) and not self.https.failed
         return {
             "status": "ok" if ok else "degraded",
             "server_id": self.server_id,
             "plugins": entries,
             "hardware": self.machine.health(),
+            "tls": self.https.health(),
         }
 
     async def stop(self) -> None:
