@@ -44,6 +44,14 @@ need_ffmpeg() {
     fi
 }
 
+need_chromium() {
+    # The web app's end-to-end tests drive Debian's Chromium through Playwright; Playwright's
+    # own browser download cannot work here, and is not needed.
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium || say "browser tests will be skipped until chromium is installed"
+    fi
+}
+
 bootstrap() {
     # bootstrap [EXTRAS] : .venv with Hearth installed (editable) with the given extras.
     local extras="${1:-}"
