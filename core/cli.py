@@ -96,6 +96,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 def cmd_hw(args: argparse.Namespace) -> int:
     """Detect (or read the cached) hardware report and print it."""
+    from core.http.tls import describe_blocking
     from core.machine import detect_for_blocking
     from hardware.report import render_text, report_to_dict
 
@@ -103,11 +104,22 @@ def cmd_hw(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     report = detect_for_blocking(config.hearth.data_dir, config.hearth.ffmpeg, args.refresh)
+    tls = describe_blocking(config.hearth)
     if args.json:
-        print(json.dumps(report_to_dict(report), indent=2))
+        print(json.dumps({**report_to_dict(report), "tls": tls}, indent=2))
     else:
         print(render_text(report))
+        print(f"HTTPS:    {_tls_line(tls)}")
     return 0
+
+
+def _tls_line(tls: dict[str, object]) -> str:
+    if not tls["enabled"]:
+        return "off"
+    if "error" in tls:
+        return str(tls["error"])
+    made = f"{tls['source']}, valid until {tls['not_after']}"
+    return f"certificate SHA-256 {tls['fingerprint_sha256']} ({made})"
 
 
 def _hw_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,11 +152,33 @@ def cmd_user(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return 1
+    if args.action == "export":  # people and privacy: core/people/export.py
+        from core.people.export import run_export
+
+        return run_export(config, args)
     return run_user(config, args)
 
 
 def _user_arguments(parser: argparse.ArgumentParser) -> None:
     from core.people.command import add_arguments
+    from core.people.export import add_export_action
+
+    add_arguments(parser)
+    add_export_action(parser)
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    """What may leave the box, what did, and what is stored about each person."""
+    from core.privacy import run_privacy
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    return run_privacy(config, args)
+
+
+def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.privacy import add_arguments
 
     add_arguments(parser)
 
@@ -157,6 +191,9 @@ COMMANDS: dict[str, CommandSpec] = {
         cmd_scan, "scan libraries now, with a progress bar and a summary", _scan_arguments
     ),
     "user": CommandSpec(cmd_user, "add, list, change or remove accounts", _user_arguments),
+    "privacy": CommandSpec(
+        cmd_privacy, "what may leave the box, what did, what is stored", _privacy_arguments
+    ),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
     ),

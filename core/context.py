@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.bus import Handler
 from core.catalog import Catalog
+from core.egress import PluginEgress
 from core.events import Event
 from core.http.routes import RouteSpec
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
@@ -23,6 +24,7 @@ from core.manifest import Manifest
 
 if TYPE_CHECKING:
     from core.hub import Hub
+    from core.playback.engine import PlaybackEngine
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -55,6 +57,11 @@ class PluginContext:
     @property
     def catalog(self) -> Catalog:
         return self._hub.catalog
+
+    @property
+    def http(self) -> PluginEgress:
+        """The egress-gated HTTP client, bound to this plugin's manifest: the only way out."""
+        return self._hub.egress.for_plugin(self.manifest)
 
     @property
     def server_name(self) -> str:
@@ -109,6 +116,29 @@ class PluginContext:
 
     def register_relay(self, relay: Relay) -> None:
         self._cleanups.append(self._hub.relays.add(relay.name, relay, self.domain))
+
+    @property
+    def network_interfaces(self) -> tuple[str, ...]:
+        """Where the owner lets discovery announce (hearth.network.interfaces; empty = all)."""
+        return self._hub.config.hearth.network.interfaces
+
+    @property
+    def http_port(self) -> int:
+        """The port the API listens on; 0 until the server is listening (see HubStarted)."""
+        return self._hub.port
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        """The shared cache of resized artwork (core.library.artwork.thumbnail_blocking)."""
+        return self._hub.config.hearth.data_dir / "thumbnails"
+
+    @property
+    def playback(self) -> PlaybackEngine:
+        """The playback engine: decisions per device profile and the transcoder."""
+        engine = self._hub.playback
+        if engine is None:
+            raise RuntimeError("the playback engine is not running")
+        return engine
 
     @property
     def live(self) -> bool:

@@ -21,6 +21,7 @@ from core.bus import EventBus
 from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
+from core.egress import EgressGate
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.core_api import add_core_routes
@@ -32,9 +33,15 @@ from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
 from core.people.auth_api import AuthApi, add_auth_routes
+from core.people.me_api import MeApi, add_me_routes
 from core.people.middleware import Authenticator, auth_middleware
+from core.people.playlists_api import add_playlist_routes
+from core.people.retention import keep_history
 from core.people.users_api import UsersApi, add_users_routes
+from core.people.watch_api import WatchApi, add_watch_routes
+from core.playback.engine import PlaybackEngine
 from core.playback.stream import add_stream_routes
+from core.privacy import add_privacy_routes
 from core.registry import Registry
 from core.scan.manager import ScanManager
 
@@ -68,6 +75,7 @@ class Hub:
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
         self.authenticator = Authenticator(self)
+        self.egress = EgressGate(config.hearth.egress)  # the only way out; no socket until used
         self.https = HttpsEndpoint(config.hearth)
         redirect = redirect_middleware(self.https.redirect_port)
         self.http = HttpServer([redirect, auth_middleware(self, self.authenticator)])
@@ -76,6 +84,7 @@ class Hub:
         self.port = 0
         self._catalog: Catalog | None = None
         self._scans: ScanManager | None = None
+        self.playback: PlaybackEngine | None = None
         self._announcer: Any = None
         self._setups: set[asyncio.Task[Any]] = set()
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
@@ -116,9 +125,19 @@ class Hub:
         add_core_routes(self.http.routes, hearth.name, __version__, self.health)
         add_library_routes(self.http.routes, self)
         add_stream_routes(self.http.routes, self)
+        self.playback = PlaybackEngine(self)
+        self.playback.add_routes(self.http.routes)
+        if self.live:
+            self._track(self.playback.calibrate(), "transcode-calibration")
         self.auth_api = AuthApi(self)
         add_auth_routes(self.http.routes, self.auth_api)
         add_users_routes(self.http.routes, UsersApi(self, self.auth_api))
+        # -- people and privacy: own viewing data, export and deletion, the report, egress
+        add_watch_routes(self.http.routes, WatchApi(self))
+        add_me_routes(self.http.routes, MeApi(self))
+        add_privacy_routes(self.http.routes, self)
+        self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
+        add_playlist_routes(self.http.routes, self)  # /api/playlists (web app issue)
         if self.live:
             await self.auth_api.prepare_first_run()
         for domain in self.config.order:
@@ -127,6 +146,7 @@ class Hub:
                 await self._setup(domain)
         if not self.live:
             return
+        self._track(keep_history(self.catalog, hearth.history_days), "history-retention")
         self.port = await self.http.start(hearth.http.host, hearth.http.port)
         await self.https.start(self.http)
         if hearth.network.mdns:
@@ -243,6 +263,7 @@ class Hub:
             "server_id": self.server_id,
             "plugins": entries,
             "hardware": self.machine.health(),
+            "playback": self.playback.health() if self.playback else None,
             "tls": self.https.health(),
         }
 
@@ -266,8 +287,11 @@ class Hub:
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()
+        if self.playback is not None:
+            await self.playback.close()
         await self.authenticator.close()
         await self.bus.drain()
+        await self.egress.close()  # writes the last ledger rows
         if self._catalog is not None:
             await self._catalog.close()
         _LOGGER.info("Hearth stopped")

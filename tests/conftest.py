@@ -14,6 +14,7 @@ import pytest
 
 from core.configuration import load_configuration
 from core.hub import Hub
+from tests import egress_guard  # noqa: F401  (installs the no-egress audit hook)
 
 FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 
@@ -61,7 +62,10 @@ PASSWORD = "correct horse battery"
 
 
 async def make_user(
-    hub: Hub, username: str, role: str, libraries: list[int] | None = None,
+    hub: Hub,
+    username: str,
+    role: str,
+    libraries: list[int] | None = None,
     max_rating: str | None = None,
 ) -> str:
     """An account and a session token for it, made straight in the catalog."""
@@ -116,6 +120,17 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     for task in leaked:
         task.cancel()
     assert not leaked, f"tasks leaked: {[t.get_name() for t in leaked]}"
+
+
+@pytest.fixture(autouse=True)
+def keep_logging_handlers() -> Iterator[None]:
+    """`hearth` commands called in-process point the root logger at the captured stderr; put
+    it back, so later records are not written to a stream pytest has closed."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

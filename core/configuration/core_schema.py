@@ -25,6 +25,16 @@ class HttpConfig:
     host: str
     port: int
     https_port: int
+    redirect_non_lan: bool = False  # send plain HTTP from outside the home to HTTPS
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """HTTPS: on unless disabled, with a certificate made on first start or the owner's own."""
+
+    enabled: bool = True
+    certificate: Path | None = None
+    key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +60,24 @@ class HearthConfig:
     # consent; the manifest must list them too), and how long viewing history is kept.
     egress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     history_days: int = 365
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
 
 def _build(data: dict[str, Any]) -> HearthConfig:
     http = data["http"]
     network = data["network"]
+    tls = data["tls"]
     return HearthConfig(
         name=data["name"],
         data_dir=data["data_dir"].resolve(),
-        http=HttpConfig(http["host"], http["port"], http["https_port"]),
+        http=HttpConfig(http["host"], http["port"], http["https_port"], http["redirect_non_lan"]),
         network=NetworkConfig(tuple(network["interfaces"]), network["mdns"]),
         log_level=data["log_level"],
         ffmpeg=data.get("ffmpeg"),
         scan_workers=data["scan_workers"],
         egress={str(k): tuple(v) for k, v in (data.get("egress") or {}).items()},
         history_days=data["history_days"],
+        tls=TlsConfig(tls["enabled"], tls.get("certificate"), tls.get("key")),
     )
 
 
@@ -73,7 +86,30 @@ _HTTP = vol.Schema(
         vol.Optional("host", default="0.0.0.0"): cv.non_empty_string,
         vol.Optional("port", default=8440): cv.port_or_zero,
         vol.Optional("https_port", default=8443): cv.port_or_zero,
+        vol.Optional("redirect_non_lan", default=False): cv.boolean,
     }
+)
+
+
+def _certificate_with_key(data: dict[str, Any]) -> dict[str, Any]:
+    for given, missing in (("certificate", "key"), ("key", "certificate")):
+        if given in data and missing not in data:
+            raise vol.Invalid(
+                f"needed with '{given}' (give both, or neither for a made certificate)",
+                path=[missing],
+            )
+    return data
+
+
+_TLS = vol.Schema(
+    vol.All(
+        {
+            vol.Optional("enabled", default=True): cv.boolean,
+            vol.Optional("certificate"): cv.absolute_path,
+            vol.Optional("key"): cv.absolute_path,
+        },
+        _certificate_with_key,
+    )
 )
 
 _NETWORK = vol.Schema(
@@ -97,6 +133,7 @@ HEARTH_SCHEMA = vol.Schema(
             vol.Optional("network", default=dict): vol.Any(None, _NETWORK),
             vol.Optional("log_level", default="info"): cv.one_of(*LEVELS),
             vol.Optional("ffmpeg"): cv.absolute_path,
+            vol.Optional("tls", default=dict): vol.Any(None, _TLS),
             # -- people and privacy
             vol.Optional("egress", default=dict): vol.Any(None, _EGRESS),
             vol.Optional("history_days", default=365): cv.integer(
@@ -104,7 +141,12 @@ HEARTH_SCHEMA = vol.Schema(
             ),
             vol.Optional("scan_workers", default=0): cv.integer(0, 16),
         },
-        lambda d: {**d, "http": d["http"] or _HTTP({}), "network": d["network"] or _NETWORK({})},
+        lambda d: {
+            **d,
+            "http": d["http"] or _HTTP({}),
+            "network": d["network"] or _NETWORK({}),
+            "tls": d["tls"] or _TLS({}),
+        },
         _build,
     )
 )

@@ -1,5 +1,7 @@
 """JSON error bodies for every 4xx and 5xx, and the one catch-all for handler faults.
 
+XML error bodies (UPnP SOAP faults a TV must parse) are left as they are.
+
 Clients (the web app, TVs, scripts) get `{"error": {"code", "message"}}` and never a traceback;
 the traceback goes to the log once. This middleware never changes successful responses.
 """
@@ -59,7 +61,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(500, "Internal error; the server log has the details.")
     if (
         response.status >= 400
-        and response.content_type != "application/json"
+        and response.content_type not in ("application/json", "text/xml", "application/xml")
         and isinstance(response, web.Response)
         and not response.prepared
     ):

@@ -67,6 +67,7 @@ class RouteTable:
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._bound: dict[tuple[str, str], _Bound] = {}
+        self._by_handler: dict[HandlerFn, _Bound] = {}
 
     def add(self, spec: RouteSpec, owner: str) -> Callable[[], None]:
         """Register a route for `owner` (the core or a plugin's domain); returns a deactivator."""
@@ -86,6 +87,7 @@ class RouteTable:
             bound = _Bound(spec, owner)
             self._bound[key] = bound
             handler = self._dispatcher(bound)
+            self._by_handler[handler] = bound
             self._app.router.add_route(key[0], spec.path, handler)
             if key[0] == "GET":  # every GET answers HEAD too (players and TVs ask it)
                 self._app.router.add_route("HEAD", spec.path, handler)
@@ -117,11 +119,7 @@ class RouteTable:
         return [(b.spec, b.owner, b.active) for b in self._bound.values()]
 
     def spec_for(self, request: web.Request) -> RouteSpec | None:
-        """The spec of the route a request matched (None for 404/405 answers)."""
-        route = request.match_info.route
-        resource = route.resource
-        if resource is None:
-            return None
-        method = "GET" if route.method == "HEAD" else route.method
-        bound = self._bound.get((method, resource.canonical))
+        """The spec of the route a request matched (None for 404/405 answers). Found by the
+        matched handler, not the path: aiohttp's canonical path drops `{n:\\d+}` patterns."""
+        bound = self._by_handler.get(request.match_info.handler)
         return bound.spec if bound else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -16,6 +17,7 @@ from aiohttp.typedefs import Middleware
 
 from core.http.errors import error_middleware
 from core.http.routes import RouteTable
+from core.http.security import add_security_headers
 
 ACCESS_LOGGER = logging.getLogger("hearth.access")
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -49,6 +51,7 @@ class HttpServer:
             middlewares=[error_middleware, *(middlewares or [])],
             client_max_size=MAX_REQUEST_BYTES,
         )
+        self.app.on_response_prepare.append(add_security_headers)
         self.routes = RouteTable(self.app)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -63,12 +66,21 @@ class HttpServer:
             handle_signals=False,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        self.port = await self._listen(host, port, None)
+        return self.port
+
+    async def add_tls_site(self, host: str, port: int, context: ssl.SSLContext) -> int:
+        """Also listen with TLS (after `start`); returns the actual port."""
+        return await self._listen(host, port, context)
+
+    async def _listen(self, host: str, port: int, context: ssl.SSLContext | None) -> int:
+        if self._runner is None:
+            raise RuntimeError("start the server before adding a site")
+        site = web.TCPSite(self._runner, host, port, ssl_context=context, reuse_address=True)
         await site.start()
         server = site._server  # aiohttp does not expose the bound port otherwise
         sockets: list[socket.socket] = list(getattr(server, "sockets", None) or [])
-        self.port = sockets[0].getsockname()[1] if sockets else port
-        return self.port
+        return sockets[0].getsockname()[1] if sockets else port
 
     async def stop(self) -> None:
         """Stop listening; open requests get the runner's shutdown timeout to finish."""

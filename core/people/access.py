@@ -99,3 +99,18 @@ def principal_from_row(
         scope=scope,
         via_cookie=via_cookie,
     )
+
+
+def lan_principal_blocking(db: Any, max_rating: str | None = None) -> Principal:
+    """A TV on the home network without an account: only libraries the owner marked
+    LAN-visible, under the LAN rating limit (DLNA gives every device everything otherwise)."""
+    from core.people.ratings import rank
+
+    rows = db.execute("SELECT id FROM libraries WHERE lan_visible = 1").fetchall()
+    return Principal(
+        None,
+        "lan",
+        "managed",
+        libraries=frozenset(r[0] for r in rows),
+        max_rank=rank(max_rating) if max_rating else None,
+    )

@@ -69,6 +69,7 @@ def create_user_blocking(
         raise AccountError(f"there is already a user called {username!r}")
     if role != "managed" and password is None:
         raise AccountError("this role needs a password")
+    check_libraries_blocking(db, libraries)
     hashed = hash_password(validate_password(password)) if password is not None else None
     cursor = db.execute(
         "INSERT INTO users (username, role, password_hash, max_rating, all_libraries, created_at) "
@@ -78,7 +79,7 @@ def create_user_blocking(
             role,
             hashed,
             max_rating,
-            int(libraries is None and role in ("member",)) * 0,
+            int(libraries is None),
             now_text(),
         ],
     )
@@ -89,6 +90,14 @@ def create_user_blocking(
             [user_id, library_id],
         )
     return user_id
+
+
+def check_libraries_blocking(db: sqlite_utils.Database, libraries: list[int] | None) -> None:
+    """Grants name libraries that exist (a foreign key would fail later, as a 500)."""
+    known = {r[0] for r in db.execute("SELECT id FROM libraries")}
+    unknown = sorted(set(libraries or []) - known)
+    if unknown:
+        raise AccountError("no library with id " + ", ".join(map(str, unknown)))
 
 
 def user_row_blocking(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import pyotp
@@ -59,6 +60,8 @@ class AuthApi:
         self._hub = hub
         self.attempts = AttemptLimiter()
         self.setup_code: str | None = None
+        self._totp_used: dict[int, int] = {}  # user id -> last accepted time step (no replays)
+        self.clock = time.time  # the wall clock TOTP codes are checked against
 
     # -- first run ---------------------------------------------------------------------------
     async def prepare_first_run(self) -> None:
@@ -87,10 +90,18 @@ class AuthApi:
             self.attempts.failed("setup", f"addr:{address}")
             raise ApiError(403, "That setup code is wrong, or setup is finished.", "bad_setup_code")
         username, password = text_field(body, "username"), text_field(body, "password")
-        user_id = await self._write(
-            lambda db: accounts.create_user_blocking(db, str(username), "owner", password)
-        )
-        self.setup_code = None
+        code_in_use, self.setup_code = self.setup_code, None  # two quick posts make one owner
+
+        def create(db: Any) -> int:
+            if accounts.owner_exists_blocking(db):  # `hearth user add` got there first
+                raise accounts.AccountError("there is an owner already; sign in instead")
+            return accounts.create_user_blocking(db, str(username), "owner", password)
+
+        try:
+            user_id = await self._write(create)
+        except ApiError:
+            self.setup_code = code_in_use  # a too-short password must not burn the code
+            raise
         _LOGGER.info("Owner account %s created by the first-run step", username)
         return await self._signed_in(request, user_id, body)
 
@@ -134,7 +145,7 @@ class AuthApi:
         otp = body.get("otp")
         code = body.get("recovery_code")
         if isinstance(otp, str) and otp:
-            if pyotp.TOTP(secret).verify(otp.replace(" ", ""), valid_window=1):
+            if self._totp_fresh(user_id, secret, otp):
                 return
         elif isinstance(code, str) and code:
             used = await self._write(
@@ -152,6 +163,20 @@ class AuthApi:
             raise ApiError(401, "Enter the code from your authenticator app.", "otp_required")
         self.attempts.failed(*keys)
         raise ApiError(401, "That code is not right.", "bad_otp")
+
+    def _totp_fresh(self, user_id: int, secret: str, otp: str) -> bool:
+        """A code from the current time step or one either side, never one accepted before
+        (RFC 6238 section 5.2: a code seen on the wire must not sign anyone in again)."""
+        totp = pyotp.TOTP(secret)
+        step = totp.timecode(self.clock())
+        otp = otp.replace(" ", "")
+        for candidate in (step - 1, step, step + 1):
+            if candidate > self._totp_used.get(user_id, -1) and secrets.compare_digest(
+                otp, totp.generate_otp(candidate)
+            ):
+                self._totp_used[user_id] = candidate
+                return True
+        return False
 
     async def _signed_in(
         self, request: web.Request, user_id: int, body: dict[str, Any]
@@ -223,11 +248,15 @@ class AuthApi:
             raise ApiError(404, "No such session.", "not_found") from err
         owner = await self._hub.catalog.read(
             lambda db: db.execute(
-                "SELECT user_id FROM sessions WHERE id = ?", [session_id]
+                "SELECT sessions.user_id, users.role FROM sessions JOIN users "
+                "ON users.id = sessions.user_id WHERE sessions.id = ?",
+                [session_id],
             ).fetchone()
         )
         if owner is None or (owner[0] != principal.user_id and not principal.is_admin):
             raise ApiError(404, "No such session.", "not_found")
+        if owner[0] != principal.user_id and owner[1] == "owner" and not principal.is_owner:
+            raise ApiError(403, "Only an owner can sign an owner out.", "forbidden")
         await self._revoke(owner[0], session_id)
         return web.json_response({"revoked": [session_id]})
 
@@ -274,10 +303,25 @@ class AuthApi:
 
     # -- two-factor ----------------------------------------------------------------------------
     async def post_2fa_setup(self, request: web.Request) -> web.Response:
-        """A new TOTP secret (not active until confirmed with a code)."""
+        """A new TOTP secret (not active until confirmed with a code); replacing an active one
+        needs the password, as turning it off does."""
         principal = principal_of(request)
         secret = pyotp.random_base32()
         user_id = principal.user_id
+        stored = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT totp_enabled, password_hash FROM users WHERE id = ?", [user_id]
+            ).fetchone()
+        )
+        if stored is not None and stored[0]:
+            body = await json_body(request) if request.can_read_body else {}
+            password = body.get("password")
+            if not isinstance(password, str) or not await self._blocking(
+                verify_password, stored[1], password
+            ):
+                raise ApiError(
+                    401, "Two-factor is on; enter your password to replace it.", "bad_credentials"
+                )
         await self._write(
             lambda db: db.execute(
                 "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", [secret, user_id]
@@ -297,7 +341,7 @@ class AuthApi:
                 "SELECT totp_secret FROM users WHERE id = ?", [user_id]
             ).fetchone()
         )
-        if row is None or not row[0] or not pyotp.TOTP(row[0]).verify(otp, valid_window=1):
+        if row is None or not row[0] or not self._totp_fresh(user_id or 0, row[0], otp):
             raise ApiError(400, "That code is not right; check the clock of your phone.", "bad_otp")
         codes = [recovery_code() for _ in range(10)]
 

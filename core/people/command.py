@@ -164,9 +164,8 @@ async def _twofa(catalog: Catalog, args: argparse.Namespace) -> int:
         print(f"two-factor sign-in is {'on' if row[0] else 'off'} for {args.name}")
         return 0
     secret = pyotp.random_base32()
-    print(
-        f"Secret: {secret}\nURI:    {pyotp.TOTP(secret).provisioning_uri(name=args.name, issuer_name='Hearth')}"
-    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=args.name, issuer_name="Hearth")
+    print(f"Secret: {secret}\nURI:    {uri}")
     print("Enter the 6-digit code your app shows: ", end="", flush=True)
     code = sys.stdin.readline().strip()
     if not pyotp.TOTP(secret).verify(code, valid_window=1):

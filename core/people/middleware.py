@@ -10,6 +10,7 @@ may see: `Principal.item_clause` does.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -49,9 +50,11 @@ class Authenticator:
         self._hub = hub
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._touching: set[asyncio.Task[None]] = set()
+        self._generation = 0  # bumped by every forget(): a lookup racing a revocation is not kept
 
     def forget(self, session_id: int | None = None, user_id: int | None = None) -> None:
         """Drop cached principals after a revocation, a password change or a deletion."""
+        self._generation += 1
         self._cache = {
             token: (at, p)
             for token, (at, p) in self._cache.items()
@@ -64,7 +67,10 @@ class Authenticator:
     async def principal(self, token: str, via_cookie: bool) -> Principal | None:
         cached = self._cache.get(token)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
+            found = cached[1]  # the same token may come as a header one time, a cookie the next
+            same = found.via_cookie == via_cookie
+            return found if same else dataclasses.replace(found, via_cookie=via_cookie)
+        generation = self._generation
         catalog = self._hub.catalog
         row = await catalog.read(lambda db: session_for_token_blocking(db, token))
         if row is None:
@@ -76,7 +82,8 @@ class Authenticator:
         )
         if principal is None:
             return None
-        self._cache[token] = (time.monotonic(), principal)
+        if generation == self._generation:
+            self._cache[token] = (time.monotonic(), principal)
         if len(self._cache) > 5000:
             self._cache.clear()
         if _older_than(last_seen, TOUCH_EVERY):
@@ -118,8 +125,10 @@ def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[we
         principal = await auth.principal(token, via_cookie) if token else None
         if principal is not None:
             request[PRINCIPAL] = principal
-        if spec is None or spec.public:
+        unmatched = request.match_info.http_exception is not None
+        if (spec is None and unmatched) or (spec is not None and spec.public):
             return await handler(request)  # 404/405 answers and public routes
+        # a matched route the table cannot name (spec None) is private: deny by default
         if principal is None:
             raise ApiError(401, "Sign in first.", "unauthorized", **{"WWW-Authenticate": "Bearer"})
         if request.method not in SAFE_METHODS:
@@ -127,7 +136,7 @@ def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[we
                 raise ApiError(403, "This device key may only read.", "forbidden")
             if via_cookie and not _csrf_ok(request):
                 raise ApiError(403, "Missing or wrong CSRF token.", "csrf")
-        if spec.admin and not principal.is_admin:
+        if spec is not None and spec.admin and not principal.is_admin:
             raise ApiError(403, "Only the owner or an admin may do this.", "forbidden")
         return await handler(request)
 

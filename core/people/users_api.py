@@ -106,8 +106,13 @@ class UsersApi:
         hashed = hash_password(accounts.validate_password(password)) if password else None
 
         def apply(db: Any) -> None:
+            if current[0] == "owner" and changes.get("role", "owner") != "owner":
+                owners = db.execute("SELECT count(*) FROM users WHERE role = 'owner'").fetchone()
+                if owners[0] <= 1:
+                    raise accounts.AccountError("the last owner must stay owner")
             for column, value in changes.items():
                 if column == "libraries":
+                    accounts.check_libraries_blocking(db, value)
                     db.execute("DELETE FROM grants WHERE user_id = ?", [user_id])
                     db.execute(
                         "UPDATE users SET all_libraries = ? WHERE id = ?",
@@ -165,6 +170,12 @@ class UsersApi:
     async def put_user_pin(self, request: web.Request) -> web.Response:
         """Set a profile's 4-digit PIN."""
         user_id = _user_id(request)
+        role = await self._hub.catalog.read(
+            lambda db: db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
+        )
+        if role is None:
+            raise ApiError(404, "No such user.", "not_found")
+        _may_manage(principal_of(request), role[0])  # a PIN set by an admin would open the owner
         pin = validate_pin((await json_body(request)).get("pin"))
         hashed = await self._auth._blocking(hash_password, pin)
         await self._auth._write(

@@ -29,6 +29,8 @@ from core.scan.progress import ScanProgress
 from core.scan.scanner import LibraryScan
 
 _LOGGER = logging.getLogger("hearth.scan")
+
+
 def default_workers() -> int:
     """Probe processes: one on a box with two cores or fewer (each costs ~60 MB and the main
     process needs a core for planning and writing), two on bigger boxes."""
@@ -176,12 +178,13 @@ class ScanManager:
                     self.current = None
 
     async def _scan(self, source: LibrarySource, folders: list[str] | None) -> None:
+        progress = ScanProgress(0, source.library.name)
+        self.current = progress  # before any await: the scan is visibly under way
         online = await asyncio.get_running_loop().run_in_executor(None, source.is_online)
         library_id, written = await self.ensure_library(source, online)
         if written:
             self._bus.publish(LibraryChanged(library_id))
-        progress = ScanProgress(library_id, source.library.name)
-        self.current = progress
+        progress.library_id = library_id
         if not online:
             progress.state, progress.message = "offline", "the source is not available"
             return
@@ -225,6 +228,7 @@ class ScanManager:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            context: Any
             if self._workers > 1:  # one preloaded server forks workers that share its pages
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["core.scan.analysis"])

@@ -18,7 +18,10 @@ from tests import netns
 from tests.conftest import core_yaml, write_config
 
 
-async def browse(zc: AsyncZeroconf, service_type: str, timeout: float = 8.0) -> AsyncServiceInfo:
+async def browse(
+    zc: AsyncZeroconf, service_type: str, server_id: str, timeout: float = 8.0
+) -> AsyncServiceInfo:
+    """The announcement of the server with this id (other tests' servers may announce too)."""
     found: asyncio.Queue[str] = asyncio.Queue()
 
     def on_change(
@@ -29,10 +32,14 @@ async def browse(zc: AsyncZeroconf, service_type: str, timeout: float = 8.0) -> 
 
     browser = AsyncServiceBrowser(zc.zeroconf, [service_type], handlers=[on_change])
     try:
-        name = await asyncio.wait_for(found.get(), timeout)
-        info = AsyncServiceInfo(service_type, name)
-        assert await info.async_request(zc.zeroconf, 3000)
-        return info
+        async with asyncio.timeout(timeout):
+            while True:
+                name = await found.get()
+                info = AsyncServiceInfo(service_type, name)
+                if await info.async_request(zc.zeroconf, 3000) and (
+                    info.properties.get(b"id") == server_id.encode()
+                ):
+                    return info
     finally:
         await browser.async_cancel()
 
@@ -48,11 +55,11 @@ async def test_server_is_announced_on_loopback_and_withdrawn_on_stop(
     await hub.start()
     zc = AsyncZeroconf(interfaces=["127.0.0.1"])
     try:
-        info = await browse(zc, "_hearth._tcp.local.")
+        info = await browse(zc, "_hearth._tcp.local.", hub.server_id)
         assert info.port == hub.port
         assert info.properties[b"id"] == hub.server_id.encode()
         assert info.parsed_addresses() == ["127.0.0.1"]
-        http = await browse(zc, "_http._tcp.local.")
+        http = await browse(zc, "_http._tcp.local.", hub.server_id)
         assert http.port == hub.port and http.properties[b"path"] == b"/"
         await hub.stop()
         gone = AsyncServiceInfo("_hearth._tcp.local.", info.name)

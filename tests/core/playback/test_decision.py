@@ -344,7 +344,9 @@ def test_a_user_profile_changes_the_decision(
     """A Chrome that decodes HEVC (Windows with a GPU) is one YAML file away."""
     folder = tmp_path / "profiles"
     folder.mkdir()
-    builtin = (Path(__file__).parents[3] / "core/playback/device_profiles/chromium.yaml").read_text()
+    builtin = (
+        Path(__file__).parents[3] / "core/playback/device_profiles/chromium.yaml"
+    ).read_text()
     (folder / "chromium.yaml").write_text(
         builtin.replace("  vp8:\n", "  vp8:\n  hevc:\n    profiles: [Main, Main 10]\n")
     )

@@ -64,7 +64,10 @@ def test_scan_with_a_server_running_asks_the_server_and_follows_it(tmp_path: Pat
     folder = write_config(tmp_path / "config", yaml + library_yaml(base))
     subprocess.run(
         [*HEARTH, "user", "add", "ann", "--role", "owner", "--password-stdin", "-c", str(folder)],
-        input="correct horse battery\n", text=True, check=True, capture_output=True,
+        input="correct horse battery\n",
+        text=True,
+        check=True,
+        capture_output=True,
     )
     server = subprocess.Popen(
         [*HEARTH, "run", "-c", str(folder)], stderr=subprocess.PIPE, text=True

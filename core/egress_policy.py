@@ -1,0 +1,107 @@
+"""What each network scope lets a plugin reach: the egress gate's decisions, before any socket.
+
+`none` reaches nothing; `lan` only private, loopback and link-local addresses, every address of
+a name checked; `internet` only hosts its manifest lists and the owner enabled. The answer is a
+`Destination` holding the checked addresses, which are the only ones a connection may then go to
+(so a second DNS answer cannot swap in another). It never connects and never writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from yarl import URL
+
+from core.errors import HearthError
+from core.manifest import Manifest
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class EgressError(HearthError):
+    """An outbound request did not produce a response."""
+
+
+class EgressRefused(EgressError):
+    """The gate refused the destination; nothing was sent. The message says why."""
+
+
+class EgressFailed(EgressError):
+    """The destination was allowed but could not be reached, or answered too much."""
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A checked host and the addresses a connection may go to."""
+
+    host: str
+    addresses: tuple[str, ...]
+
+
+def is_local_address(address: str) -> bool:
+    """Private, loopback or link-local; an IPv4 address mapped into IPv6 is judged as IPv4
+    (Python 3.11 calls every ::ffff:a.b.c.d private, which would let the internet through)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_multicast or ip.is_unspecified:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """Every address of `host`, once, in the system's order (no DNS for an address)."""
+    try:
+        ipaddress.ip_address(host)
+        return [host]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def enabled_hosts(manifest: Manifest, enabled: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+    """The manifest's hosts the owner enabled: where this plugin may actually go."""
+    if manifest.network.scope != "internet":
+        return ()
+    chosen = {h.lower() for h in enabled.get(manifest.domain, ())}
+    return tuple(h for h in manifest.network.hosts if h.lower() in chosen)
+
+
+async def check_destination(
+    manifest: Manifest, url: URL, enabled: Mapping[str, frozenset[str]], resolve: Resolver
+) -> Destination:
+    """The checked destination, or EgressRefused saying why (nothing is sent)."""
+    scope = manifest.network.scope
+    if url.scheme not in ("http", "https") or not url.host:
+        kind = f"'{url.scheme}:'" if url.scheme else "relative"
+        raise EgressRefused(f"only http(s) URLs with a host may be requested, not {kind} ones")
+    host = url.host.lower().rstrip(".")
+    if scope == "none":
+        raise EgressRefused(f"the {manifest.domain} plugin declares network scope 'none'")
+    if scope == "internet":
+        if host not in {h.lower() for h in manifest.network.hosts}:
+            raise EgressRefused(f"{host} is not listed in the {manifest.domain} manifest")
+        if host not in enabled.get(manifest.domain, frozenset()):
+            raise EgressRefused(
+                f"{host} is not enabled by the owner (hearth: egress: {manifest.domain})"
+            )
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        addresses = await resolve(host, port)
+    except OSError as err:
+        raise EgressFailed(f"cannot resolve {host}: {err}") from err
+    if not addresses:
+        raise EgressFailed(f"{host} has no address")
+    if scope == "lan":
+        outside = [a for a in addresses if not is_local_address(a)]
+        if outside:
+            raise EgressRefused(f"{host} is {outside[0]}, outside the home network")
+    return Destination(host, tuple(addresses))

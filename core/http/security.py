@@ -1,0 +1,69 @@
+"""Browser hardening on every response, and sending outside visitors from HTTP to HTTPS.
+
+The headers keep the web app from being framed, sniffed or made to load anything from another
+origin; Strict-Transport-Security goes only on HTTPS answers, because a plain-HTTP answer cannot
+be trusted to carry it. Handlers may set their own value for any of these headers. It never
+decides who may see what (that is the people layer) and never touches response bodies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+# Not includeSubDomains: a box's name is not ours to speak for beyond itself.
+STRICT_TRANSPORT = "max-age=31536000"
+
+
+async def add_security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: runs for JSON, files, streams, errors and redirects alike."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT)
+
+
+def is_lan_address(remote: str | None) -> bool:
+    """Private, loopback and link-local addresses (IPv4, IPv6 and IPv4-mapped IPv6) are home."""
+    if not remote:
+        return False
+    try:
+        address = ipaddress.ip_address(remote.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def https_url(request: web.BaseRequest, port: int) -> str:
+    """The same URL on the HTTPS port (host from the request, path and query kept)."""
+    return str(request.url.with_scheme("https").with_port(port))
+
+
+def redirect_middleware(target_port: Callable[[], int | None]) -> Middleware:
+    """308 to HTTPS for plain-HTTP requests from outside the home, when `target_port()` names
+    a port (the owner enabled it and HTTPS is serving); 308 keeps the method and body."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        port = target_port()
+        if port is not None and not request.secure and not is_lan_address(request.remote):
+            raise web.HTTPPermanentRedirect(https_url(request, port))
+        return await handler(request)
+
+    return middleware

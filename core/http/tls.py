@@ -1,0 +1,271 @@
+"""HTTPS on its own port: a certificate made once on first start, or the owner's own.
+
+The made certificate is self-signed (ECDSA P-256, ten years) for the box's names and addresses
+and kept under `data_dir/tls/` with its key readable by the server's user only. It is never
+remade while it is readable and unexpired, so a phone that pinned its SHA-256 fingerprint (shown
+by `hearth hw` and /api/health) keeps trusting the box. It never contacts a certificate
+authority and never writes to the owner's own certificate files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import ipaddress
+import logging
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from core.configuration.core_schema import HearthConfig, TlsConfig
+from core.http.server import HttpServer
+
+_LOGGER = logging.getLogger("hearth.tls")
+TLS_DIR = "tls"
+CERT_FILE = "certificate.pem"
+KEY_FILE = "key.pem"
+VALID_DAYS = 3650
+FIXED_NAMES = ("hearth.local", "localhost")
+
+
+class TlsError(Exception):
+    """A certificate or key that cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """The certificate the HTTPS port presents, and what clients may pin."""
+
+    certificate: Path
+    key: Path
+    fingerprint_sha256: str
+    not_after: str  # ISO 8601, UTC
+    source: str  # "generated" or "provided"
+
+
+def fingerprint(der: bytes) -> str:
+    """`AB:CD:…`: the SHA-256 of the DER certificate, as browsers and `openssl x509` show it."""
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+def box_names_and_addresses() -> tuple[list[str], list[str]]:
+    """DNS names and IP addresses a client on the home network may use to reach this box."""
+    host = socket.gethostname().strip().rstrip(".")
+    names = list(FIXED_NAMES)
+    if host and host.isascii():
+        names += [host, host.split(".")[0] + ".local"]
+    addresses = ["127.0.0.1", "::1"]
+    for entries in psutil.net_if_addrs().values():
+        for entry in entries:
+            if entry.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            try:
+                address = ipaddress.ip_address(entry.address.split("%")[0])
+            except ValueError:
+                continue
+            if not address.is_link_local:  # fe80:: needs a scope, which a certificate cannot hold
+                addresses.append(str(address))
+    return sorted(set(names)), sorted(set(addresses))
+
+
+def _describe_blocking(cert_path: Path, key_path: Path, source: str) -> Certificate:
+    from cryptography import x509
+
+    try:
+        pem = cert_path.read_bytes()
+        parsed = x509.load_pem_x509_certificate(pem)
+    except (OSError, ValueError) as err:
+        raise TlsError(f"{cert_path}: not a readable PEM certificate ({err})") from err
+    der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii", "replace"))
+    return Certificate(
+        cert_path,
+        key_path,
+        fingerprint(der),
+        parsed.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source,
+    )
+
+
+def generate_blocking(folder: Path, names: list[str], addresses: list[str]) -> Certificate:
+    """Make a self-signed certificate and key in `folder` (key mode 0600, folder 0700)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else "hearth.local"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Hearth home media server"),
+        ]
+    )
+    alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))  # a client clock a little behind
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
+    _write_atomically(key_path, key_pem, 0o600)
+    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return _describe_blocking(cert_path, key_path, "generated")
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def certificate_blocking(settings: TlsConfig, data_dir: Path, create: bool = True) -> Certificate:
+    """The owner's certificate, else the made one (made now when missing, unreadable or
+    expired, if `create`). Raises TlsError when there is none to use."""
+    if settings.certificate is not None and settings.key is not None:
+        return _describe_blocking(settings.certificate, settings.key, "provided")
+    folder = data_dir / TLS_DIR
+    cert_path, key_path = folder / CERT_FILE, folder / KEY_FILE
+    replacing = cert_path.is_file() and key_path.is_file()
+    if replacing:
+        try:
+            existing = _describe_blocking(cert_path, key_path, "generated")
+        except TlsError as err:
+            _LOGGER.warning("Making a new certificate: %s", err)
+        else:
+            now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if existing.not_after > now or not create:
+                return existing
+            _LOGGER.warning("The certificate expired on %s; making a new one", existing.not_after)
+    if not create:
+        raise TlsError("no certificate yet; the server makes one when it first starts")
+    names, addresses = box_names_and_addresses()
+    made = generate_blocking(folder, names, addresses)
+    _LOGGER.log(
+        logging.WARNING if replacing else logging.INFO,
+        "Made a new HTTPS certificate; clients that pin it should trust SHA-256 %s",
+        made.fingerprint_sha256,
+    )
+    return made
+
+
+def server_context_blocking(cert: Certificate) -> ssl.SSLContext:
+    """A server-side context for `cert`: TLS 1.2 or newer, Python's default ciphers."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert.certificate, cert.key)
+    except (OSError, ssl.SSLError) as err:
+        raise TlsError(f"{cert.certificate} with {cert.key}: cannot be used ({err})") from err
+    return context
+
+
+def describe_blocking(hearth: HearthConfig) -> dict[str, Any]:
+    """What `hearth hw` prints: never makes a certificate."""
+    if not hearth.tls.enabled:
+        return {"enabled": False}
+    try:
+        cert = certificate_blocking(hearth.tls, hearth.data_dir, create=False)
+    except TlsError as err:
+        return {"enabled": True, "error": str(err)}
+    return {"enabled": True, **_public(cert), "certificate": str(cert.certificate)}
+
+
+def _public(cert: Certificate) -> dict[str, Any]:
+    return {
+        "fingerprint_sha256": cert.fingerprint_sha256,
+        "not_after": cert.not_after,
+        "source": cert.source,
+    }
+
+
+class HttpsEndpoint:
+    """The HTTPS port of the one application; a certificate problem leaves plain HTTP up."""
+
+    def __init__(self, hearth: HearthConfig) -> None:
+        self._hearth = hearth
+        self.certificate: Certificate | None = None
+        self.port = 0
+        self.error: str | None = None
+
+    async def start(self, server: HttpServer) -> None:
+        """Find or make the certificate (in the executor) and listen; errors are logged once."""
+        settings = self._hearth.tls
+        if not settings.enabled:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            cert = await loop.run_in_executor(
+                None, certificate_blocking, settings, self._hearth.data_dir
+            )
+            context = await loop.run_in_executor(None, server_context_blocking, cert)
+            http = self._hearth.http
+            self.port = await server.add_tls_site(http.host, http.https_port, context)
+        except (TlsError, OSError) as err:
+            self.error = str(err)
+            _LOGGER.error("HTTPS is off: %s", err)
+            return
+        self.certificate = cert
+        _LOGGER.info("HTTPS on port %d; certificate SHA-256 %s", self.port, cert.fingerprint_sha256)
+
+    def redirect_port(self) -> int | None:
+        """Where plain HTTP from outside the home goes, when the owner asked for that."""
+        if self._hearth.http.redirect_non_lan and self.certificate is not None:
+            return self.port
+        return None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def health(self) -> dict[str, Any]:
+        """The `tls` section of /api/health: what a client needs to pin the certificate."""
+        if not self._hearth.tls.enabled:
+            return {"enabled": False}
+        if self.certificate is None:
+            return {
+                "enabled": True,
+                "state": "failed" if self.error else "starting",
+                "error": self.error,
+            }
+        return {"enabled": True, "state": "serving", "port": self.port, **_public(self.certificate)}

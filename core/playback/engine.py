@@ -1,0 +1,162 @@
+"""The playback engine as the server runs it: decision per client, transcoder, capacity, and
+the routes that tie them to the catalog.
+
+Built once the hardware report is known (the verified encoder and its limits decide how many
+transcodes this box can afford). `GET /api/items/{id}/playback` answers what a client should
+do and why, so a web app can show the reason. It never serves bytes itself: stream.py and
+hls_api.py do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import platform
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+from aiohttp import web
+
+from core.http.errors import ApiError
+from core.http.routes import Param, RouteSpec, RouteTable
+from core.people.access import Principal
+from core.people.middleware import principal_of
+from core.playback.capacity import TranscodeCapacity, cached_calibration_blocking
+from core.playback.decision import UnplayableError, decide
+from core.playback.ffmpeg_args import EncoderSettings
+from core.playback.hls_api import ResolvedItem, add_hls_routes
+from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
+from core.playback.sessions import TranscodeManager
+
+if TYPE_CHECKING:
+    from core.hub import Hub
+
+_LOGGER = logging.getLogger("hearth.playback")
+
+
+def item_media_blocking(
+    db: sqlite_utils.Database, item_id: str, principal: Principal
+) -> tuple[Path, dict[str, Any], bool, str] | None:
+    """File, probe, online flag and library name of an item this principal may see."""
+    visible, args = principal.item_clause()
+    row = db.execute(
+        "SELECT files.root, files.relpath, files.probe, libraries.online, libraries.name "
+        "FROM items JOIN files ON files.id = items.file_id "
+        f"JOIN libraries ON libraries.id = items.library_id WHERE items.id = ? AND {visible}",
+        [item_id, *args],
+    ).fetchone()
+    if row is None or row[2] is None:
+        return None
+    path = Path(os.fsdecode(row[0])) / os.fsdecode(row[1])
+    return path, json.loads(row[2]), bool(row[3]), str(row[4])
+
+
+def _preset() -> str:
+    """x264 preset sized for the box: a Pi's Cortex cores need the fastest one."""
+    return "ultrafast" if platform.machine() in ("aarch64", "armv7l") else "veryfast"
+
+
+class PlaybackEngine:
+    """Owns the profiles, the transcode manager and the capacity limiter."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self.profiles = load_profiles([hub.config.config_dir / "profiles"])
+        scratch = hub.config.hearth.data_dir / "transcode"
+        shutil.rmtree(scratch, ignore_errors=True)  # leftovers of a killed process
+        ffmpeg = hub.config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
+        self.capacity = TranscodeCapacity(1.0, source="until calibrated")
+        self.manager = TranscodeManager(ffmpeg, scratch, preset=_preset(), capacity=self.capacity)
+        self._ffmpeg = ffmpeg
+
+    async def calibrate(self) -> None:
+        """Use the verified hardware encoder if any, else measure the software one."""
+        report = await self._hub.machine.wait()
+        hardware = report.hardware_encoders
+        verified = [e for e in hardware if e.verified]
+        if verified:
+            best = verified[0]
+            self.manager.use_encoder(EncoderSettings.from_capability(best))
+            self.capacity.base_limit = float(best.max_streams or 2)
+            self.capacity.source = f"{best.name} (verified)"
+            return
+        if report.ffmpeg is None:
+            self.capacity.base_limit, self.capacity.source = 0.0, "no ffmpeg"
+            return
+        cache = self._hub.config.hearth.data_dir / "transcode-calibration.json"
+        calibration = await asyncio.get_running_loop().run_in_executor(
+            None, cached_calibration_blocking, cache, self._ffmpeg, _preset()
+        )
+        self.capacity.base_limit = float(calibration.streams)
+        self.capacity.source = f"libx264 {calibration.preset}: {calibration.speed}x real time"
+
+    def profile_for(self, request: web.Request) -> DeviceProfile:
+        name = request.query.get("profile")
+        if name:
+            if name not in self.profiles:
+                raise ApiError(400, f"Unknown profile {name!r}.", "bad_parameter")
+            return self.profiles[name]
+        return detect_profile(self.profiles, request.headers)
+
+    async def resolve(self, request: web.Request, item_id: str) -> ResolvedItem:
+        principal = principal_of(request)
+        found = await self._hub.catalog.read(lambda db: item_media_blocking(db, item_id, principal))
+        if found is None:
+            raise ApiError(404, "No such item, or nothing to play.", "item_not_found")
+        path, probe, online, library = found
+        try:
+            plan = decide(probe, self.profile_for(request))
+        except UnplayableError as err:
+            raise ApiError(415, str(err), "unplayable") from err
+        return ResolvedItem(path, probe, online, plan, library)
+
+    async def get_playback(self, request: web.Request) -> web.Response:
+        """How this client should play the item, and why: direct play, remux or transcode."""
+        item_id = request.match_info["id"]
+        item = await self.resolve(request, item_id)
+        plan = item.plan
+        base = f"/api/items/{item_id}"
+        if plan.method == "direct_play":
+            url = f"{base}/stream"
+        elif plan.container == "mpegts":
+            url = f"{base}/transcode.ts"
+        else:
+            url = f"{base}/hls/master.m3u8"
+        limit, why = self.capacity.limit()
+        return web.json_response(
+            {
+                "method": plan.method,
+                "reasons": list(plan.reasons),
+                "url": url,
+                "profile": plan.profile,
+                "container": plan.container,
+                "video": plan.video.action,
+                "audio": plan.audio.action,
+                "subtitles": [s.stream_index for s in plan.subtitles],
+                "online": item.online,
+                "capacity": {"limit": limit, "in_use": self.capacity.in_use, "reduced": why},
+            }
+        )
+
+    def add_routes(self, table: RouteTable) -> None:
+        add_hls_routes(table, self.resolve, self.manager)
+        table.add(
+            RouteSpec(
+                "GET",
+                "/api/items/{id}/playback",
+                self.get_playback,
+                tags=("playback",),
+                query=(Param("profile", "a device profile name; default: detected"),),
+            ),
+            "core",
+        )
+
+    def health(self) -> dict[str, Any]:
+        return {"transcodes": self.capacity.status(), "profiles": sorted(self.profiles)}
+
+    async def close(self) -> None:
+        await self.manager.close()

@@ -1,0 +1,392 @@
+"""ffmpeg command lines for one PlaybackPlan: HLS segment runs, progressive MPEG-TS, WebVTT.
+
+Every HLS run is cut to the segment timeline `hls` published and stamps its output with the
+timeline's own clock (`-ss S -i … -output_ts_offset S`, negative-timestamp shifting off; copy
+runs seek by source timestamp), so a segment is the same whichever run made it and a seek is
+just a new run. Re-encoded video gets keyframes forced on the segment grid; copied video is cut
+only at the source keyframes the timeline was built from. `FfmpegProcess` runs one such line:
+niced, no stdin, stderr tail kept, stopped with SIGTERM then SIGKILL. This module never decides
+what a client can play and never tracks which session a process belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import signal
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.http.errors import ApiError
+from core.playback.hls import SegmentTimeline, stream_facts
+from core.playback.plan import PlaybackPlan
+from hardware.encoders import EncoderCapability
+
+BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
+INPUT_ARGS = ("-protocol_whitelist", "file")  # a crafted file must not make ffmpeg fetch URLs
+CUT_EPSILON = 0.0005
+"""Half a millisecond, less than any frame interval. Cut times are listed this much early, so a
+time rounded a hair past its keyframe cannot push the cut to the next one. A copy run seeks this
+much late: ffmpeg seeks to the last keyframe at or before the time and, copying, keeps every
+packet from there, so seeking early would start one GOP too soon."""
+NICENESS = 10
+STOP_GRACE_S = 2.0
+MAX_RUN_SEGMENTS = 600
+"""Cut points per run, keeping `-segment_times` well under Linux's 128 KiB per argument; a
+longer item simply needs another run when the player gets there."""
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderSettings:
+    """How to drive one H.264 encoder: its options, device set-up, and how frames reach it."""
+
+    name: str = "libx264"
+    preset: str | None = "veryfast"
+    args: tuple[str, ...] = ()
+    global_args: tuple[str, ...] = ()  # before -i: hardware device set-up
+    upload: str = "format=yuv420p"  # last filters: pixel format, or the upload to the GPU
+
+    @classmethod
+    def for_encoder(
+        cls,
+        name: str,
+        *,
+        preset: str | None = None,
+        args: Sequence[str] = (),
+        device: str | None = None,
+    ) -> EncoderSettings:
+        """Settings for a named encoder; `device` is the render node VAAPI and QSV need."""
+        if name == "h264_vaapi":
+            return cls(
+                name,
+                None,
+                tuple(args),
+                ("-vaapi_device", device or "/dev/dri/renderD128"),
+                "format=nv12,hwupload",
+            )
+        if name == "h264_qsv":
+            node = device or "/dev/dri/renderD128"
+            return cls(
+                name,
+                None,
+                tuple(args),
+                ("-init_hw_device", f"qsv=hw,child_device={node}", "-filter_hw_device", "hw"),
+                "format=nv12,hwupload=extra_hw_frames=64,format=qsv",
+            )
+        return cls(name, preset if name == "libx264" else None, tuple(args))
+
+    @classmethod
+    def from_capability(
+        cls, capability: EncoderCapability, preset: str | None = "veryfast"
+    ) -> EncoderSettings:
+        """Settings for an encoder the hardware report verified."""
+        if capability.codec != "h264" or not capability.verified:
+            raise ValueError(f"{capability.name} is not a verified H.264 encoder")
+        return cls.for_encoder(capability.name, preset=preset, device=capability.device)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoOutput:
+    """What the client receives: for the master playlist and the encoder alike."""
+
+    copy: bool
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    bitrate: int
+    codec: str
+    profile: str | None = None
+    scale: bool = False
+
+
+def output_size(
+    width: int, height: int, max_width: int | None, max_height: int | None
+) -> tuple[int, int]:
+    """The largest even size within the limits that keeps the picture's shape."""
+    factor = min(
+        1.0,
+        (max_width or width) / width,
+        (max_height or height) / height,
+    )
+    return max(2, round(width * factor / 2) * 2), max(2, round(height * factor / 2) * 2)
+
+
+def default_bitrate(height: int) -> int:
+    """A bit rate that looks right at this height when the plan names none (bits/s)."""
+    for limit, rate in ((360, 1_000_000), (480, 1_500_000), (720, 3_000_000), (1088, 6_000_000)):
+        if height <= limit:
+            return rate
+    return 12_000_000
+
+
+def video_output(plan: PlaybackPlan, probe: Mapping[str, Any]) -> VideoOutput | None:
+    """The picture the plan promises, or None when there is no video."""
+    if plan.video.action == "none":
+        return None
+    facts = stream_facts(probe, "video", plan.video.stream_index)
+    width, height = int(facts.get("width") or 0), int(facts.get("height") or 0)
+    rate = facts.get("frame_rate")
+    if plan.video.action == "copy":
+        bitrate = facts.get("bit_rate") or probe.get("bit_rate") or default_bitrate(height)
+        codec, profile = str(facts.get("codec")), facts.get("profile")
+        return VideoOutput(True, width or None, height or None, rate, int(bitrate), codec, profile)
+    if width and height:
+        size = output_size(width, height, plan.video.max_width, plan.video.max_height)
+    else:
+        size = (plan.video.max_width or 1280, plan.video.max_height or 720)
+    bitrate = plan.video.max_bitrate or default_bitrate(size[1])
+    scale = (width, height) != size
+    return VideoOutput(False, size[0], size[1], rate, bitrate, "h264", "High", scale)
+
+
+def _video_args(
+    plan: PlaybackPlan,
+    probe: Mapping[str, Any],
+    encoder: EncoderSettings,
+    keyframe_seconds: float | None,
+) -> list[str]:
+    out = video_output(plan, probe)
+    if out is None:
+        return ["-vn"]
+    index = plan.video.stream_index
+    args = ["-map", f"0:{index}" if index is not None else "0:v:0"]
+    if out.copy:
+        return [*args, "-c:v", "copy"]
+    filters = [f"scale={out.width}:{out.height}"] if out.scale else []
+    args += ["-vf", ",".join([*filters, encoder.upload]), "-c:v", encoder.name]
+    rate = str(out.bitrate)
+    if encoder.name == "libx264":
+        args += ["-preset", encoder.preset or "veryfast", "-profile:v", "high", "-crf", "23"]
+        args += ["-maxrate", rate, "-bufsize", str(out.bitrate * 2)]
+    else:
+        args += ["-b:v", rate, "-maxrate", rate, "-bufsize", str(out.bitrate * 2)]
+    if keyframe_seconds is not None:
+        args += ["-force_key_frames", f"expr:gte(t,n_forced*{keyframe_seconds:g})"]
+        if encoder.name != "libx264" and out.frame_rate:
+            # Some hardware encoders ignore forced keyframes; a GOP of one segment still aligns.
+            args += ["-g", str(max(1, round(out.frame_rate * keyframe_seconds)))]
+    return [*args, *encoder.args]
+
+
+def _audio_args(plan: PlaybackPlan, probe: Mapping[str, Any]) -> list[str]:
+    audio = plan.audio
+    if audio.action == "none":
+        return ["-an"]
+    args = ["-map", f"0:{audio.stream_index}" if audio.stream_index is not None else "0:a:0?"]
+    if audio.action == "copy":
+        return [*args, "-c:a", "copy"]
+    args += ["-c:a", "aac", "-ac", str(audio.channels), "-b:a", str(audio.bitrate)]
+    facts = stream_facts(probe, "audio", audio.stream_index)
+    if int(facts.get("sample_rate") or 48_000) > 48_000:
+        args += ["-ar", "48000"]
+    return args
+
+
+def _seconds(value: float) -> str:
+    return f"{max(0.0, value):.6f}"
+
+
+def hls_run_command(
+    ffmpeg: str | Path,
+    source: str | Path,
+    plan: PlaybackPlan,
+    probe: Mapping[str, Any],
+    encoder: EncoderSettings,
+    timeline: SegmentTimeline,
+    first: int,
+    out_dir: Path,
+    segment_seconds: float,
+) -> tuple[list[str], int]:
+    """The run that writes segments `first`… as `<n>.ts` into `out_dir`, and its last index.
+
+    The segment muxer cuts at the first keyframe at or after each listed time and names files
+    from `first`; a file is complete once the next one exists or ffmpeg exits 0.
+    """
+    last = min(timeline.count - 1, first + MAX_RUN_SEGMENTS - 1)
+    start = timeline.starts[first]
+    copy = plan.video.action == "copy"
+    seek = start + CUT_EPSILON + timeline.seek_bias if copy else start
+    encodes = plan.video.action == "encode"
+    args = [str(ffmpeg), *BASE_ARGS, *(encoder.global_args if encodes else ())]
+    if copy:  # the timeline is in source timestamps, not offsets from the file's start
+        args += ["-seek_timestamp", "1", "-ss", _seconds(seek)]
+    elif seek > 0:
+        args += ["-ss", _seconds(seek)]
+    args += [*INPUT_ARGS, "-i", str(source)]
+    args += _video_args(plan, probe, encoder, None if copy else segment_seconds)
+    args += _audio_args(plan, probe)
+    args += ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
+    args += ["-max_muxing_queue_size", "1024"]
+    if last < timeline.count - 1:
+        args += ["-t", _seconds(timeline.end_of(last) - seek - CUT_EPSILON)]
+    cuts = ",".join(_seconds(timeline.starts[n] - CUT_EPSILON) for n in range(first + 1, last + 1))
+    args += ["-avoid_negative_ts", "disabled", "-output_ts_offset", _seconds(seek)]
+    args += ["-f", "segment", "-segment_format", "mpegts"]
+    args += ["-segment_format_options", "avoid_negative_ts=disabled"]
+    # Always list a cut: without one the segment muxer falls back to 2-second segments.
+    args += ["-segment_times", cuts or _seconds(timeline.duration + 3600)]
+    args += ["-segment_start_number", str(first), str(out_dir / "%d.ts")]
+    return args, last
+
+
+def progressive_command(
+    ffmpeg: str | Path,
+    source: str | Path,
+    plan: PlaybackPlan,
+    probe: Mapping[str, Any],
+    encoder: EncoderSettings,
+    start_seconds: float = 0.0,
+) -> list[str]:
+    """One MPEG-TS stream on stdout from `start_seconds`, for DLNA TVs that want a plain URL."""
+    encodes = plan.video.action == "encode"
+    args = [str(ffmpeg), *BASE_ARGS, *(encoder.global_args if encodes else ())]
+    if start_seconds > 0:
+        args += ["-ss", _seconds(start_seconds)]
+    args += [*INPUT_ARGS, "-i", str(source)]
+    keyframes = 2.0 if encodes else None  # TVs resync faster with a keyframe every 2 s
+    args += _video_args(plan, probe, encoder, keyframes)
+    args += _audio_args(plan, probe)
+    args += ["-sn", "-dn", "-map_metadata", "-1", "-max_muxing_queue_size", "1024"]
+    return [*args, "-f", "mpegts", "pipe:1"]
+
+
+def webvtt_command(
+    ffmpeg: str | Path, source: str | Path, stream_index: int, output: Path, source_times: bool
+) -> list[str]:
+    """Extract one text subtitle stream to WebVTT, timed like the segments: in the source's own
+    timestamps when the video is copied, else from the file's start."""
+    return [
+        str(ffmpeg),
+        *BASE_ARGS,
+        *(["-copyts"] if source_times else []),
+        *INPUT_ARGS,
+        "-i",
+        str(source),
+        "-map",
+        f"0:{stream_index}",
+        "-c:s",
+        "webvtt",
+        "-f",
+        "webvtt",
+        str(output),
+    ]
+
+
+def audio_bitrate(plan: PlaybackPlan, probe: Mapping[str, Any]) -> int:
+    """The audio's share of the variant's BANDWIDTH."""
+    if plan.audio.action == "none":
+        return 0
+    if plan.audio.action == "encode":
+        return plan.audio.bitrate
+    facts = stream_facts(probe, "audio", plan.audio.stream_index)
+    return int(facts.get("bit_rate") or 640_000)
+
+
+def peak_bandwidth(plan: PlaybackPlan, probe: Mapping[str, Any]) -> int:
+    """BANDWIDTH for the master playlist: the video's cap (or the source's rate when copied),
+    plus audio, plus ~10 % MPEG-TS overhead."""
+    video = video_output(plan, probe)
+    total = (video.bitrate if video else 0) + audio_bitrate(plan, probe)
+    return max(64_000, math.ceil(total * 1.1))
+
+
+def transcode_failed(detail: str) -> ApiError:
+    return ApiError(500, f"The transcode failed: {detail}", "transcode_failed")
+
+
+class FfmpegProcess:
+    """One ffmpeg child: started niced, stderr tail kept, stopped politely then firmly."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        on_exit: Callable[[FfmpegProcess], Awaitable[None]] | None,
+    ) -> None:
+        self._process = process
+        self._on_exit = on_exit
+        self.tail: deque[str] = deque(maxlen=12)
+        self.stopping = False
+        self.paused = False
+        self._monitor = asyncio.create_task(self._watch(), name=f"ffmpeg-{process.pid}")
+
+    @classmethod
+    async def start(
+        cls,
+        argv: Sequence[str],
+        *,
+        stdout: bool = False,
+        on_exit: Callable[[FfmpegProcess], Awaitable[None]] | None = None,
+    ) -> FfmpegProcess:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as err:
+            raise transcode_failed(f"ffmpeg could not be started ({err.strerror or err})") from err
+        with contextlib.suppress(OSError):  # lowered from here: no preexec_fn, no fork hazards
+            os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
+        return cls(process, on_exit)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None:
+        return self._process.stdout
+
+    def problem(self) -> str:
+        """The last thing ffmpeg said, for logs and error messages."""
+        return self.tail[-1] if self.tail else f"ffmpeg exited with status {self.returncode}"
+
+    async def _watch(self) -> None:
+        assert self._process.stderr is not None
+        async for line in self._process.stderr:
+            text = line.decode("utf-8", "replace").strip()
+            if text:
+                self.tail.append(text)
+        await self._process.wait()
+        if self._on_exit is not None:
+            await self._on_exit(self)
+
+    def _signal(self, number: int) -> None:
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, number)
+
+    def pause(self) -> None:
+        if not self.paused:
+            self._signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self._signal(signal.SIGCONT)
+            self.paused = False
+
+    async def wait(self) -> int:
+        await asyncio.shield(self._monitor)
+        return self._process.returncode or 0
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period; returns once the child is reaped."""
+        self.stopping = True
+        self._signal(signal.SIGTERM)
+        self.resume()  # a stopped process cannot act on SIGTERM until continued
+        try:
+            await asyncio.wait_for(asyncio.shield(self._monitor), STOP_GRACE_S)
+        except TimeoutError:
+            self._signal(signal.SIGKILL)
+            await asyncio.shield(self._monitor)

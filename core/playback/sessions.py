@@ -1,0 +1,474 @@
+"""Transcode sessions: one ffmpeg-backed HLS session per (client, item), and progressive TS.
+
+A session owns a scratch folder and at most one ffmpeg run writing `<n>.ts` files on the
+timeline its playlist promised. A request for a segment far from the run (a seek) replaces the
+run; a run far ahead of the player is paused (SIGSTOP) and segments well behind it are deleted,
+so a two-hour remux never fills an SD card. Idle or stopped sessions lose their process
+(SIGTERM, SIGKILL after 2 s) and their folder. ffmpeg runs niced, without stdin, its stderr
+kept; a failed run is logged once at WARNING and clients get a JSON error. This module never
+decides what a client can play and never builds argument lists itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import shutil
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from core.http.errors import ApiError
+from core.playback import ffmpeg_args
+from core.playback.ffmpeg_args import EncoderSettings, FfmpegProcess, transcode_failed
+from core.playback.hls import SegmentTimeline, keyframe_index_blocking, with_timestamp_map
+from core.playback.plan import PlaybackPlan
+
+_LOGGER = logging.getLogger("hearth.playback")
+POLL_S = 0.1
+KEEP_BEHIND_S = 12.0  # played segments kept for a small rewind before being deleted
+
+
+class Capacity(Protocol):
+    """The transcode limiter (`capacity.TranscodeCapacity` fits): `acquire` returns the weight
+    taken, or raises ApiError(503, Retry-After) when the box is full; `release` gives it back."""
+
+    def acquire(self, encodes_video: bool) -> float: ...
+
+    def release(self, weight: float) -> None: ...
+
+
+class UnlimitedCapacity:
+    """No limit: for tests and until the real limiter is wired."""
+
+    def acquire(self, encodes_video: bool) -> float:
+        return 0.0
+
+    def release(self, weight: float) -> None:
+        return None
+
+
+_ENDED = "This playback session has ended; request master.m3u8 again."
+
+
+@dataclass(frozen=True, slots=True)
+class HlsSource:
+    """What a session plays: the item, its file and probe, and the plan it follows."""
+
+    item_id: str
+    path: Path
+    probe: Mapping[str, Any]
+    plan: PlaybackPlan
+    default_subtitle: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HlsSettings:
+    ffmpeg: Path
+    encoder: EncoderSettings
+    segment_seconds: float
+    segment_timeout: float
+    buffer_seconds: float
+    seek_gap_seconds: float  # a request this far past the run's progress is a seek
+    capacity: Capacity
+
+
+class HlsSession:
+    """One client watching one item: a timeline, a scratch folder, and the ffmpeg run."""
+
+    def __init__(
+        self,
+        session_id: str,
+        key: str,
+        source: HlsSource,
+        timeline: SegmentTimeline,
+        folder: Path,
+        settings: HlsSettings,
+    ) -> None:
+        self.id, self.key, self.source = session_id, key, source
+        self.requested = source  # what the client asked for, before any fallback
+        self.timeline, self.folder, self._settings = timeline, folder, settings
+        self.last_used = asyncio.get_running_loop().time()
+        self.failure: str | None = None
+        self.closed = False
+        self._run: FfmpegProcess | None = None
+        self._first = self._next = self._last = 0
+        self.run_starts: list[int] = []  # where each ffmpeg run began, for logs and tests
+        self._done: set[int] = set()
+        self._wanted = 0
+        self._holding: float | None = None  # the capacity weight while a run may be going
+        self._lock = asyncio.Lock()
+        self._extractors: set[FfmpegProcess] = set()
+        self._subtitle_lock = asyncio.Lock()
+
+    @property
+    def plan(self) -> PlaybackPlan:
+        return self.source.plan
+
+    @property
+    def paused(self) -> bool:
+        """Whether ffmpeg is stopped (SIGSTOP) because it is far enough ahead of the player."""
+        return self._run is not None and self._run.paused
+
+    def touch(self) -> None:
+        self.last_used = asyncio.get_running_loop().time()
+
+    def segment_path(self, n: int) -> Path:
+        return self.folder / f"{n}.ts"
+
+    async def segment(self, n: int) -> Path:
+        """The finished segment file, once it exists; restarts ffmpeg there for a seek."""
+        if not 0 <= n < self.timeline.count:
+            raise ApiError(404, f"This item has segments 0 to {self.timeline.count - 1}.")
+        self._wanted = n
+        deadline = asyncio.get_running_loop().time() + self._settings.segment_timeout
+        while True:
+            self.touch()
+            self._refresh()
+            if n in self._done:
+                return self.segment_path(n)
+            if self.failure is not None:
+                raise transcode_failed(self.failure)
+            if self._needs_run(n):
+                await self._launch(n)
+                continue
+            if self._run is not None:
+                self._run.resume()
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ApiError(
+                    503,
+                    f"Segment {n} is not ready yet.",
+                    "segment_not_ready",
+                    **{"Retry-After": "2"},
+                )
+            await asyncio.sleep(POLL_S)
+
+    def _needs_run(self, n: int) -> bool:
+        run = self._run
+        if run is None or run.returncode is not None or run.stopping:
+            return True
+        gap = math.ceil(self._settings.seek_gap_seconds / self._settings.segment_seconds)
+        return not self._first <= n <= self._last or n > self._next + gap
+
+    def _refresh(self) -> None:
+        """Mark segments finished: a file is complete when the next exists or ffmpeg ended well."""
+        run = self._run
+        if run is None:
+            return
+        while self._next < self._last and self.segment_path(self._next + 1).exists():
+            self._done.add(self._next)
+            self._next += 1
+        if run.returncode == 0 and self._next <= self._last:
+            if self.segment_path(self._next).exists():
+                self._done.add(self._next)
+            self._next = self._last + 1
+
+    async def start(self) -> None:
+        await self._launch(0)
+
+    async def _launch(self, n: int) -> None:
+        async with self._lock:
+            if self.closed:
+                raise ApiError(404, _ENDED, "session_ended")
+            if n in self._done or not self._needs_run(n):
+                return
+            await self._end_run()
+            if self._holding is None:
+                self._holding = self._settings.capacity.acquire(self.plan.encodes_video)
+            for stale in [k for k in self._done if k >= n]:
+                self._done.discard(stale)
+                self.segment_path(stale).unlink(missing_ok=True)
+            settings = self._settings
+            argv, last = ffmpeg_args.hls_run_command(
+                settings.ffmpeg,
+                self.source.path,
+                self.plan,
+                self.source.probe,
+                settings.encoder,
+                self.timeline,
+                n,
+                self.folder,
+                settings.segment_seconds,
+            )
+            try:
+                self._run = await FfmpegProcess.start(argv, on_exit=self._run_ended)
+            except ApiError:
+                self._release()
+                raise
+            self._first = self._next = n
+            self._last = last
+            self.run_starts.append(n)
+
+    async def _run_ended(self, run: FfmpegProcess) -> None:
+        if run is not self._run or run.stopping:
+            return
+        if run.returncode == 0:
+            self._refresh()
+        else:
+            self.failure = run.problem()
+            _LOGGER.warning(
+                "ffmpeg failed on %s (exit status %s):\n%s",
+                self.source.path,
+                run.returncode,
+                "\n".join(run.tail),
+            )
+            await asyncio.to_thread(_empty_folder_blocking, self.folder)
+            self._done.clear()
+        self._release()
+
+    async def _end_run(self) -> None:
+        """Stop the current run and delete its unfinished segment."""
+        run = self._run
+        if run is None:
+            return
+        if run.returncode is None:
+            await run.stop()
+        self._refresh()
+        for k in (self._next, self._next + 1):
+            if k not in self._done:
+                self.segment_path(k).unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        if self._holding is not None:
+            self._settings.capacity.release(self._holding)
+            self._holding = None
+
+    def maintain(self) -> None:
+        """Pause a run that is far ahead of the player, resume it as the player catches up,
+        and delete segments well behind the player."""
+        self._refresh()
+        run, seg = self._run, self._settings.segment_seconds
+        ahead = self._next - self._wanted
+        limit = max(2, math.ceil(self._settings.buffer_seconds / seg))
+        if run is not None and run.returncode is None and not run.stopping:
+            if ahead > limit:
+                run.pause()
+            elif ahead <= limit // 2:
+                run.resume()
+        behind = self._wanted - max(1, math.ceil(KEEP_BEHIND_S / seg))
+        for old in [k for k in self._done if k < behind]:
+            self._done.discard(old)
+            self.segment_path(old).unlink(missing_ok=True)
+
+    async def subtitle(self, stream_index: int) -> Path:
+        """The stream as WebVTT, extracted once per session (a demux, not an encode)."""
+        if stream_index not in {sub.stream_index for sub in self.plan.subtitles}:
+            raise ApiError(404, f"Subtitle stream {stream_index} is not offered for this item.")
+        self.touch()
+        path = self.folder / f"subs{stream_index}.vtt"
+        async with self._subtitle_lock:
+            if self.closed:
+                raise ApiError(404, _ENDED, "session_ended")
+            if path.exists():
+                return path
+            partial = self.folder / f"subs{stream_index}.part"
+            argv = ffmpeg_args.webvtt_command(
+                self._settings.ffmpeg,
+                self.source.path,
+                stream_index,
+                partial,
+                source_times=self.plan.video.action == "copy",
+            )
+            run = await FfmpegProcess.start(argv)
+            self._extractors.add(run)
+            try:
+                status = await asyncio.wait_for(run.wait(), self._settings.segment_timeout)
+            except TimeoutError as err:
+                raise ApiError(504, "Extracting the subtitles took too long.") from err
+            finally:
+                await run.stop()
+                self._extractors.discard(run)
+            if status != 0:
+                _LOGGER.warning("Subtitle extraction failed on %s: %s", self.source.path, run.tail)
+                raise transcode_failed(f"subtitles could not be extracted: {run.problem()}")
+            await asyncio.to_thread(_finish_vtt_blocking, partial, path)
+            return path
+
+    async def close(self) -> None:
+        """Stop every process, give back the capacity slot, delete the folder."""
+        self.closed = True
+        async with self._lock:
+            if self._run is not None and self._run.returncode is None:
+                await self._run.stop()
+        for run in list(self._extractors):
+            await run.stop()
+        self._release()
+        await asyncio.to_thread(shutil.rmtree, self.folder, True)
+
+
+def _empty_folder_blocking(folder: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):  # closed meanwhile: already gone
+        for entry in folder.iterdir():
+            entry.unlink(missing_ok=True)
+
+
+def _finish_vtt_blocking(partial: Path, final: Path) -> None:
+    final.write_text(with_timestamp_map(partial.read_text("utf-8")), "utf-8")
+    partial.unlink()
+
+
+class TranscodeManager:
+    """Every HLS session and progressive stream on this server, and their clean-up."""
+
+    def __init__(
+        self,
+        ffmpeg: Path,
+        scratch_dir: Path,
+        encoder: str | EncoderSettings = "libx264",
+        encoder_args: Sequence[str] = (),
+        preset: str | None = "veryfast",
+        idle_timeout: float = 60.0,
+        segment_seconds: float = 4.0,
+        capacity: Capacity | None = None,
+        segment_timeout: float = 30.0,
+        buffer_seconds: float = 120.0,
+        seek_gap_seconds: float = 8.0,
+    ) -> None:
+        if isinstance(encoder, str):
+            encoder = EncoderSettings.for_encoder(encoder, preset=preset, args=encoder_args)
+        self._settings = HlsSettings(
+            ffmpeg,
+            encoder,
+            segment_seconds,
+            segment_timeout,
+            buffer_seconds,
+            seek_gap_seconds,
+            capacity or UnlimitedCapacity(),
+        )
+        self.scratch_dir = scratch_dir
+        self.idle_timeout = idle_timeout
+        self._sessions: dict[str, HlsSession] = {}
+        self.encoder_name = encoder.name
+        self._janitor: asyncio.Task[None] | None = None
+        self._opening = asyncio.Lock()
+
+    def use_encoder(self, encoder: EncoderSettings) -> None:
+        """Switch to a verified hardware encoder once detection has finished (new sessions)."""
+        self._settings = replace(self._settings, encoder=encoder)
+        self.encoder_name = encoder.name
+
+    @property
+    def sessions(self) -> tuple[HlsSession, ...]:
+        return tuple(self._sessions.values())
+
+    def get(self, session_id: str, item_id: str | None = None) -> HlsSession | None:
+        session = self._sessions.get(session_id)
+        if session is None or session.closed:
+            return None
+        return session if item_id in (None, session.source.item_id) else None
+
+    async def open(self, key: str, source: HlsSource) -> HlsSession:
+        """The client's session for this item: reused while the plan is unchanged and healthy,
+        else replaced, so a client never holds two sessions for one item."""
+        async with self._opening:
+            return await self._open(key, source)
+
+    async def _open(self, key: str, source: HlsSource) -> HlsSession:
+        for session in self.sessions:
+            if session.key == key and session.source.item_id == source.item_id:
+                if session.failure is None and session.requested == source:
+                    session.touch()
+                    return session
+                await self.stop(session.id)
+        duration = float(source.probe.get("duration") or 0)
+        if duration <= 0:
+            raise ApiError(422, "The file's duration is unknown, so it cannot be segmented.")
+        timeline, effective = await self._timeline(source, duration)
+        session_id = secrets.token_urlsafe(9)
+        folder = self.scratch_dir / session_id
+        await asyncio.to_thread(folder.mkdir, 0o700, True, True)
+        session = HlsSession(session_id, key, effective, timeline, folder, self._settings)
+        session.requested = source
+        try:
+            await session.start()
+        except BaseException:
+            await session.close()
+            raise
+        self._sessions[session_id] = session
+        if self._janitor is None or self._janitor.done():
+            self._janitor = asyncio.create_task(self._sweep(), name="hearth-hls-janitor")
+        return session
+
+    async def _timeline(
+        self, source: HlsSource, duration: float
+    ) -> tuple[SegmentTimeline, HlsSource]:
+        """Copied video is cut on the source's keyframes; without an index to find them up
+        front (MPEG-TS, AVI, cue-less Matroska) the video is re-encoded instead."""
+        seconds = self._settings.segment_seconds
+        plan = source.plan
+        if plan.video.action == "copy":
+            index = await asyncio.to_thread(
+                keyframe_index_blocking, source.path, plan.video.stream_index
+            )
+            if index is not None:
+                return SegmentTimeline.from_keyframes(index, seconds), source
+            _LOGGER.info("%s has no keyframe index; re-encoding its video for HLS", source.path)
+            video = replace(plan.video, action="encode", codec="h264")
+            source = replace(source, plan=replace(plan, video=video))
+        return SegmentTimeline.uniform(duration, seconds), source
+
+    async def stop(self, session_id: str) -> bool:
+        """End a session; it stays listed until its process and folder are gone."""
+        session = self._sessions.get(session_id)
+        if session is None or session.closed:
+            return False
+        await session.close()
+        self._sessions.pop(session_id, None)
+        return True
+
+    async def _sweep(self) -> None:
+        """End idle sessions and pace the rest; exits when none are left."""
+        tick = min(1.0, self.idle_timeout / 4)
+        while self._sessions:
+            await asyncio.sleep(tick)
+            now = asyncio.get_running_loop().time()
+            for session in self.sessions:
+                if now - session.last_used > self.idle_timeout:
+                    _LOGGER.debug("HLS session %s idle; stopping it", session.id)
+                    await self.stop(session.id)
+                else:
+                    session.maintain()
+
+    async def close(self) -> None:
+        """Stop everything (server shutdown)."""
+        for session_id in list(self._sessions):
+            await self.stop(session_id)
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
+
+    async def progressive_ts(
+        self,
+        path: Path,
+        plan: PlaybackPlan,
+        start_seconds: float = 0.0,
+        probe: Mapping[str, Any] | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        """MPEG-TS from ffmpeg's stdout, chunk by chunk; closing the iterator stops ffmpeg.
+
+        Raises ApiError if ffmpeg fails; callers that already sent headers just end the body.
+        """
+        settings = self._settings
+        argv = ffmpeg_args.progressive_command(
+            settings.ffmpeg, path, plan, probe or {}, settings.encoder, start_seconds
+        )
+        weight = settings.capacity.acquire(plan.encodes_video)
+        try:
+            run = await FfmpegProcess.start(argv, stdout=True)
+            try:
+                assert run.stdout is not None
+                while chunk := await run.stdout.read(64 * 1024):
+                    yield chunk
+                if await run.wait() != 0:
+                    _LOGGER.warning("ffmpeg failed streaming %s:\n%s", path, "\n".join(run.tail))
+                    raise transcode_failed(run.problem())
+            finally:
+                await run.stop()
+        finally:
+            settings.capacity.release(weight)

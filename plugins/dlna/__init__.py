@@ -1,0 +1,71 @@
+"""DLNA / UPnP MediaServer: smart TVs, consoles, Kodi, VLC and Home Assistant browse and play.
+
+Announces the server over SSDP on the server's network interfaces only (or the plugin's own
+`interfaces`), answers ContentDirectory Browse and Search from the catalog, and serves files,
+MPEG-TS transcodes, thumbnails and subtitles with the headers TVs expect — all on the main HTTP
+port, without accounts (a TV has none). It shows only LAN-visible libraries under the LAN rating
+limit, never writes to the catalog, never controls a TV, and never connects out: it only
+answers devices on the home network.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from core import __version__
+from core.context import PluginContext
+from core.errors import PluginNotReady
+from core.events import HubStarted, LibraryChanged
+from plugins.dlna.config import CONFIG_SCHEMA, DlnaConfig
+from plugins.dlna.description import DEVICE_TYPE, draw_icons_blocking
+from plugins.dlna.routes import dlna_routes
+from plugins.dlna.scpd import SERVICES
+from plugins.dlna.service import DlnaService
+from plugins.dlna.ssdp import Identity
+from plugins.dlna.ssdp_server import SsdpServer, lan_interfaces_blocking
+
+__all__ = ["CONFIG_SCHEMA", "setup"]
+
+
+async def setup(ctx: PluginContext, config: DlnaConfig) -> None:
+    """Serve the device's routes; open SSDP now and answer once HTTP listens."""
+    service = DlnaService(ctx, config)
+    service.icons = await ctx.run_blocking(draw_icons_blocking)
+    ctx.state = service
+    ctx.add_routes(dlna_routes(service))
+    ctx.subscribe(LibraryChanged, service.library_changed)
+    ctx.report({"name": service.friendly_name, "udn": service.udn, "ssdp": config.ssdp})
+    if config.ssdp == "off":
+        return
+    wanted = config.interfaces or ctx.network_interfaces
+    interfaces = await ctx.run_blocking(lan_interfaces_blocking, wanted)
+    if not interfaces:
+        ctx.logger.warning("No IPv4 address on %s: TVs will not find the server", wanted)
+        return
+    release = ".".join(platform.release().split(".")[:2])
+    identity = Identity(
+        udn=service.udn,
+        device_type=DEVICE_TYPE,
+        service_types=tuple(s.service_type for s in SERVICES),
+        server=f"{platform.system()}/{release} UPnP/1.0 DLNADOC/1.50 Hearth/{__version__}",
+        max_age=config.max_age,
+        boot_id=service.system_update_id,
+    )
+    server = SsdpServer(identity, interfaces, config.ssdp, config.ssdp_port, ctx.logger)
+    try:
+        await server.open()
+    except OSError as err:
+        server.stop()
+        raise PluginNotReady(f"cannot listen for SSDP on port {config.ssdp_port}: {err}") from err
+    ctx.on_teardown(server.stop)
+    ctx.report({**ctx.health_detail, "addresses": [i.address for i in interfaces]})
+
+    def begin(http_port: int) -> None:
+        server.begin(http_port)
+        if config.ssdp == "multicast":
+            ctx.create_task(server.announce_forever(), "ssdp-announce")
+
+    if ctx.http_port:  # set up again after a retry: HTTP is listening already
+        begin(ctx.http_port)
+    else:
+        ctx.subscribe(HubStarted, lambda event: begin(event.http_port))

@@ -1,0 +1,210 @@
+"""DIDL-Lite: containers and items as TVs, Kodi, VLC and Home Assistant read them.
+
+Optional properties appear only when the Filter asks for them (`*` asks for all); the required
+ones (id, parentID, restricted, dc:title, upnp:class) always do. Every text and attribute is
+escaped, and characters XML 1.0 cannot carry (control characters, the surrogates that stand for
+undecodable file-name bytes) are replaced, so a strange title can never break a TV's parser.
+URLs carry only the catalog's random item ids, never paths. It never reads the catalog.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from plugins.dlna.objects import Container, Entry, MediaItem
+from plugins.dlna.profiles import (
+    THUMBNAIL_PN,
+    TRANSCODE,
+    MediaProfile,
+    media_profile,
+    needs_transcode,
+)
+
+DIDL_OPEN = (
+    '<DIDL-Lite xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/" '
+    'xmlns:dlna="urn:schemas-dlna-org:metadata-1-0/" xmlns:sec="http://www.sec.co.kr/dlna">'
+)
+ART_SIZE = 160
+SUBTITLE_TYPES = {"srt": "text/srt", "vtt": "text/vtt", "ass": "text/x-ssa", "ssa": "text/x-ssa"}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+
+def text(value: object) -> str:
+    """Safe element text."""
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
+
+
+def attr(value: object) -> str:
+    """Safe attribute value (for double quotes)."""
+    return escape(_NOT_XML.sub("\ufffd", str(value)), {'"': "&quot;"})
+
+
+def duration_text(seconds: float) -> str:
+    """H:MM:SS.mmm, as `res@duration` wants it."""
+    millis = round(max(seconds, 0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+class Filter:
+    """Which optional properties were asked for."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = {token.strip() for token in text.split(",") if token.strip()}
+        self.all = "*" in self.tokens
+
+    def __call__(self, name: str) -> bool:
+        return self.all or name in self.tokens
+
+
+def media_url(base: str, item: MediaItem) -> str:
+    extension = os.path.splitext(item.filename)[1].lower()
+    return f"{base}/dlna/media/{item.item_id}{extension if _EXTENSION.match(extension) else ''}"
+
+
+def art_url(base: str, item_id: str) -> str:
+    return f"{base}/dlna/art/{item_id}.jpg"
+
+
+def subtitle_url(base: str, item_id: str, name: str) -> str:
+    return f"{base}/dlna/subtitle/{item_id}/{quote(name, safe='')}"
+
+
+def transcode_url(base: str, item_id: str) -> str:
+    """The public MPEG-TS transcode for TVs (transcode.py), not the signed-in API's."""
+    return f"{base}/dlna/transcode/{item_id}.ts"
+
+
+def _art(wants: Filter, base: str, item_id: str | None) -> str:
+    if item_id is None or not wants("upnp:albumArtURI"):
+        return ""
+    return (
+        f'<upnp:albumArtURI dlna:profileID="{THUMBNAIL_PN}">{text(art_url(base, item_id))}'
+        "</upnp:albumArtURI>"
+    )
+
+
+def container_xml(entry: Container, wants: Filter, base: str) -> str:
+    parts = [
+        f'<container id="{attr(entry.object_id)}" parentID="{attr(entry.parent_id)}" restricted="1"'
+    ]
+    if wants("@searchable"):
+        parts.append(' searchable="1"')
+    if wants("@childCount"):
+        parts.append(f' childCount="{entry.child_count}"')
+    parts.append(f"><dc:title>{text(entry.title)}</dc:title>")
+    parts.append(f"<upnp:class>{entry.upnp_class}</upnp:class>")
+    if entry.artist and wants("upnp:artist"):
+        parts.append(f"<upnp:artist>{text(entry.artist)}</upnp:artist>")
+    if entry.date and wants("dc:date"):
+        parts.append(f"<dc:date>{text(entry.date)}</dc:date>")
+    parts.append(_art(wants, base, entry.art))
+    parts.append("</container>")
+    return "".join(parts)
+
+
+def _res_attributes(item: MediaItem, wants: Filter, with_size: bool) -> str:
+    probe = item.probe
+    video: dict[str, Any] = {}
+    audio: dict[str, Any] = {}
+    for stream in probe.get("streams") or ():
+        if isinstance(stream, dict):
+            if not video and stream.get("kind") == "video":
+                video = stream
+            elif not audio and stream.get("kind") == "audio":
+                audio = stream
+    photo = probe.get("photo") or {}
+    width = video.get("width") or photo.get("width")
+    height = video.get("height") or photo.get("height")
+    values = (
+        ("size", item.size if with_size else None),
+        ("duration", duration_text(item.duration) if item.duration else None),
+        ("bitrate", int(probe["bit_rate"]) // 8 if probe.get("bit_rate") else None),
+        ("resolution", f"{width}x{height}" if width and height else None),
+        ("sampleFrequency", audio.get("sample_rate")),
+        ("nrAudioChannels", audio.get("channels")),
+    )
+    return "".join(
+        f' {name}="{value if isinstance(value, int) else attr(value)}"'
+        for name, value in values
+        if value is not None and (wants.all or f"res@{name}" in wants.tokens)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _protocol_attribute(profile: MediaProfile) -> str:
+    return attr(profile.protocol_info)
+
+
+def _res(profile: MediaProfile, url: str, attributes: str) -> str:
+    return f'<res protocolInfo="{_protocol_attribute(profile)}"{attributes}>{text(url)}</res>'
+
+
+def item_xml(item: MediaItem, wants: Filter, base: str) -> str:
+    parts = [
+        f'<item id="{attr(item.object_id)}" parentID="{attr(item.parent_id)}" restricted="1">',
+        f"<dc:title>{text(item.title)}</dc:title>",
+        f"<upnp:class>{item.upnp_class}</upnp:class>",
+    ]
+    if item.date and wants("dc:date"):
+        parts.append(f"<dc:date>{text(item.date)}</dc:date>")
+    if item.artist:
+        if wants("upnp:artist"):
+            parts.append(f"<upnp:artist>{text(item.artist)}</upnp:artist>")
+        if wants("dc:creator"):
+            parts.append(f"<dc:creator>{text(item.artist)}</dc:creator>")
+    if item.album and wants("upnp:album"):
+        parts.append(f"<upnp:album>{text(item.album)}</upnp:album>")
+    if wants("upnp:genre"):
+        parts += [f"<upnp:genre>{text(genre)}</upnp:genre>" for genre in item.genres]
+    if item.track is not None and wants("upnp:originalTrackNumber"):
+        parts.append(f"<upnp:originalTrackNumber>{item.track}</upnp:originalTrackNumber>")
+    parts.append(_art(wants, base, item.art))
+    if wants("sec:CaptionInfoEx"):
+        parts += [
+            f'<sec:CaptionInfoEx sec:type="{attr(fmt)}">'
+            f"{text(subtitle_url(base, item.item_id, name))}</sec:CaptionInfoEx>"
+            for name, fmt in item.subtitles
+        ]
+    if wants("res"):
+        parts += resources(item, wants, base)
+    parts.append("</item>")
+    return "".join(parts)
+
+
+def resources(item: MediaItem, wants: Filter, base: str) -> list[str]:
+    """The file itself first (players take the first they can use), then alternatives."""
+    profile = media_profile(item.kind, item.filename, item.probe)
+    found = [_res(profile, media_url(base, item), _res_attributes(item, wants, True))]
+    if needs_transcode(item.kind, profile):
+        found.append(
+            _res(TRANSCODE, transcode_url(base, item.item_id), _res_attributes(item, wants, False))
+        )
+    if item.kind == "photo" and item.art:
+        thumbnail = MediaProfile("image/jpeg", THUMBNAIL_PN, streaming=False, transcoded=True)
+        found.append(_res(thumbnail, art_url(base, item.item_id), ""))
+    for name, fmt in item.subtitles:
+        mime = SUBTITLE_TYPES.get(fmt, "application/octet-stream")
+        found.append(
+            f'<res protocolInfo="http-get:*:{mime}:*">'
+            f"{text(subtitle_url(base, item.item_id, name))}</res>"
+        )
+    return found
+
+
+def didl(entries: list[Entry], wants: Filter, base: str) -> str:
+    """A whole DIDL-Lite document."""
+    body = "".join(
+        container_xml(e, wants, base) if isinstance(e, Container) else item_xml(e, wants, base)
+        for e in entries
+    )
+    return f"{DIDL_OPEN}{body}</DIDL-Lite>"

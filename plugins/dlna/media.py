@@ -1,0 +1,156 @@
+"""What TVs fetch besides SOAP: the media files, their thumbnails and their subtitle files.
+
+`/dlna/media/{id}` serves the file with aiohttp's FileResponse (Range, 206/416, HEAD, sendfile)
+plus the DLNA headers renderers ask for: transferMode, contentFeatures, realTimeInfo, and
+Samsung's caption and media info. Time-seek and play-speed requests are refused with 406, as
+the resource advertises byte seeking only. A library whose drive is away answers 410. Only
+items TVs may see (the browse tree's LAN rules) are served, found by their random ids; anything
+else is 404, whatever the reason. A subtitle is served only if it is one of that video's own
+sidecar files. Thumbnails come from the server's shared artwork cache. It never transcodes
+(transcode.py does) and never takes a path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from aiohttp import web
+
+from core.http.errors import ApiError
+from core.library.artwork import ArtworkError, thumbnail_blocking
+from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, subtitle_url
+from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
+from plugins.dlna.profiles import THUMBNAIL_PN, MediaProfile, media_profile
+from plugins.dlna.service import DlnaService, base_url, check_host
+from plugins.dlna.tree import BrowseTree
+
+THUMBNAIL = MediaProfile("image/jpeg", THUMBNAIL_PN, streaming=False, transcoded=True)
+
+
+def item_id_of(request: web.Request, key: str = "id") -> str:
+    return request.match_info[key].split(".", 1)[0]
+
+
+def dlna_headers(
+    request: web.Request, profile: MediaProfile, features: bool = False
+) -> dict[str, str]:
+    """The DLNA response headers for a resource (`features`: contentFeatures even unasked);
+    raises 406 for what it cannot honour."""
+    asked = request.headers.get("transferMode.dlna.org", "").strip().lower()
+    if asked not in ("", "streaming", "interactive", "background"):
+        raise ApiError(406, "Unknown transfer mode.", "not_acceptable")
+    if asked == "streaming" and not profile.streaming:
+        raise ApiError(406, "Images are sent interactively, not streamed.", "not_acceptable")
+    if "TimeSeekRange.dlna.org" in request.headers and not profile.time_seek:
+        raise ApiError(406, "Seek by bytes (Range); time seeking is not offered.", "not_acceptable")
+    speed = request.headers.get("PlaySpeed.dlna.org", "").replace(" ", "")
+    if speed and speed != "speed=1":
+        raise ApiError(406, "Only normal play speed is offered.", "not_acceptable")
+    headers = {
+        "Content-Type": profile.mime,
+        "transferMode.dlna.org": asked.capitalize() if asked else profile.transfer_mode,
+        "Cache-Control": "private, no-transform",
+    }
+    if features or request.headers.get("getcontentFeatures.dlna.org", "").strip() == "1":
+        headers["contentFeatures.dlna.org"] = profile.features
+    if "realTimeInfo.dlna.org" in request.headers:
+        headers["realTimeInfo.dlna.org"] = "DLNA.ORG_TLAG=*"
+    return headers
+
+
+async def playable_item(service: DlnaService, item_id: str) -> tuple[MediaItem | None, bool]:
+    """The item TVs may play (or None), and whether its library is online."""
+
+    def find(tree: BrowseTree) -> tuple[MediaItem | None, bool]:
+        node = tree.node(f"item:{item_id}")
+        if node is not None:
+            entry = tree.with_subtitles([node.entry])[0]
+            return (entry if isinstance(entry, MediaItem) else None), True
+        row = tree.db.execute(
+            "SELECT libraries.name FROM items JOIN libraries "
+            "ON libraries.id = items.library_id WHERE items.id = ? AND libraries.online = 0 "
+            f"AND {tree.visible}",
+            [item_id, *tree.visible_args],
+        ).fetchone()
+        wanted = service.config.libraries
+        return None, row is None or (wanted is not None and row[0] not in wanted)
+
+    return await service.read_tree(find)
+
+
+async def playable_file(service: DlnaService, item_id: str) -> tuple[MediaItem, Path]:
+    """The item TVs may play and its file; raises 410 (drive away) or 404."""
+    item, online = await playable_item(service, item_id)
+    if not online:
+        raise ApiError(410, "The drive holding this is not connected.", "library_offline")
+    if item is None:
+        raise ApiError(404, "No such item.", "item_not_found")
+    path = Path(os.fsdecode(item.root)) / os.fsdecode(item.relpath)
+    if not path.is_file():
+        raise ApiError(404, "The file is gone from disk; a rescan will tidy up.", "file_missing")
+    return item, path
+
+
+class DlnaMedia:
+    """Handlers for files, thumbnails and subtitles."""
+
+    def __init__(self, service: DlnaService) -> None:
+        self.service = service
+
+    async def media(self, request: web.Request) -> web.StreamResponse:
+        """An item's file with DLNA headers and byte ranges, for TVs and players."""
+        check_host(request)
+        item, path = await playable_file(self.service, item_id_of(request))
+        headers = dlna_headers(request, media_profile(item.kind, item.filename, item.probe))
+        if request.headers.get("getCaptionInfo.sec", "").strip() == "1" and item.subtitles:
+            name = item.subtitles[0][0]
+            headers["CaptionInfo.sec"] = subtitle_url(base_url(request), item.item_id, name)
+        if request.headers.get("getMediaInfo.sec", "").strip() == "1" and item.duration:
+            headers["MediaInfo.sec"] = f"SEC_Duration={round(item.duration * 1000)};"
+        return web.FileResponse(path, headers=headers)
+
+    async def art(self, request: web.Request) -> web.StreamResponse:
+        """A 160-pixel JPEG of an item's poster, cover or photo (DLNA JPEG_TN)."""
+        check_host(request)
+        item_id = item_id_of(request)
+
+        def find(db: sqlite_utils.Database) -> str | None:
+            libraries = self.service.libraries_blocking(db)
+            visible, args = self.service.visible_blocking(db)
+            row = db.execute(
+                f"SELECT items.kind, items.library_id, items.metadata, parent.metadata, "
+                f"grand.metadata {FROM_SQL} WHERE items.id = ? AND ({visible})",
+                [item_id, *args],
+            ).fetchone()
+            if row is None or row[1] not in libraries:
+                return None
+            picked = pick_art(row[0], [row[2], row[3], row[4]])
+            return picked[1] if picked else None
+
+        ref = await self.service.ctx.catalog.read(find)
+        if ref is None:
+            raise ApiError(404, "This item has no artwork.", "artwork_not_found")
+        cache = self.service.ctx.thumbnail_dir
+        try:
+            path = await self.service.ctx.run_blocking(thumbnail_blocking, ref, ART_SIZE, cache)
+        except ArtworkError as err:
+            raise ApiError(404, err.problem, "artwork_unavailable") from err
+        return web.FileResponse(path, headers=dlna_headers(request, THUMBNAIL))
+
+    async def subtitle(self, request: web.Request) -> web.StreamResponse:
+        """One of a video's own sidecar subtitle files."""
+        check_host(request)
+        item, _ = await playable_item(self.service, item_id_of(request, "item"))
+        name = request.match_info["name"]
+        found: dict[str, Any] = dict(item.subtitles) if item is not None else {}
+        if item is None or name not in found:
+            raise ApiError(404, "No such subtitle.", "subtitle_not_found")
+        folder = os.path.dirname(os.fsdecode(item.relpath))
+        path = Path(os.fsdecode(item.root)) / folder / name
+        if not path.is_file():
+            raise ApiError(404, "The file is gone from disk.", "file_missing")
+        mime = SUBTITLE_TYPES.get(found[name], "application/octet-stream")
+        return web.FileResponse(path, headers={"Content-Type": mime})

@@ -1,0 +1,84 @@
+"""Every HTTP route of the DLNA server, all public (TVs have no accounts) and tagged "dlna".
+
+The device description, the SCPDs and the icons are answered here; control goes to
+`control.py`, files to `media.py` and the MPEG-TS transcode to `transcode.py`. Routes live on
+the main HTTP port. It never decides who may see what (the service's LAN rules do).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core import __version__
+from core.http.errors import ApiError
+from core.http.routes import HandlerFn, RouteSpec
+from plugins.dlna.control import DlnaControl
+from plugins.dlna.description import DeviceInfo, description_xml
+from plugins.dlna.media import DlnaMedia
+from plugins.dlna.scpd import SERVICES, Service, scpd_xml
+from plugins.dlna.service import DlnaService, check_host
+from plugins.dlna.soap import XML_TYPE
+from plugins.dlna.transcode import DlnaTranscode
+
+TAGS = ("dlna",)
+
+
+def _xml(text: str) -> web.Response:
+    return web.Response(body=text.encode(), headers={"Content-Type": XML_TYPE})
+
+
+def _spec(method: str, path: str, handler: HandlerFn, summary: str) -> RouteSpec:
+    return RouteSpec(method, path, handler, summary=summary, tags=TAGS, public=True)
+
+
+def dlna_routes(service: DlnaService) -> list[RouteSpec]:
+    """The routes to register through the plugin context."""
+    device = DeviceInfo(
+        service.friendly_name, service.udn, __version__, service.udn.removeprefix("uuid:")[-12:]
+    )
+
+    async def description(request: web.Request) -> web.Response:
+        """The UPnP device description."""
+        check_host(request)
+        return _xml(description_xml(device))
+
+    def scpd(spec: Service) -> HandlerFn:
+        async def service_description(request: web.Request) -> web.Response:
+            """A UPnP service description (SCPD)."""
+            check_host(request)
+            return _xml(scpd_xml(spec))
+
+        return service_description
+
+    async def icon(request: web.Request) -> web.Response:
+        """The device icon TVs show in their source list."""
+        check_host(request)
+        name = request.match_info["name"]
+        data = service.icons.get(name)
+        if data is None:
+            raise ApiError(404, "No such icon.", "icon_not_found")
+        content = "image/png" if name.endswith(".png") else "image/jpeg"
+        return web.Response(body=data, headers={"Content-Type": content})
+
+    control, media, transcode = DlnaControl(service), DlnaMedia(service), DlnaTranscode(service)
+    specs = [
+        _spec("GET", "/dlna/description.xml", description, "UPnP device description"),
+        _spec("GET", "/dlna/icon/{name}", icon, "Device icon"),
+        _spec("GET", "/dlna/media/{id}", media.media, "A media file for a TV, with DLNA headers"),
+        _spec(
+            "GET",
+            "/dlna/transcode/{id}.ts",
+            transcode.transcode,
+            "A video as MPEG-TS (H.264/AAC) for a TV, seekable with TimeSeekRange.dlna.org",
+        ),
+        _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
+        _spec("GET", "/dlna/subtitle/{item}/{name}", media.subtitle, "A sidecar subtitle file"),
+    ]
+    for spec in SERVICES:
+        specs.append(_spec("GET", f"/dlna/scpd/{spec.short}.xml", scpd(spec), f"{spec.short} SCPD"))
+        specs.append(
+            _spec(
+                "POST", f"/dlna/control/{spec.short}", control.handler(spec), f"{spec.short} SOAP"
+            )
+        )
+    return specs

@@ -1,0 +1,157 @@
+// Running the box (owners and admins): libraries with live scan progress and USB drives,
+// people and invites (people.js), the privacy report, and hardware, transcoding and plugins.
+// Scan progress is polled once a second while this page is open, and never otherwise.
+
+import { get, has, patch, post } from '../api.js';
+import { h, mount, plural } from '../dom.js';
+import { session } from '../session.js';
+import { button, heading, toast } from '../ui.js';
+import { facts, table, value } from './facts.js';
+import { invitesTab, usersTab } from './people.js';
+
+const TABS = [
+  ['libraries', 'Libraries', '/api/libraries'],
+  ['users', 'People', '/api/users'],
+  ['invites', 'Invites', '/api/invites'],
+  ['privacy', 'Privacy', '/api/privacy'],
+  ['system', 'System', '/api/health'],
+];
+
+export async function adminView(root, ctx) {
+  const tab = ctx.params.tab || 'libraries';
+  const tabs = TABS.filter(([name, , path]) => has('GET', path) && (name !== 'privacy' || session.isOwner));
+  const body = h('div.tab-body');
+  mount(root,
+    heading('Settings'),
+    h('nav.tabs', { 'aria-label': 'Settings sections' }, h('ul', tabs.map(([name, title]) => h('li',
+      h('a', { href: `#/admin/${name}`, 'aria-current': name === tab ? 'page' : undefined }, title))))),
+    body);
+  const draw = { libraries: librariesTab, users: usersTab, invites: invitesTab, privacy: privacyTab, system: systemTab }[tab];
+  if (!draw) throw Object.assign(new Error('No such settings page.'), { status: 404 });
+  await draw(body, ctx);
+}
+
+function counts(library) {
+  const c = library.counts || {};
+  const main = { movies: 'movie', shows: 'show', music: 'track', photos: 'photo', videos: 'video' }[library.kind];
+  const n = c[main] || 0;
+  return plural(n, { movie: 'movie', show: 'show', track: 'track', photo: 'photo', video: 'video' }[main] || 'item');
+}
+
+function libraryRows(libraries, onScan) {
+  return libraries.map((library) => {
+    const lan = h('input', { type: 'checkbox', checked: library.lan_visible, 'aria-label': `Show ${library.name} to TVs on the network` });
+    lan.addEventListener('change', async () => {
+      try {
+        await patch(`/api/libraries/${library.id}`, { lan_visible: lan.checked });
+        toast(lan.checked ? `${library.name} is visible to TVs.` : `${library.name} is hidden from TVs.`);
+      } catch (err) {
+        lan.checked = !lan.checked;
+        toast(err.message);
+      }
+    });
+    return h('tr',
+      h('th', { scope: 'row' }, library.name), h('td', library.kind), h('td', counts(library)),
+      h('td', library.online ? 'online' : h('span.offline', 'offline')),
+      h('td', lan),
+      h('td', button('Scan', () => onScan(library), { label: `Scan ${library.name}` })));
+  });
+}
+
+function libraryTable(libraries, onScan) {
+  return h('div.table-wrap', h('table',
+    h('thead', h('tr', ['Library', 'Kind', 'Items', 'State', 'TVs may see it', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', libraryRows(libraries, onScan))));
+}
+
+function scanPanel(status) {
+  const current = status.current;
+  const parts = [];
+  if (current) {
+    const total = current.to_probe || 0;
+    const done = current.probed || 0;
+    parts.push(h('p', h('strong', current.library), ` — ${current.state}: ${current.seen} files seen, `
+      + `${current.new} new, ${current.changed} changed, ${current.removed} removed`),
+    h('progress', { max: total || 1, value: total ? done : 0, 'aria-label': `Scanning ${current.library}` }),
+    total ? h('p.small', `${done} of ${total} files read`) : null);
+  } else {
+    parts.push(h('p', { dataset: { scanState: 'idle' } }, 'No scan running.'));
+  }
+  if (status.queued && status.queued.length) parts.push(h('p.small', `Waiting: ${status.queued.join(', ')}`));
+  const last = Object.values(status.last || {});
+  if (last.length) {
+    parts.push(h('h3', 'Last scans'), table(last.map((p) => ({
+      library: p.library, state: p.state, seen: p.seen, new: p.new, changed: p.changed,
+      moved: p.moved, removed: p.removed, errors: p.errors, started_at: p.started_at,
+    }))));
+  }
+  if (status.errors && status.errors.length) {
+    parts.push(h('h3', 'Files that could not be read'), table(status.errors));
+  }
+  return parts;
+}
+
+async function librariesTab(root, ctx) {
+  const { libraries = [] } = await get('/api/libraries', { signal: ctx.signal });
+  const panel = h('div.scan', { 'aria-live': 'polite' });
+  const poll = async () => {
+    if (!has('GET', '/api/scan')) return;
+    const status = await get('/api/scan', { signal: ctx.signal });
+    mount(panel, scanPanel(status));
+  };
+  const scan = async (library) => {
+    await post('/api/scan', library ? { library: library.name } : {});
+    toast(library ? `Scanning ${library.name}…` : 'Scanning every library…');
+    poll().catch(() => {});
+  };
+  const folders = libraries.filter((l) => !String(l.source || '').startsWith('usb:'));
+  const drives = libraries.filter((l) => String(l.source || '').startsWith('usb:'));
+  mount(root,
+    h('section', h('h2', 'Libraries'), libraryTable(folders, scan),
+      h('div.actions', button('Scan all libraries', () => scan(null), { kind: 'primary' }))),
+    h('section', h('h2', 'USB drives'), drives.length ? libraryTable(drives, scan)
+      : h('p.small', 'No USB drive has been plugged in yet. Plug one in and it becomes a library named after its label.')),
+    h('section', h('h2', 'Scan progress'), panel));
+  await poll();
+  const timer = setInterval(() => poll().catch(() => {}), 1000);
+  ctx.onLeave(() => clearInterval(timer));
+}
+
+async function privacyTab(root, ctx) {
+  const report = await get('/api/privacy', { signal: ctx.signal });
+  const ledger = report.ledger || {};
+  mount(root,
+    h('p', 'What this box may reach on the network, what it did reach, and what it stores about each person. '
+      + 'Viewing itself is never shown here, only counts.'),
+    h('section', h('h2', 'What each plugin may reach'), table((report.plugins || []).map((p) => ({
+      plugin: p.name || p.domain, scope: p.scope, hosts: p.hosts, reason: p.reason, enabled: p.enabled_hosts,
+    })))),
+    h('section', h('h2', 'Destinations you enabled'), value(report.egress)),
+    h('section', h('h2', `Outbound attempts (${ledger.total ?? 0})`),
+      ledger.entries && ledger.entries.length ? table(ledger.entries) : h('p.small', 'Nothing has left this box.')),
+    h('section', h('h2', 'Stored about each person'), table((report.people || []).map((p) => ({
+      user: p.username, role: p.role, history_paused: p.history_paused, ...p.stored,
+    })))),
+    h('p.small', 'Your own data (export, history, deleting your account) is under ', h('a', { href: '#/account' }, 'Account'), '.'));
+}
+
+async function systemTab(root, ctx) {
+  const health = await get('/api/health', { signal: ctx.signal });
+  const hardware = health.hardware || {};
+  const { state, ...details } = hardware;
+  mount(root,
+    h('section', h('h2', 'Server'), facts({
+      name: health.name, version: health.version, status: health.status,
+      uptime: `${Math.round((health.uptime_seconds || 0) / 60)} min`,
+    })),
+    health.playback ? h('section', h('h2', 'Transcoding'), facts(health.playback)) : null,
+    h('section', h('h2', 'Hardware'),
+      state === 'detecting' ? h('p', 'Still finding out what this box can do…') : facts(details)),
+    h('section.plugins', h('h2', 'Plugins'), table((health.plugins || []).map((p) => ({
+      plugin: p.name, domain: p.domain, kind: p.kind, state: p.state, network: p.network, error: p.error,
+    })), ['plugin', 'domain', 'kind', 'state', 'network', 'error'])));
+  for (const row of root.querySelectorAll('.plugins tbody tr')) {
+    const cell = row.children[3];
+    if (cell && cell.textContent !== 'running') row.classList.add('attention');
+  }
+}

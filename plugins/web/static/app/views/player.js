@@ -1,0 +1,239 @@
+// The player: a native <video> fed the file itself when the decision says direct play, else
+// the engine's HLS. It resumes where this person stopped, reports the position every ~10 s
+// (and on pause, seek and leaving), says "watched" at 90 %, shows why it plays the way it
+// does, offers audio and subtitle tracks, plays a playlist through, and can hand off to a TV.
+
+import { get, has, post, put, qs } from '../api.js';
+import { progressOf, sendingProgress } from '../catalog.js';
+import { clock, h, mount } from '../dom.js';
+import { pauseMusic } from '../audio.js';
+import { subtitleFile } from '../hls.js';
+import { attach, decide, endHlsSession, hlsRouteExists, hlsUrl } from '../playback.js';
+import { go } from '../router.js';
+import { button, dialog, field, toast } from '../ui.js';
+
+const REPORT_EVERY = 10_000;
+const WATCHED_AT = 0.9;
+const METHODS = { direct_play: 'Direct play', direct_stream: 'Direct stream', transcode: 'Transcode' };
+const MODES = {
+  file: 'the file itself, over HTTP ranges',
+  'native-hls': "HLS, by the browser's own player",
+  'mse-hls': 'HLS, by the web app over Media Source Extensions',
+};
+
+function startAt(query, saved, duration) {
+  if (query.has('t')) return Math.max(0, Number(query.get('t')) || 0);
+  if (!saved || saved.watched) return 0;
+  const end = saved.duration || duration || 0;
+  return end && saved.position > end * 0.95 ? 0 : saved.position || 0;
+}
+
+export async function playerView(root, ctx) {
+  const { signal, query } = ctx;
+  const id = ctx.params.id;
+  const item = await get(`/api/items/${encodeURIComponent(id)}`, { signal });
+  if (!item.file) throw Object.assign(new Error('This item has nothing to play.'), { status: 400 });
+  const saved = (await progressOf([item.id], signal))[item.id];
+  let start = startAt(query, saved, item.duration);
+  pauseMusic();
+
+  const video = h('video', {
+    controls: true, playsinline: true, preload: 'auto', 'aria-label': item.title, 'data-autofocus': true,
+  });
+  const status = h('p.player-status', { role: 'status' });
+  const details = h('aside.player-details', { hidden: true, 'aria-label': 'Playback details' });
+  const tracks = h('div.player-tracks', { hidden: true });
+  const back = h('button.btn.ghost', { type: 'button', 'aria-label': 'Back' }, '←');
+  back.addEventListener('click', () => (history.length > 1 ? history.back() : go(`/item/${id}`)));
+  const toggle = (panel) => () => { panel.hidden = !panel.hidden; };
+  const bar = h('div.player-top', back, h('h1', item.title),
+    h('div.player-buttons',
+      button('Tracks', toggle(tracks), { kind: 'ghost', label: 'Audio and subtitles' }),
+      button('Details', toggle(details), { kind: 'ghost', label: 'Playback details' })));
+  mount(root, h('section.player', bar, h('div.stage', video), status, tracks, details));
+  document.title = `${item.title} · Hearth`;
+
+  let decision;
+  let attached = null;
+  let lastReport = -1;
+  let finished = false;
+
+  const report = (keepalive = false) => {
+    if (!has('PUT', '/api/items/{id}/progress') || !Number.isFinite(video.currentTime)) return;
+    const position = video.currentTime;
+    if (position === lastReport || (position < 1 && !finished)) return;
+    lastReport = position;
+    const duration = Number.isFinite(video.duration) ? video.duration : item.duration;
+    sendingProgress(put(`/api/items/${encodeURIComponent(item.id)}/progress`, { position, duration }, { keepalive }));
+  };
+
+  const load = async (url, mode = 'auto') => {
+    if (attached) attached.destroy();
+    video.removeAttribute('src');
+    attached = await attach(video, url, {
+      start, mode, onError: (err) => fail(err.message),
+    });
+    drawDetails();
+    if (attached.hls) await offerHlsSubtitles(attached.hls);
+  };
+
+  const fail = (message) => {
+    mount(status, h('span.error', message));
+  };
+
+  video.addEventListener('error', async () => {
+    const problem = video.error ? video.error.message || `media error ${video.error.code}` : 'unknown';
+    if (!attached) return;
+    if (attached.mode === 'native-hls') {
+      mount(status, 'Switching to the web app\'s own HLS player…');
+      await load(decision.url, 'mse').catch((err) => fail(err.message));
+    } else if (attached.mode === 'file' && hlsRouteExists()) {
+      mount(status, 'This browser could not open the file itself; asking the server to convert it…');
+      decision = { ...decision, method: 'direct_stream', url: hlsUrl(item), reasons: [...decision.reasons, `The browser failed: ${problem}`] };
+      await load(decision.url).catch((err) => fail(err.message));
+    } else {
+      fail(`This cannot play here: ${problem}.`);
+    }
+  });
+
+  let positioned = false;
+  video.addEventListener('loadedmetadata', () => {
+    if (!positioned && start > 0 && start < (video.duration || Infinity)) video.currentTime = start;
+    positioned = true;
+    video.play().catch(() => mount(status, 'Press play to start.'));
+    if (start > 5 && !query.has('t')) {
+      const over = button('Start over', () => { video.currentTime = 0; status.replaceChildren(); }, { kind: 'link' });
+      mount(status, `Resumed at ${clock(start)}. `, over);
+    }
+  });
+  video.addEventListener('pause', () => report());
+  video.addEventListener('seeked', () => { if (!video.paused) report(); });
+  video.addEventListener('timeupdate', () => {
+    const duration = video.duration || item.duration;
+    if (!finished && duration && video.currentTime >= duration * WATCHED_AT) {
+      finished = true;
+      report();
+    }
+  });
+  video.addEventListener('ended', () => {
+    report();
+    playNext(query, item).catch(() => {});
+  });
+  video.addEventListener('keydown', (event) => {
+    if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+      event.preventDefault();
+      video.currentTime = Math.max(0, video.currentTime + (event.key === 'ArrowRight' ? 10 : -10));
+    } else if (event.key === ' ' || event.key === 'Enter') {
+      event.preventDefault();
+      if (video.paused) video.play().catch(() => {}); else video.pause();
+    }
+  });
+  const timer = setInterval(() => { if (!video.paused) report(); }, REPORT_EVERY);
+  ctx.onLeave(() => {
+    clearInterval(timer);
+    report(true);
+    if (attached && attached.hls) endHlsSession(attached.hls.variant);
+    if (attached) attached.destroy();
+    video.pause();
+    video.removeAttribute('src');
+    video.load();
+    document.title = 'Hearth';
+  });
+
+  function drawDetails() {
+    const known = new Set(['method', 'reasons', 'url', 'source', 'plan']);
+    const extra = Object.entries(decision).filter(([key, value]) => !known.has(key)
+      && value !== null && typeof value !== 'object');
+    mount(details,
+      h('h2', 'How this plays'),
+      h('dl',
+        h('dt', 'Method'), h('dd', { dataset: { method: decision.method } }, METHODS[decision.method] || decision.method),
+        h('dt', 'Delivered as'), h('dd', { dataset: { mode: attached ? attached.mode : '' } }, attached ? MODES[attached.mode] : '…'),
+        h('dt', 'Decided by'), h('dd', decision.source === 'server' ? 'the server'
+          : decision.source === 'request' ? 'your request' : 'this browser (the server has no decision route)'),
+        extra.map(([key, value]) => [h('dt', key.replace(/_/g, ' ')), h('dd', String(value))])),
+      h('h3', 'Why'),
+      h('ul.reasons', (decision.reasons || []).map((reason) => h('li', reason))),
+      h('p.small', h('a', { href: `#/item/${encodeURIComponent(item.id)}` }, 'About this file')));
+  }
+
+  async function offerHlsSubtitles(hls) {
+    for (const sub of hls.subtitles) {
+      const src = await subtitleFile(sub, signal).catch(() => null);
+      if (src) {
+        video.append(h('track', { kind: 'subtitles', src, label: sub.name, srclang: sub.language || undefined, default: sub.default }));
+      }
+    }
+  }
+
+  function drawTracks() {
+    const streams = item.streams || [];
+    const audio = streams.filter((s) => s.kind === 'audio');
+    const texts = streams.filter((s) => s.kind === 'subtitle' && s.text_based !== false);
+    const audioSelect = h('select', { name: 'audio' }, audio.map((s, i) => h('option', { value: s.index },
+      [s.title, s.language, s.codec, s.channels ? `${s.channels} ch` : ''].filter(Boolean).join(' · ') || `Track ${i + 1}`)));
+    const subSelect = h('select', { name: 'subtitle' }, h('option', { value: 'off' }, 'Off'),
+      texts.map((s) => h('option', { value: `stream:${s.index}` }, [s.title, s.language].filter(Boolean).join(' · ') || `Subtitles ${s.index}`)));
+    const reload = async (extra) => {
+      start = video.currentTime;
+      positioned = false;
+      decision = { ...decision, method: 'direct_stream', url: hlsUrl(item, extra), reasons: [...decision.reasons, 'A different track was chosen.'] };
+      await load(decision.url);
+    };
+    audioSelect.addEventListener('change', () => reload({ audio: audioSelect.value }).catch((err) => fail(err.message)));
+    subSelect.addEventListener('change', () => {
+      const value = subSelect.value;
+      for (const track of video.textTracks) track.mode = 'disabled';
+      if (value.startsWith('text:')) {
+        video.textTracks[Number(value.slice(5))].mode = 'showing';
+      } else if (value.startsWith('stream:') && hlsRouteExists()) {
+        reload({ subtitle: value.slice(7), audio: audioSelect.value || undefined }).catch((err) => fail(err.message));
+      }
+    });
+    video.textTracks.addEventListener('addtrack', () => {
+      subSelect.append(h('option', { value: `text:${video.textTracks.length - 1}` },
+        video.textTracks[video.textTracks.length - 1].label || 'Subtitles'));
+    });
+    const canSwitch = hlsRouteExists();
+    mount(tracks,
+      audio.length > 1 && canSwitch ? field('Audio', audioSelect) : h('p.small', audio.length ? `Audio: ${audioSelect.options[0]?.textContent}` : 'No audio.'),
+      field('Subtitles', subSelect));
+  }
+
+  async function offerTv() {
+    if (!has('GET', '/api/renderers')) return;
+    let renderers = [];
+    try {
+      const answer = await get('/api/renderers', { signal });
+      renderers = answer.renderers || answer.items || [];
+    } catch (err) {
+      return;
+    }
+    if (!renderers.length) return;
+    const tv = button('Play on TV', () => {
+      const box = dialog('Play on a TV', h('ul.list', renderers.map((r) => h('li', button(r.name || r.friendly_name || r.id, async () => {
+        await post(`/api/renderers/${encodeURIComponent(r.id)}/play`, { item_id: item.id, position: video.currentTime });
+        video.pause();
+        box.close();
+        toast(`Playing on ${r.name || 'the TV'}.`);
+      }, { kind: 'block' })))));
+    }, { kind: 'ghost', label: 'Play on TV' });
+    bar.querySelector('.player-buttons').prepend(tv);
+  }
+
+  decision = await decide(item, video, { signal, force: query.get('mode') === 'hls' || query.get('mode') === 'mse' ? 'hls' : null });
+  drawDetails();
+  drawTracks();
+  offerTv();
+  await load(decision.url, query.get('mode') === 'mse' ? 'mse' : 'auto');
+}
+
+async function playNext(query, item) {
+  const playlistId = query.get('playlist');
+  if (!playlistId) return;
+  const playlist = await get(`/api/playlists/${playlistId}`);
+  const pos = Number(query.get('pos') || 0);
+  const next = playlist.items[pos + 1];
+  if (!next || next.id === item.id) return;
+  go(`/play/${encodeURIComponent(next.id)}${qs({ playlist: playlistId, pos: pos + 1, t: 0 })}`);
+}
