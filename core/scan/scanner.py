@@ -399,6 +399,8 @@ class LibraryScan:
 
         await self._catalog.write(write)
         self._progress.written = True
+        for key in [k for k in self._container_fields if k in self._containers]:
+            del self._container_fields[key]  # written: a 100k scan must not keep them all
 
     async def _delete(self, file_ids: list[int]) -> None:
         def delete(db: sqlite_utils.Database) -> None:
