@@ -14,6 +14,7 @@ reads proxy settings from the environment.
 from __future__ import annotations
 
 import asyncio
+import time
 import json as jsonlib
 import logging
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from core.egress_policy import (
 from core.manifest import Manifest
 
 _LOGGER = logging.getLogger("hearth.egress")
+LAN_RECORD_SECONDS = 3600.0
 MAX_BODY = 16 * 1024 * 1024
 __all__ = [
     "EgressError",
@@ -78,6 +80,7 @@ class EgressGate:
         self._enabled = {d: frozenset(h.lower() for h in hosts) for d, hosts in enabled.items()}
         self._resolve = resolver
         self.ledger = EgressLedger()
+        self._lan_recorded: dict[tuple[str, str, str], float] = {}
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._warned: set[tuple[str, str]] = set()
@@ -174,6 +177,19 @@ class EgressGate:
                 raise EgressFailed(f"{destination.host} ({address}): {err or 'timed out'}") from err
         raise EgressFailed(f"cannot connect to {destination.host}: {failure}") from failure
 
+    def worth_recording(self, manifest: Manifest, host: str, purpose: str) -> bool:
+        """Every internet request and every refusal is a ledger row; a LAN plugin's allowed
+        requests (a TV polled every two seconds while it plays) are recorded once an hour per
+        host and purpose, so they neither wear the SD card nor push real rows out."""
+        if manifest.network.scope != "lan":
+            return True
+        key = (manifest.domain, host, purpose)
+        now = time.monotonic()
+        if now - self._lan_recorded.get(key, -LAN_RECORD_SECONDS) < LAN_RECORD_SECONDS:
+            return False
+        self._lan_recorded[key] = now
+        return True
+
     async def close(self) -> None:
         """Close the session (if one was ever made) and write the pending ledger rows."""
         self._closed = True
@@ -256,15 +272,16 @@ class PluginEgress:
         except asyncio.CancelledError:  # the plugin stopped waiting; the attempt still counts
             ledger.record(domain, destination.host, why, True, 0, sent, "cancelled")
             raise
-        ledger.record(
-            domain,
-            destination.host,
-            why,
-            True,
-            len(response.body),
-            sent,
-            f"{method.upper()} -> {response.status} via {address}",
-        )
+        if self._gate.worth_recording(self.manifest, destination.host, why):
+            ledger.record(
+                domain,
+                destination.host,
+                why,
+                True,
+                len(response.body),
+                sent,
+                f"{method.upper()} -> {response.status} via {address}",
+            )
         return response
 
     async def get(self, url: str | URL, *, purpose: str, **options: Any) -> EgressResponse:

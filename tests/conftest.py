@@ -79,8 +79,34 @@ async def make_user(
     return token
 
 
+@pytest.fixture(scope="session")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hardware detection and the transcode calibration, measured once per test process:
+    every server a test starts would otherwise run the same test encodes again."""
+    import shutil as _shutil
+
+    from core.machine import detect_for_blocking
+    from core.playback.capacity import cached_calibration_blocking
+    from core.playback.engine import _preset
+
+    folder = tmp_path_factory.mktemp("measured")
+    detect_for_blocking(folder, None)
+    ffmpeg = _shutil.which("ffmpeg")
+    if ffmpeg:
+        cached_calibration_blocking(folder / "transcode-calibration.json", Path(ffmpeg), _preset())
+    return folder
+
+
+def seed_measurements(measured: Path, data_dir: Path) -> None:
+    """Give a new data folder the measurements (as a second start of the same box has)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for file in measured.iterdir():
+        if file.is_file() and not (data_dir / file.name).exists():
+            shutil.copy2(file, data_dir / file.name)
+
+
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
+async def start_server(tmp_path: Path, measured: Path) -> AsyncIterator[StartServer]:
     """Start real servers from YAML; every one is stopped at the end of the test."""
     started: list[RunningServer] = []
 
@@ -92,6 +118,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
             core_yaml(tmp_path / "data", extra_yaml),
             plugins,
         )
+        seed_measurements(measured, tmp_path / "data")
         hub = Hub(load_configuration(config_dir))
         hub.retry_delays = (0.05,)
         await hub.start()

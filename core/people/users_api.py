@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from core.events import LibraryChanged
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
@@ -299,6 +300,7 @@ class UsersApi:
                 "UPDATE libraries SET lan_visible = ? WHERE id = ?", [int(visible), library_id]
             )
         )
+        self._hub.bus.publish(LibraryChanged(library_id))  # TVs learn of it (SystemUpdateID)
         return web.json_response({"id": library_id, "lan_visible": visible})
 
 

@@ -1,11 +1,16 @@
 """Direct play's own file path: one byte range, the validators, then the kernel's sendfile.
 
-Why not aiohttp's FileResponse: DESIGN.md measured it at 0.72x nginx's sendfile throughput here,
-and media is most of what this box sends. This module does only what players need — a single
-range (suffix and open-ended too), If-Range with an ETag or a date, 304/412 for the other
-conditionals, 206/416 with Content-Range, HEAD — and moves the bytes with os.sendfile on a
-duplicate of the connection's socket, so no file is ever read into memory and a socket the
-server closes meanwhile can never be confused with a new one that got the same number.
+Why not aiohttp's FileResponse (DESIGN.md: 0.72x nginx here): bench/playback.py shows bulk
+throughput is the kernel's either way (one os.sendfile moves 2-6 MB on loopback, so Python's
+per-call cost is noise); what a path of our own saves is per-request work (one executor hop
+to open and stat, none to close, no stat on the event loop: first byte p50 ~0.8 -> ~0.6 ms) and
+it keeps the semantics in our hands: a single range (suffix and open-ended too), If-Range with
+an ETag or a date, 304/412 for the other conditionals, 206 and a JSON 416 with Content-Range,
+HEAD. Measured and not kept: a 4 MB SO_SNDBUF (less server CPU on this VM, but it turns off
+autotuning, and under the kernel's default 208 KB wmem_max it would shrink the buffer) and
+sendfile in worker threads (+8-19% at 8 clients on loopback for +40-70% CPU per GB). Bytes go
+out on a duplicate of the socket's descriptor, so no file is read into memory and a socket the
+server closes meanwhile is never confused with a new one that got the same number.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import logging
 import os
 import re
 import stat
@@ -24,6 +30,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 
+_LOGGER = logging.getLogger("hearth.playback")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -177,17 +184,23 @@ async def send_file(
         response.content_length = end - start
         await response.prepare(request)
         if request.method != "HEAD" and end > start:
-            await _send(request, response, file, start, end - start)
+            await _send(request, response, file, start, end - start, path)
         await response.write_eof()
         return response
 
 
 async def _send(
-    request: web.Request, response: web.StreamResponse, file: IO[bytes], offset: int, count: int
+    request: web.Request,
+    response: web.StreamResponse,
+    file: IO[bytes],
+    offset: int,
+    count: int,
+    path: Path,
 ) -> None:
     """The body: os.sendfile straight onto the socket on the default (selector) loop; through
     loop.sendfile for TLS, a transport still holding bytes, or another loop. A client that
-    hangs up mid-file is normal (a seek, a closed app): the connection is just closed."""
+    hangs up mid-file is normal (a seek, a closed app): the connection is just closed. A drive
+    failing mid-file is logged; the headers are gone, so the client gets a short body."""
     transport = request.transport
     loop = asyncio.get_running_loop()
     sock = None if transport is None else transport.get_extra_info("socket")
@@ -212,6 +225,9 @@ async def _send(
         if sent < count:  # the file shrank under us: the promised length cannot be kept
             response.force_close()
     except ConnectionError:
+        response.force_close()
+    except OSError as err:
+        _LOGGER.warning("Reading %s failed while sending it: %s", path, err)
         response.force_close()
 
 

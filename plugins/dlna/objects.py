@@ -85,14 +85,15 @@ def from_sql(*sql: str) -> str:
 
 
 def columns_sql(child_clause: str = "1") -> str:
-    """The columns `entry_from_row` reads; a container counts only children matching
-    `child_clause` (a condition over the alias `child`, e.g. `Principal.item_clause("child")`)."""
+    """The columns `entry_from_row` reads; a container (an item without a file) counts only
+    children matching `child_clause` (a condition over the alias `child`, e.g.
+    `Principal.item_clause("child")`)."""
     return (
         "items.pk, items.id, items.kind, items.title, items.library_id, parent.id, parent.title, "
         "items.year, items.index_number, items.disc_number, items.duration, items.taken_at, "
         "items.metadata, parent.metadata, grand.metadata, files.root, files.relpath, files.size, "
-        "files.probe, (SELECT count(*) FROM items AS child WHERE child.parent_pk = items.pk "
-        f"AND {child_clause})"
+        "files.probe, CASE WHEN items.file_id IS NULL THEN (SELECT count(*) FROM items AS child "
+        f"WHERE child.parent_pk = items.pk AND {child_clause}) ELSE 0 END"
     )
 
 

@@ -3,8 +3,9 @@
 A real server starts from config/configuration.yaml, changed only where the test machine needs
 it (loopback, a free port, a temporary data folder and library), scans, is browsed, streams a
 file and records progress, while an audit hook watches every socket of the process. Every
-connection and datagram must go to loopback; multicast only as mDNS (224.0.0.251:5353), sent
-from the loopback interface, and only when mDNS is on. The egress ledger stays empty and the
+connection and datagram must go to loopback; multicast only as mDNS (224.0.0.251:5353, only
+when mDNS is on) and as SSDP (239.255.255.250:1900, the DLNA server telling TVs it is there),
+both sent from the loopback interface. The egress ledger stays empty and the
 egress gate never even makes a client session.
 """
 
@@ -28,6 +29,7 @@ from tests.core.socket_audit import SocketEvent, is_loopback, is_multicast, reco
 
 SHIPPED = Path(__file__).parents[2] / "config" / "configuration.yaml"
 MDNS_GROUP = ("224.0.0.251", 5353)
+SSDP_GROUP = ("239.255.255.250", 1900)
 
 
 def adapted_default_config(tmp_path: Path, media: Path, mdns: bool) -> Path:
@@ -55,10 +57,10 @@ def strays(events: list[SocketEvent], mdns: bool) -> list[SocketEvent]:
             if not is_loopback(event.address):
                 bad.append(event)
         elif is_multicast(event.address):
+            group = tuple(event.address[:2])
             allowed = (
-                mdns
-                and event.event != "socket.connect"
-                and tuple(event.address[:2]) == MDNS_GROUP
+                event.event != "socket.connect"
+                and ((mdns and group == MDNS_GROUP) or group == SSDP_GROUP)
                 and event.multicast_if == "127.0.0.1"
             )
             if not allowed:
@@ -129,13 +131,9 @@ async def test_shipped_configuration_sends_nothing_beyond_loopback(
     assert any(e.event == "socket.connect" for e in events)  # the test's own HTTP client
     assert strays(events, mdns) == []
     multicast = [e for e in events if is_multicast(e.address)]
-    if mdns:
-        assert multicast, "mDNS is on but announced nothing"
-        assert {(tuple(e.address[:2]), e.multicast_if) for e in multicast} == {
-            (MDNS_GROUP, "127.0.0.1")
-        }
-    else:
-        assert multicast == []
+    sent = {(tuple(e.address[:2]), e.multicast_if) for e in multicast}
+    assert sent <= {(MDNS_GROUP, "127.0.0.1"), (SSDP_GROUP, "127.0.0.1")}
+    assert ((MDNS_GROUP, "127.0.0.1") in sent) == mdns, "mDNS announces exactly when it is on"
     with sqlite3.connect(tmp_path / "data" / "catalog.db") as db:
         assert db.execute("SELECT count(*) FROM egress_ledger").fetchone() == (0,)
 

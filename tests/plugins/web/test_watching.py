@@ -137,7 +137,7 @@ async def test_music_queue_and_photo_viewer(web: RunningServer, new_page: NewPag
     )
     assert "size=1080" in (await viewer.get_attribute("src") or "")
     await page.keyboard.press("Escape")
-    assert await page.locator("dialog.viewer").count() == 0
+    await until(page, "document.querySelector('dialog.viewer') === null")
 
 
 async def test_arrow_keys_move_focus_between_cards_like_a_tv_remote(
