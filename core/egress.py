@@ -14,9 +14,9 @@ reads proxy settings from the environment.
 from __future__ import annotations
 
 import asyncio
-import time
 import json as jsonlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
