@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 from aiohttp import web
 
+from core.http.bodies import json_body
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.library import queries
@@ -180,14 +181,7 @@ class LibraryApi:
 
     async def post_scan(self, request: web.Request) -> web.Response:
         """Start a scan of one library (by name) or of all of them."""
-        body: dict[str, Any] = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError as err:
-                raise ApiError(400, "The body must be JSON.", "bad_body") from err
-            if not isinstance(body, dict):
-                raise ApiError(400, "The body must be a JSON object.", "bad_body")
+        body = await json_body(request, limit=None) if request.can_read_body else {}
         name = body.get("library")
         if name is None:
             queued = self._hub.scans.request_all()

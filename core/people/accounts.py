@@ -233,3 +233,19 @@ def delete_user_blocking(db: sqlite_utils.Database, user_id: int) -> None:
 
 def owner_exists_blocking(db: sqlite_utils.Database) -> bool:
     return db.execute("SELECT 1 FROM users WHERE role = 'owner' LIMIT 1").fetchone() is not None
+
+
+def enable_totp_blocking(db: sqlite_utils.Database, user_id: int, secret: str) -> list[str]:
+    """Turn two-factor on with `secret` and make ten fresh one-time recovery codes; the codes
+    are returned once (to show) and stored only as hashes."""
+    from core.people.credentials import recovery_code
+
+    codes = [recovery_code() for _ in range(10)]
+    db.execute("UPDATE users SET totp_secret = ?, totp_enabled = 1 WHERE id = ?", [secret, user_id])
+    db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
+    for code in codes:
+        db.execute(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+            [user_id, token_hash(code)],
+        )
+    return codes

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pyotp
 from aiohttp import web
 
+from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
-from core.people.credentials import hash_password, recovery_code, token_hash, verify_password
+from core.people.credentials import hash_password, token_hash, verify_password
 from core.people.middleware import COOKIE, CSRF_COOKIE, principal_of
 from core.people.throttle import AttemptLimiter
 
@@ -28,29 +29,6 @@ if TYPE_CHECKING:
     from core.hub import Hub
 
 _LOGGER = logging.getLogger("hearth.auth")
-BODY_LIMIT = 16 * 1024
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """A JSON object body, or a 400 that says what is wrong."""
-    if request.content_length is not None and request.content_length > BODY_LIMIT:
-        raise ApiError(413, "The request body is too large.", "too_large")
-    try:
-        body = await request.json()
-    except ValueError as err:
-        raise ApiError(400, "The body must be JSON.", "bad_body") from err
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object.", "bad_body")
-    return body
-
-
-def text_field(body: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise ApiError(400, f"'{name}' is required and must be text.", "bad_body")
-    return value
 
 
 class AuthApi:
@@ -343,18 +321,10 @@ class AuthApi:
         )
         if row is None or not row[0] or not self._totp_fresh(user_id or 0, row[0], otp):
             raise ApiError(400, "That code is not right; check the clock of your phone.", "bad_otp")
-        codes = [recovery_code() for _ in range(10)]
-
-        def enable(db: Any) -> None:
-            db.execute("UPDATE users SET totp_enabled = 1 WHERE id = ?", [user_id])
-            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
-            for code in codes:
-                db.execute(
-                    "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
-                    [user_id, token_hash(code)],
-                )
-
-        await self._write(enable)
+        secret = str(row[0])
+        codes: list[str] = await self._write(
+            lambda db: accounts.enable_totp_blocking(db, user_id or 0, secret)
+        )
         return web.json_response({"enabled": True, "recovery_codes": codes})
 
     async def post_2fa_disable(self, request: web.Request) -> web.Response:

@@ -20,7 +20,6 @@ from core.catalog import Catalog
 from core.configuration import Configuration
 from core.people import accounts
 from core.people.access import ROLES
-from core.people.credentials import recovery_code, token_hash
 
 T = TypeVar("T")
 
@@ -170,21 +169,9 @@ async def _twofa(catalog: Catalog, args: argparse.Namespace) -> int:
     code = sys.stdin.readline().strip()
     if not pyotp.TOTP(secret).verify(code, valid_window=1):
         raise accounts.AccountError("that code is not right; two-factor stays as it was")
-    codes = [recovery_code() for _ in range(10)]
-
-    def enable(db: Any) -> None:
-        user_id = _user_id(db, args.name)
-        db.execute(
-            "UPDATE users SET totp_secret = ?, totp_enabled = 1 WHERE id = ?", [secret, user_id]
-        )
-        db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
-        for item in codes:
-            db.execute(
-                "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
-                [user_id, token_hash(item)],
-            )
-
-    await catalog.write(enable)
+    codes: list[str] = await catalog.write(
+        lambda db: accounts.enable_totp_blocking(db, _user_id(db, args.name), secret)
+    )
     print("Two-factor is on. One-time recovery codes (keep them on paper):")
     print("\n".join(f"  {item}" for item in codes))
     return 0

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
-from core.people.auth_api import json_body, text_field
 from core.people.credentials import verify_password
 from core.people.export import attachment_name, export_blocking
 from core.people.middleware import COOKIE, CSRF_COOKIE

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 from aiohttp import web
 
+from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.library import queries
 from core.people.access import Principal
 from core.people.accounts import now_text
-from core.people.auth_api import json_body, text_field
 from core.people.middleware import principal_of
 
 if TYPE_CHECKING:

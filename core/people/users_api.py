@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from core.events import LibraryChanged
+from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
 from core.people.access import ROLES, Principal
-from core.people.auth_api import AuthApi, json_body, text_field, validate_pin
+from core.people.auth_api import AuthApi, validate_pin
 from core.people.credentials import hash_password, new_token, token_hash
 from core.people.middleware import principal_of
 from core.people.ratings import limit_rank

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from core.http.bodies import json_body
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.people import watch
 from core.people.access import Principal
-from core.people.auth_api import json_body
 from core.people.middleware import principal_of
 
 if TYPE_CHECKING:

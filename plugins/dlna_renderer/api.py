@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import HandlerFn, RouteSpec
-from core.people.auth_api import json_body, text_field
 from core.people.middleware import principal_of
 from plugins.dlna_renderer.fleet import RendererFleet
 from plugins.dlna_renderer.player import Player, talking_to
