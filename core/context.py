@@ -111,8 +111,12 @@ class PluginContext:
     def register_provider(self, provider: MetadataProvider) -> None:
         self._cleanups.append(self._hub.providers.add(provider.name, provider, self.domain))
 
-    def register_target(self, target: PlaybackTarget) -> None:
-        self._cleanups.append(self._hub.targets.add(target.name, target, self.domain))
+    def register_target(self, target: PlaybackTarget) -> Callable[[], None]:
+        """Register a target; the returned function withdraws it (a TV that left), and
+        teardown withdraws whatever is left."""
+        remove = self._hub.targets.add(target.name, target, self.domain)
+        self._cleanups.append(remove)
+        return remove
 
     def register_relay(self, relay: Relay) -> None:
         self._cleanups.append(self._hub.relays.add(relay.name, relay, self.domain))

@@ -179,12 +179,13 @@ class AuthApi:
                 max_age=accounts.SESSION_DAYS * 86400,
                 path="/",
             )
-            response.set_cookie(
+            response.set_cookie(  # lives as long as the session cookie it protects
                 CSRF_COOKIE,
                 secrets.token_urlsafe(24),
                 httponly=False,
                 samesite="Strict",
                 secure=secure,
+                max_age=accounts.SESSION_DAYS * 86400,
                 path="/",
             )
         return response
@@ -294,9 +295,12 @@ class AuthApi:
         if stored is not None and stored[0]:
             body = await json_body(request) if request.can_read_body else {}
             password = body.get("password")
+            keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
+            self._check_throttle(*keys)
             if not isinstance(password, str) or not await self._blocking(
                 verify_password, stored[1], password
             ):
+                self.attempts.failed(*keys)
                 raise ApiError(
                     401, "Two-factor is on; enter your password to replace it.", "bad_credentials"
                 )
@@ -338,7 +342,10 @@ class AuthApi:
                 "SELECT password_hash FROM users WHERE id = ?", [user_id]
             ).fetchone()
         )
+        keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
+        self._check_throttle(*keys)
         if not await self._blocking(verify_password, stored[0] if stored else None, password):
+            self.attempts.failed(*keys)
             raise ApiError(401, "Wrong password.", "bad_credentials")
 
         def disable(db: Any) -> None:
@@ -394,7 +401,12 @@ class AuthApi:
                 self.attempts.failed(*keys)
                 raise ApiError(401, "Wrong PIN.", "bad_pin")
         self.attempts.succeeded(*keys)
-        return await self._signed_in(request, target, body)
+        response = await self._signed_in(request, target, body)
+        if principal.session_id is not None and principal.via_cookie and body.get("cookie"):
+            # a shared device now belongs to the new profile: a child handed the tablet must
+            # not be able to step back into the parent's session without the PIN or password
+            await self._revoke(principal.user_id, principal.session_id)
+        return response
 
     async def put_pin(self, request: web.Request) -> web.Response:
         """Set your own 4-digit PIN (an admin may set a managed profile's: /api/users/{id}/pin)."""

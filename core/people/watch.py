@@ -24,10 +24,18 @@ WATCHED_AT = 0.9
 MOVE_SECONDS = 5.0
 
 
+_LAST_MICROS = [0]  # the previous stamp of this process (progress is written by one thread)
+
+
 def stamp(offset: float = 0.0) -> str:
-    """UTC with milliseconds: two reports in one second still sort newest first."""
-    now = time.time() + offset
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    """UTC with microseconds, strictly increasing within this process: two reports in the
+    same millisecond (a fast client, a test) still sort newest first."""
+    micros = int((time.time() + offset) * 1_000_000)
+    if offset == 0.0:
+        micros = max(micros, _LAST_MICROS[0] + 1)
+        _LAST_MICROS[0] = micros
+    seconds, fraction = divmod(micros, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:06d}Z"
 
 
 @dataclass(frozen=True, slots=True)

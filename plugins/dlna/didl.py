@@ -35,16 +35,26 @@ ART_SIZE = 160
 SUBTITLE_TYPES = {"srt": "text/srt", "vtt": "text/vtt", "ass": "text/x-ssa", "ssa": "text/x-ssa"}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
+# Anything text() or attr() would change: most values have none, and are given back as they are.
+_TEXT_SPECIAL = re.compile(f"[&<>]|{_NOT_XML.pattern}")
+_ATTR_SPECIAL = re.compile(f'[&<>"]|{_NOT_XML.pattern}')
+RES_ATTRIBUTES = ("size", "duration", "bitrate", "resolution", "sampleFrequency", "nrAudioChannels")
 
 
 def text(value: object) -> str:
     """Safe element text."""
-    return escape(_NOT_XML.sub("\ufffd", str(value)))
+    value = str(value)
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 def attr(value: object) -> str:
     """Safe attribute value (for double quotes)."""
-    return escape(_NOT_XML.sub("\ufffd", str(value)), {'"': "&quot;"})
+    value = str(value)
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
+    return escape(_NOT_XML.sub("\ufffd", value), {'"': "&quot;"})
 
 
 def duration_text(seconds: float) -> str:
@@ -61,6 +71,9 @@ class Filter:
     def __init__(self, text: str) -> None:
         self.tokens = {token.strip() for token in text.split(",") if token.strip()}
         self.all = "*" in self.tokens
+        self.res = frozenset(
+            name for name in RES_ATTRIBUTES if self.all or f"res@{name}" in self.tokens
+        )  # the res attributes asked for
 
     def __call__(self, name: str) -> bool:
         return self.all or name in self.tokens
@@ -112,7 +125,14 @@ def container_xml(entry: Container, wants: Filter, base: str) -> str:
     return "".join(parts)
 
 
+def _pair(name: str, value: object) -> str:
+    return f' {name}="{value if isinstance(value, int) else attr(value)}"'
+
+
 def _res_attributes(item: MediaItem, wants: Filter, with_size: bool) -> str:
+    asked = wants.res
+    if not asked:
+        return ""
     probe = item.probe
     video: dict[str, Any] = {}
     audio: dict[str, Any] = {}
@@ -122,22 +142,29 @@ def _res_attributes(item: MediaItem, wants: Filter, with_size: bool) -> str:
                 video = stream
             elif not audio and stream.get("kind") == "audio":
                 audio = stream
-    photo = probe.get("photo") or {}
-    width = video.get("width") or photo.get("width")
-    height = video.get("height") or photo.get("height")
-    values = (
-        ("size", item.size if with_size else None),
-        ("duration", duration_text(item.duration) if item.duration else None),
-        ("bitrate", int(probe["bit_rate"]) // 8 if probe.get("bit_rate") else None),
-        ("resolution", f"{width}x{height}" if width and height else None),
-        ("sampleFrequency", audio.get("sample_rate")),
-        ("nrAudioChannels", audio.get("channels")),
-    )
-    return "".join(
-        f' {name}="{value if isinstance(value, int) else attr(value)}"'
-        for name, value in values
-        if value is not None and (wants.all or f"res@{name}" in wants.tokens)
-    )
+            if video and audio:
+                break
+    parts = []
+    if with_size and item.size is not None and "size" in asked:
+        parts.append(_pair("size", item.size))
+    if item.duration and "duration" in asked:
+        parts.append(_pair("duration", duration_text(item.duration)))
+    bit_rate = probe.get("bit_rate")
+    if bit_rate and "bitrate" in asked:
+        parts.append(_pair("bitrate", int(bit_rate) // 8))
+    if "resolution" in asked:
+        photo = probe.get("photo") or {}
+        width = video.get("width") or photo.get("width")
+        height = video.get("height") or photo.get("height")
+        if width and height:
+            parts.append(_pair("resolution", f"{width}x{height}"))
+    if audio:
+        rate, channels = audio.get("sample_rate"), audio.get("channels")
+        if rate is not None and "sampleFrequency" in asked:
+            parts.append(_pair("sampleFrequency", rate))
+        if channels is not None and "nrAudioChannels" in asked:
+            parts.append(_pair("nrAudioChannels", channels))
+    return "".join(parts)
 
 
 @functools.lru_cache(maxsize=256)

@@ -48,6 +48,7 @@ VIEWS = {
 }
 _ID = re.compile(r"^lib:(\d{1,9})(?::(f|artists|albums|genres|tracks|g|y|m)(?::(.{1,300}))?)?$")
 _ITEM_ID = re.compile(r"^item:([A-Za-z0-9_-]{1,64})$")
+_META_KEYS = re.compile(r'"(?:artist|album|genres)"|\\u')  # \u: a key may be escaped
 
 CLASS_SQL = (
     "CASE items.kind "
@@ -75,6 +76,9 @@ FROM_SQL = (
     "LEFT JOIN files ON files.id = items.file_id"
 )
 _SLIM_FROM_SQL = "FROM items LEFT JOIN files ON files.id = items.file_id"
+# FROM_SQL for rows already chosen by primary key: NOT INDEXED keeps SQLite on those rowid
+# lookups, where it would otherwise walk a whole library's index for the visibility clause.
+BY_PK_FROM_SQL = FROM_SQL.replace("FROM items ", "FROM items NOT INDEXED ", 1)
 
 
 def from_sql(*sql: str) -> str:
@@ -207,7 +211,6 @@ def entry_from_row(row: Any, parent_id: str | None = None) -> Entry:
     duration, taken_at, meta_text, parent_meta, grand_meta = row[10:15]
     root, relpath, size, probe, children = row[15:20]
     parent = parent_id or (f"item:{parent_item}" if parent_item else f"lib:{library_id}")
-    meta = json.loads(meta_text)
     has_art = pick_art(kind, [meta_text, parent_meta, grand_meta]) is not None
     art = item_id if has_art else None
     if kind in CONTAINER_KINDS:
@@ -216,6 +219,8 @@ def entry_from_row(row: Any, parent_id: str | None = None) -> Entry:
         return Container(
             f"item:{item_id}", parent, title, CLASSES[kind], int(children), art, artist, date
         )
+    # Most files' metadata names none of the keys read here: no need to parse it then.
+    meta = json.loads(meta_text) if _META_KEYS.search(meta_text) else {}
     genres = meta.get("genres")
     return MediaItem(
         f"item:{item_id}",

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from plugins.dlna.objects import FROM_SQL, columns_sql, from_sql
+from plugins.dlna.objects import BY_PK_FROM_SQL, FROM_SQL, columns_sql, from_sql
 
 SortKeys = list[tuple[str, str, bool]]
 Clause = tuple[str, list[Any]]
@@ -80,7 +80,7 @@ class RowReader:
         found = {
             row[0]: row
             for row in self.db.execute(
-                f"SELECT {self._columns} {FROM_SQL} "
+                f"SELECT {self._columns} {BY_PK_FROM_SQL} "
                 f"WHERE items.pk IN ({','.join('?' * len(pks))}) AND {self.visible}",
                 [*self._column_args, *pks, *self.visible_args],
             )

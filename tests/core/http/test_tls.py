@@ -235,7 +235,7 @@ async def test_hsts_only_on_https_answers(start_server: StartServer, tmp_path: P
     https = f"https://127.0.0.1:{server.hub.https.port}/api/auth/me"
     async with server.session.get(https, ssl=trusting, server_hostname="localhost") as reply:
         assert reply.status == 200
-        assert reply.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert reply.headers["Strict-Transport-Security"] == "max-age=86400"
     async with server.session.get(server.url + "/api/auth/me") as reply:
         assert reply.status == 200
         assert "Strict-Transport-Security" not in reply.headers
