@@ -29,6 +29,10 @@ from core.scan.progress import ScanProgress
 from core.scan.scanner import LibraryScan
 
 _LOGGER = logging.getLogger("hearth.scan")
+# FFmpeg's native heap in a probe worker grows with the files it has seen (~0.3 KB each, beyond
+# what malloc_trim can return); after a big scan the next queued one gets a fresh worker.
+# Not max_tasks_per_child: it deadlocks on Python 3.11-3.13 (cpython gh-115634).
+RECYCLE_AFTER = 5000
 
 
 def default_workers() -> int:
@@ -165,6 +169,8 @@ class ScanManager:
                 continue
             try:
                 await self._scan(source, folders)
+                if self.current is not None and self.current.probed >= RECYCLE_AFTER:
+                    await self._recycle_pool()
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -236,6 +242,12 @@ class ScanManager:
                 context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
         return self._pool
+
+    async def _recycle_pool(self) -> None:
+        """End the workers (the next scan starts fresh ones) and wait until they are gone."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
 
     def _shutdown_pool(self) -> None:
         if self._pool is not None:

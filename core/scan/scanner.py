@@ -27,7 +27,7 @@ from core.catalog import Catalog
 from core.kinds import FileRecord, LibrarySource, WalkProblem
 from core.media.classify import FileKind, classify
 from core.media.naming import LibraryKind
-from core.scan.analysis import Analysis, analyze_many_blocking
+from core.scan.analysis import Analysis, analyze_many_blocking, release_memory
 from core.scan.planning import ItemPlan, plan_item
 from core.scan.progress import ScanProgress
 from core.scan.writer import (
@@ -174,6 +174,7 @@ class LibraryScan:
         comparison = await loop.run_in_executor(
             None, compare_blocking, self._walk(scope), known, self._kind, progress, scope
         )
+        del known  # the comparison keeps what is still needed (the missing rows)
         progress.new, progress.changed = len(comparison.new), len(comparison.changed)
         if not (comparison.new or comparison.changed or comparison.moved or comparison.missing):
             return False  # the common case: nothing changed, nothing written
@@ -189,6 +190,9 @@ class LibraryScan:
         jobs += [(r, row) for r, role, row in comparison.moved if role == media]
         progress.to_probe = len(jobs)
         progress.moved = len(comparison.moved)
+        # The jobs hold what is still needed: a 100k-item scan must not keep the lists twice
+        comparison.new, comparison.changed, comparison.moved = [], [], []
+        release_memory()
         progress.state = "probing"
         analysed = await self._analyse(jobs, comparison)
         progress.state = "writing"
@@ -294,9 +298,8 @@ class LibraryScan:
     ) -> set[str]:
         """Probe in the pool, a few chunks in flight; plan, ask providers, write in batches."""
         loop = asyncio.get_running_loop()
-        by_key = {(os.fspath(r.root), r.relpath): (r, row) for r, row in jobs}
-        chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
-        in_flight: set[asyncio.Future[list[Analysis]]] = set()
+        in_flight: dict[asyncio.Future[list[Analysis]], list[tuple[FileRecord, FileRow | None]]]
+        in_flight = {}
         pending: list[
             tuple[FileRecord, FileRow | None, Analysis, ItemPlan | None, dict[str, Any]]
         ] = []
@@ -306,17 +309,18 @@ class LibraryScan:
         by_hash: dict[tuple[int, str | None], FileRow] = {
             (row.size, row.head_hash): row for row in comparison.missing.values() if row.head_hash
         }
-        while next_chunk < len(chunks) or in_flight:
-            while next_chunk < len(chunks) and len(in_flight) < limit:
-                payload = [
-                    (os.fspath(r.root), r.relpath, self._kind) for r, _ in chunks[next_chunk]
-                ]
-                in_flight.add(loop.run_in_executor(self._pool, analyze_many_blocking, payload))
-                next_chunk += 1
-            finished, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        while next_chunk < len(jobs) or in_flight:
+            while next_chunk < len(jobs) and len(in_flight) < limit:
+                chunk = jobs[next_chunk : next_chunk + CHUNK]
+                payload = [(os.fspath(r.root), r.relpath, self._kind) for r, _ in chunk]
+                future = loop.run_in_executor(self._pool, analyze_many_blocking, payload)
+                in_flight[future] = chunk
+                next_chunk += CHUNK
+            finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for future in finished:
-                for analysis in future.result():
-                    record, row = by_key[(analysis.root, analysis.relpath)]
+                chunk = in_flight.pop(future)
+                for (record, known_row), analysis in zip(chunk, future.result(), strict=True):
+                    row = known_row
                     if row is None and analysis.head_hash:
                         row = self._moved_by_content(record, analysis, by_hash, comparison)
                     plan = plan_item(analysis, self._kind)
@@ -401,6 +405,7 @@ class LibraryScan:
         self._progress.written = True
         for key in [k for k in self._container_fields if k in self._containers]:
             del self._container_fields[key]  # written: a 100k scan must not keep them all
+        release_memory()
 
     async def _delete(self, file_ids: list[int]) -> None:
         def delete(db: sqlite_utils.Database) -> None:
