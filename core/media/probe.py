@@ -84,6 +84,7 @@ class StreamInfo:
     forced: bool = False
     hearing_impaired: bool = False
     text_based: bool | None = None
+    level: int | None = None  # FFmpeg's numbering: 41 is H.264 level 4.1, 123 HEVC level 4.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +255,15 @@ def _stream_info(stream: Any) -> StreamInfo | None:
         forced=bool(disposition & av.stream.Disposition.forced),
         hearing_impaired=bool(disposition & av.stream.Disposition.hearing_impaired),
         text_based=bool(codec.text_sub) if codec is not None and not (video or audio) else None,
+        level=_level(context) if video else None,
     )
+
+
+def _level(context: Any) -> int | None:
+    """The coded level, for players that refuse streams above theirs (older TVs); FFmpeg says
+    -99 (FF_LEVEL_UNKNOWN) or 0 when the container does not tell."""
+    level = getattr(context, "level", None)
+    return int(level) if isinstance(level, int) and level > 0 else None
 
 
 def _bit_rate(context: Any, metadata: Any) -> int | None:
