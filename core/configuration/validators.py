@@ -21,14 +21,13 @@ def integer(
     minimum: int | None = None, maximum: int | None = None, expected: str | None = None
 ) -> Validator:
     """A whole number, optionally bounded; numeric strings are accepted (env vars are text)."""
-    if expected is not None:
-        pass
-    elif minimum is not None and maximum is not None:
-        expected = f"expected an integer from {minimum} to {maximum}"
-    elif minimum is not None:
-        expected = f"expected an integer of at least {minimum}"
-    else:
-        expected = "expected an integer"
+    if expected is None:
+        if minimum is not None and maximum is not None:
+            expected = f"expected an integer from {minimum} to {maximum}"
+        elif minimum is not None:
+            expected = f"expected an integer of at least {minimum}"
+        else:
+            expected = "expected an integer"
 
     def validate(value: Any) -> int:
         if isinstance(value, bool):

@@ -281,29 +281,41 @@ class AuthApi:
         return web.json_response({"id": key.id, "key": key.token, "scope": scope}, status=201)
 
     # -- two-factor ----------------------------------------------------------------------------
+    async def _confirm_password(self, request: web.Request, password: Any, wrong: str) -> None:
+        """The signed-in person types their password again before a sensitive change;
+        throttled like sign-in, so a stolen session cannot guess it."""
+        principal = principal_of(request)
+        keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
+        self._check_throttle(*keys)
+        stored = await self._hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT password_hash FROM users WHERE id = ?", [principal.user_id]
+            ).fetchone()
+        )
+        if not isinstance(password, str) or not await self._blocking(
+            verify_password, stored[0] if stored else None, password
+        ):
+            self.attempts.failed(*keys)
+            raise ApiError(401, wrong, "bad_credentials")
+
     async def post_2fa_setup(self, request: web.Request) -> web.Response:
         """A new TOTP secret (not active until confirmed with a code); replacing an active one
         needs the password, as turning it off does."""
         principal = principal_of(request)
         secret = pyotp.random_base32()
         user_id = principal.user_id
-        stored = await self._hub.catalog.read(
+        enabled = await self._hub.catalog.read(
             lambda db: db.execute(
-                "SELECT totp_enabled, password_hash FROM users WHERE id = ?", [user_id]
+                "SELECT totp_enabled FROM users WHERE id = ?", [user_id]
             ).fetchone()
         )
-        if stored is not None and stored[0]:
+        if enabled is not None and enabled[0]:
             body = await json_body(request) if request.can_read_body else {}
-            password = body.get("password")
-            keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
-            self._check_throttle(*keys)
-            if not isinstance(password, str) or not await self._blocking(
-                verify_password, stored[1], password
-            ):
-                self.attempts.failed(*keys)
-                raise ApiError(
-                    401, "Two-factor is on; enter your password to replace it.", "bad_credentials"
-                )
+            await self._confirm_password(
+                request,
+                body.get("password"),
+                "Two-factor is on; enter your password to replace it.",
+            )
         await self._write(
             lambda db: db.execute(
                 "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", [secret, user_id]
@@ -337,16 +349,7 @@ class AuthApi:
         body = await json_body(request)
         password = str(text_field(body, "password"))
         user_id = principal.user_id
-        stored = await self._hub.catalog.read(
-            lambda db: db.execute(
-                "SELECT password_hash FROM users WHERE id = ?", [user_id]
-            ).fetchone()
-        )
-        keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
-        self._check_throttle(*keys)
-        if not await self._blocking(verify_password, stored[0] if stored else None, password):
-            self.attempts.failed(*keys)
-            raise ApiError(401, "Wrong password.", "bad_credentials")
+        await self._confirm_password(request, password, "Wrong password.")
 
         def disable(db: Any) -> None:
             db.execute(

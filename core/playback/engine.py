@@ -10,20 +10,16 @@ hls_api.py do.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import platform
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
-from core.people.access import Principal
 from core.people.middleware import principal_of
 from core.playback.capacity import TranscodeCapacity, cached_calibration_blocking
 from core.playback.decision import UnplayableError, decide
@@ -31,28 +27,12 @@ from core.playback.ffmpeg_args import EncoderSettings
 from core.playback.hls_api import ResolvedItem, add_hls_routes
 from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
 from core.playback.sessions import TranscodeManager
+from core.playback.stream import item_file_blocking
 
 if TYPE_CHECKING:
     from core.hub import Hub
 
 _LOGGER = logging.getLogger("hearth.playback")
-
-
-def item_media_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> tuple[Path, dict[str, Any], bool, str] | None:
-    """File, probe, online flag and library name of an item this principal may see."""
-    visible, args = principal.item_clause()
-    row = db.execute(
-        "SELECT files.root, files.relpath, files.probe, libraries.online, libraries.name "
-        "FROM items JOIN files ON files.id = items.file_id "
-        f"JOIN libraries ON libraries.id = items.library_id WHERE items.id = ? AND {visible}",
-        [item_id, *args],
-    ).fetchone()
-    if row is None or row[2] is None:
-        return None
-    path = Path(os.fsdecode(row[0])) / os.fsdecode(row[1])
-    return path, json.loads(row[2]), bool(row[3]), str(row[4])
 
 
 def _preset() -> str:
@@ -104,15 +84,14 @@ class PlaybackEngine:
 
     async def resolve(self, request: web.Request, item_id: str) -> ResolvedItem:
         principal = principal_of(request)
-        found = await self._hub.catalog.read(lambda db: item_media_blocking(db, item_id, principal))
-        if found is None:
+        found = await self._hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
+        if found is None or found.probe is None:
             raise ApiError(404, "No such item, or nothing to play.", "item_not_found")
-        path, probe, online, library = found
         try:
-            plan = decide(probe, self.profile_for(request))
+            plan = decide(found.probe, self.profile_for(request))
         except UnplayableError as err:
             raise ApiError(415, str(err), "unplayable") from err
-        return ResolvedItem(path, probe, online, plan, library)
+        return ResolvedItem(found.path, found.probe, found.online, plan, found.library)
 
     async def get_playback(self, request: web.Request) -> web.Response:
         """How this client should play the item, and why: direct play, remux or transcode."""

@@ -9,10 +9,12 @@ answers 410 with a clear message; a file that vanished answers 404. It never tra
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 from aiohttp import web
@@ -53,22 +55,32 @@ def content_type(path: str) -> str:
     )
 
 
-def media_file_blocking(
+@dataclass(frozen=True, slots=True)
+class ItemFile:
+    """The file behind an item: where it is, its stored probe, and its library's state."""
+
+    path: Path
+    probe: dict[str, Any] | None
+    online: bool
+    library: str
+
+
+def item_file_blocking(
     db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> tuple[Path, bool, str] | None:
-    """The file behind an item this principal may see, whether its library is online, and the
-    library's name."""
+) -> ItemFile | None:
+    """The file of an item this principal may see (direct play and the transcoder both ask)."""
     visible, args = principal.item_clause()
     row = db.execute(
-        "SELECT files.root, files.relpath, libraries.online, libraries.name FROM items "
-        "JOIN files ON files.id = items.file_id "
+        "SELECT files.root, files.relpath, files.probe, libraries.online, libraries.name "
+        "FROM items JOIN files ON files.id = items.file_id "
         f"JOIN libraries ON libraries.id = items.library_id WHERE items.id = ? AND {visible}",
         [item_id, *args],
     ).fetchone()
     if row is None:
         return None
     path = Path(os.fsdecode(row[0])) / os.fsdecode(row[1])
-    return path, bool(row[2]), str(row[3])
+    probe = json.loads(row[2]) if row[2] else None
+    return ItemFile(path, probe, bool(row[3]), str(row[4]))
 
 
 def add_stream_routes(table: RouteTable, hub: Hub) -> None:
@@ -78,11 +90,11 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
         """The media file itself, with Range support, for clients that can play it directly."""
         item_id = request.match_info["id"]
         principal = principal_of(request)
-        found = await hub.catalog.read(lambda db: media_file_blocking(db, item_id, principal))
+        found = await hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
         if found is None:
             raise ApiError(404, "No such item, or it has no file to play.", "item_not_found")
-        path, online, library = found
-        if not online:
+        path, library = found.path, found.library
+        if not found.online:
             raise ApiError(
                 410,
                 f"The drive holding '{library}' is not connected; plug it in to play this.",
