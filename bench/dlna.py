@@ -13,7 +13,9 @@ interface), bound to its veth address, each with a fresh database, scanned one a
 - MiniDLNA: `minidlnad -S`, installed from Debian when missing (as root, service start-up
   denied; see bench/scan.py), ready once its log says the scan finished.
 - Hearth: `python -m core run` with `dlna: {ssdp: false}` and the shipped log level, ready once
-  every library logged its scan and the playback engine finished calibrating.
+  every library logged its scan, the playback engine finished calibrating and /api/health says
+  the DLNA plugin has prepared every item's XML (plugins/dlna/fragments.py: like MiniDLNA's
+  scan-time DLNA profiles, it is made after each scan; Browse builds items itself until then).
 The client runs inside the namespace too (this script again, with --client): plain aiohttp SOAP
 POSTs, one at a time, timed from request to last byte (DIDL parsing is not counted). The two
 servers are measured turn about, request by request, so a busy machine slows both alike.
@@ -173,19 +175,21 @@ async def _find(http: Any, control: str, path: list[str]) -> str:
 
 
 async def _wait_for_hearth(http: Any, health: str) -> None:
-    """Until the server answers and its playback engine has calibrated (a CPU-heavy encode)."""
+    """Until the server answers, its playback engine has calibrated (a CPU-heavy encode) and
+    the DLNA plugin has prepared every item's XML (what it does after each scan)."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             async with http.get(health) as response:
                 data = await response.json()
-                if (data.get("playback") or {}).get("transcodes", {}).get("source") not in (
-                    None,
-                    "until calibrated",
-                ):
+                calibrated = (data.get("playback") or {}).get("transcodes", {}).get(
+                    "source"
+                ) not in (None, "until calibrated")
+                dlna = next(p for p in data["plugins"] if p["domain"] == "dlna")
+                if calibrated and dlna.get("detail", {}).get("pages_prepared"):
                     return
         await asyncio.sleep(0.5)
-    raise RuntimeError("Hearth's playback engine never finished calibrating")
+    raise RuntimeError("Hearth never finished calibrating and preparing its DLNA pages")
 
 
 async def _prepare(http: Any, name: str) -> tuple[str, str, int, list[str]]:

@@ -35,6 +35,13 @@ async def setup(ctx: PluginContext, config: DlnaConfig) -> None:
     ctx.add_routes(dlna_routes(service))
     ctx.subscribe(LibraryChanged, service.library_changed)
     ctx.report({"name": service.friendly_name, "udn": service.udn, "ssdp": config.ssdp})
+    # "pages_prepared": every item's XML is stored and current (fragments.py); false while a
+    # changed library is being prepared again (TVs are then answered from the catalog).
+    service.prerender.on_ready = lambda ready: ctx.report(
+        {**ctx.health_detail, "pages_prepared": ready}
+    )
+    ctx.on_teardown(service.fragments.close)
+    ctx.create_task(service.prerender.run(), "dlna-prerender")
     if config.ssdp == "off":
         return
     wanted = config.interfaces or ctx.network_interfaces

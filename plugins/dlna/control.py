@@ -123,6 +123,7 @@ class DlnaControl:
             keys = sort_sql(args["SortCriteria"])
         except CriteriaError as err:
             raise SoapFault(709, str(err)) from err
+        wants = Filter(args["Filter"])
         asked = tuple(args.get(name) for name in _KEY_ARGUMENTS)
         key = (action, start, count, base, self.service.system_update_id, *asked)
         cached = self.service.pages.get(key)
@@ -137,7 +138,7 @@ class DlnaControl:
                     return None
                 if flag == "BrowseMetadata":
                     return tree.with_subtitles([node.entry]), 1
-                return tree.children(node, start, count, keys)
+                return tree.children(node, start, count, keys, prerendered=wants.all)
 
             found = await self.service.read_tree(_or_cached(cached, browse))
             if found is None:
@@ -165,7 +166,7 @@ class DlnaControl:
             page = found
         else:
             visibility, entries, total = found
-            result = didl(entries, Filter(args["Filter"]), base)
+            result = didl(entries, wants, base)
             page = Page(visibility, result, len(entries), total)
             self.service.pages.put(key, page)
         return [

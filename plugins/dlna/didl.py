@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from plugins.dlna.objects import Container, Entry, MediaItem
+from plugins.dlna.objects import BASE, Container, Entry, MediaItem, Rendered
 from plugins.dlna.profiles import (
     THUMBNAIL_PN,
     TRANSCODE,
@@ -32,6 +32,7 @@ DIDL_OPEN = (
     'xmlns:dlna="urn:schemas-dlna-org:metadata-1-0/" xmlns:sec="http://www.sec.co.kr/dlna">'
 )
 ART_SIZE = 160
+THUMBNAIL = MediaProfile("image/jpeg", THUMBNAIL_PN, streaming=False, transcoded=True)
 SUBTITLE_TYPES = {"srt": "text/srt", "vtt": "text/vtt", "ass": "text/x-ssa", "ssa": "text/x-ssa"}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
@@ -97,11 +98,17 @@ def transcode_url(base: str, item_id: str) -> str:
     return f"{base}/dlna/transcode/{item_id}.ts"
 
 
+def _url(base: str, path: str) -> str:
+    """`base` is escaped once per document by didl(), and stays as given: a stored fragment
+    (fragments.py) carries BASE there, replaced with the asking device's base when sent."""
+    return f"{base}{text(path)}"
+
+
 def _art(wants: Filter, base: str, item_id: str | None) -> str:
     if item_id is None or not wants("upnp:albumArtURI"):
         return ""
     return (
-        f'<upnp:albumArtURI dlna:profileID="{THUMBNAIL_PN}">{text(art_url(base, item_id))}'
+        f'<upnp:albumArtURI dlna:profileID="{THUMBNAIL_PN}">{_url(base, art_url("", item_id))}'
         "</upnp:albumArtURI>"
     )
 
@@ -173,12 +180,22 @@ def _protocol_attribute(profile: MediaProfile) -> str:
 
 
 def _res(profile: MediaProfile, url: str, attributes: str) -> str:
-    return f'<res protocolInfo="{_protocol_attribute(profile)}"{attributes}>{text(url)}</res>'
+    """`url` is XML text already."""
+    return f'<res protocolInfo="{_protocol_attribute(profile)}"{attributes}>{url}</res>'
+
+
+def item_open(object_id: str, parent_id: str) -> str:
+    """An item's start tag: the one part of it that depends on where it is listed."""
+    return f'<item id="{attr(object_id)}" parentID="{attr(parent_id)}" restricted="1">'
 
 
 def item_xml(item: MediaItem, wants: Filter, base: str) -> str:
+    return item_open(item.object_id, item.parent_id) + item_body(item, wants, base)
+
+
+def item_body(item: MediaItem, wants: Filter, base: str) -> str:
+    """Everything after the start tag, up to and including the end tag."""
     parts = [
-        f'<item id="{attr(item.object_id)}" parentID="{attr(item.parent_id)}" restricted="1">',
         f"<dc:title>{text(item.title)}</dc:title>",
         f"<upnp:class>{item.upnp_class}</upnp:class>",
     ]
@@ -199,7 +216,7 @@ def item_xml(item: MediaItem, wants: Filter, base: str) -> str:
     if wants("sec:CaptionInfoEx"):
         parts += [
             f'<sec:CaptionInfoEx sec:type="{attr(fmt)}">'
-            f"{text(subtitle_url(base, item.item_id, name))}</sec:CaptionInfoEx>"
+            f"{_url(base, subtitle_url('', item.item_id, name))}</sec:CaptionInfoEx>"
             for name, fmt in item.subtitles
         ]
     if wants("res"):
@@ -211,27 +228,32 @@ def item_xml(item: MediaItem, wants: Filter, base: str) -> str:
 def resources(item: MediaItem, wants: Filter, base: str) -> list[str]:
     """The file itself first (players take the first they can use), then alternatives."""
     profile = media_profile(item.kind, item.filename, item.probe)
-    found = [_res(profile, media_url(base, item), _res_attributes(item, wants, True))]
+    found = [_res(profile, _url(base, media_url("", item)), _res_attributes(item, wants, True))]
     if needs_transcode(item.kind, profile):
-        found.append(
-            _res(TRANSCODE, transcode_url(base, item.item_id), _res_attributes(item, wants, False))
-        )
+        url = _url(base, transcode_url("", item.item_id))
+        found.append(_res(TRANSCODE, url, _res_attributes(item, wants, False)))
     if item.kind == "photo" and item.art:
-        thumbnail = MediaProfile("image/jpeg", THUMBNAIL_PN, streaming=False, transcoded=True)
-        found.append(_res(thumbnail, art_url(base, item.item_id), ""))
+        found.append(_res(THUMBNAIL, _url(base, art_url("", item.item_id)), ""))
     for name, fmt in item.subtitles:
         mime = SUBTITLE_TYPES.get(fmt, "application/octet-stream")
         found.append(
             f'<res protocolInfo="http-get:*:{mime}:*">'
-            f"{text(subtitle_url(base, item.item_id, name))}</res>"
+            f"{_url(base, subtitle_url('', item.item_id, name))}</res>"
         )
     return found
 
 
+def _entry_xml(entry: Entry, wants: Filter, base: str) -> str:
+    if isinstance(entry, Container):
+        return container_xml(entry, wants, base)
+    if isinstance(entry, Rendered):
+        return item_open(entry.object_id, entry.parent_id) + entry.body.replace(BASE, base)
+    return item_xml(entry, wants, base)
+
+
 def didl(entries: list[Entry], wants: Filter, base: str) -> str:
-    """A whole DIDL-Lite document."""
-    body = "".join(
-        container_xml(e, wants, base) if isinstance(e, Container) else item_xml(e, wants, base)
-        for e in entries
-    )
+    """A whole DIDL-Lite document. Rendered entries were made for the Filter `*`: callers
+    offer them only when that is what was asked."""
+    safe_base = text(base)
+    body = "".join(_entry_xml(entry, wants, safe_base) for entry in entries)
     return f"{DIDL_OPEN}{body}</DIDL-Lite>"

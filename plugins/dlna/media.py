@@ -21,13 +21,11 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.library.artwork import ArtworkError, thumbnail_blocking
-from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, subtitle_url
+from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
 from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
-from plugins.dlna.profiles import THUMBNAIL_PN, MediaProfile, media_profile
+from plugins.dlna.profiles import MediaProfile, media_profile
 from plugins.dlna.service import DlnaService, base_url, check_host
 from plugins.dlna.tree import BrowseTree
-
-THUMBNAIL = MediaProfile("image/jpeg", THUMBNAIL_PN, streaming=False, transcoded=True)
 
 
 def item_id_of(request: web.Request, key: str = "id") -> str:

@@ -156,7 +156,19 @@ class MediaItem:
         return CLASSES[self.kind]
 
 
-Entry = Container | MediaItem
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A media item whose XML was made ahead of time for the Filter `*` (fragments.py): all
+    but its start tag, with BASE where the asking device's base URL goes."""
+
+    object_id: str
+    parent_id: str
+    body: str
+
+
+BASE = "\x00"
+"""Stands for the base URL in a Rendered body: NUL never appears in escaped XML text."""
+Entry = Container | MediaItem | Rendered
 
 
 def parse_object_id(text: str) -> ObjectRef | None:

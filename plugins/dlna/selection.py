@@ -59,22 +59,28 @@ class RowReader:
     def rows(self, selection: Selection, keys: SortKeys, limit: int, offset: int) -> list[Any]:
         """One page of rows: the page's keys first (a narrow sort), then their columns, so a
         container of thousands never has every row's metadata built just to be skipped."""
+        return self.rows_of(self.page_keys(selection, keys, limit, offset))
+
+    def page_keys(self, selection: Selection, keys: SortKeys, limit: int, offset: int) -> list[int]:
+        """The primary keys of one page, in order."""
         order = [f"{sql} {'DESC' if desc else 'ASC'}" for _, sql, desc in keys]
         order += selection.order
         if not selection.unique_order or keys:
             order += ["items.sort_title", "items.pk"]
         if selection.pks is not None and not keys:
-            pks = list(selection.pks[offset : offset + limit])
-        else:
-            pks = [
-                row[0]
-                for row in self.db.execute(
-                    f"SELECT items.pk {from_sql(selection.where, *order)} "
-                    f"WHERE ({selection.where}) AND {self.visible} "
-                    f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
-                    [*selection.args, *self.visible_args, limit, offset],
-                )
-            ]
+            return list(selection.pks[offset : offset + limit])
+        return [
+            row[0]
+            for row in self.db.execute(
+                f"SELECT items.pk {from_sql(selection.where, *order)} "
+                f"WHERE ({selection.where}) AND {self.visible} "
+                f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+                [*selection.args, *self.visible_args, limit, offset],
+            )
+        ]
+
+    def rows_of(self, pks: list[int]) -> list[Any]:
+        """All columns of these items, in this order, leaving out any not visible."""
         if not pks:
             return []
         found = {
@@ -86,6 +92,18 @@ class RowReader:
             )
         }
         return [found[pk] for pk in pks if pk in found]
+
+    def visible_ids(self, pks: list[int]) -> dict[int, str]:
+        """The item ids of those of these items that are visible, by primary key."""
+        if not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self.db.execute(
+            f"SELECT items.pk, items.id FROM items NOT INDEXED WHERE items.pk IN ({marks}) "
+            f"AND {self.visible}",
+            [*pks, *self.visible_args],
+        )
+        return dict(rows.fetchall())
 
     def first(self, where: str, args: list[Any]) -> Any:
         """The first visible row (all columns) matching `where`, or None."""

@@ -28,8 +28,11 @@ from core.http.errors import ApiError
 from core.people.access import lan_principal_blocking
 from plugins.dlna.config import DlnaConfig
 from plugins.dlna.folders import FolderIndex, build_index_blocking
+from plugins.dlna.fragments import FragmentStore
 from plugins.dlna.objects import Library
 from plugins.dlna.pages import PageCache
+from plugins.dlna.prerender import Prerenderer
+from plugins.dlna.subtitles import SubtitleNames
 from plugins.dlna.tree import BrowseTree
 
 T = TypeVar("T")
@@ -69,12 +72,23 @@ class DlnaService:
         self.icons: dict[str, bytes] = {}
         self._folders: dict[int, tuple[int, FolderIndex]] = {}
         self.pages = PageCache()
+        self.fragments = FragmentStore(ctx.data_dir / "didl.db")
+        self.prerender = Prerenderer(self.fragments, ctx.catalog, self._subtitles, ctx.logger)
 
     def library_changed(self, event: LibraryChanged) -> None:
-        """Something changed: TVs re-read what they cached, folder indexes are rebuilt."""
+        """Something changed: TVs re-read what they cached, folder indexes are rebuilt, the
+        library's stored items are rendered again."""
         self.system_update_id = (self.system_update_id + 1) % 2**32
         self._folders.clear()
         self.pages.clear()
+        self.prerender.changed(event.library_id)
+
+    def _subtitles(self, db: sqlite_utils.Database) -> SubtitleNames:
+        def names(library_id: int, root: bytes, folder: bytes) -> list[str]:
+            index = self.folder_index_blocking(db, library_id)
+            return index.subtitles.get((root, folder), [])
+
+        return names
 
     def visible_blocking(self, db: sqlite_utils.Database, table: str = "items") -> Clause:
         """The condition (over `table`) for items TVs may see, with its arguments."""
@@ -104,6 +118,8 @@ class DlnaService:
     async def read_tree(self, work: Callable[[BrowseTree], T]) -> T:
         """Run `work` against the browse tree in a catalog reader thread."""
 
+        fragments = self.fragments.lookup_blocking if self.prerender.ready else None
+
         def run(db: sqlite_utils.Database) -> T:
             libraries = self.libraries_blocking(db)
             lan = lan_principal_blocking(db, self.config.max_rating)
@@ -114,6 +130,7 @@ class DlnaService:
                 self.folder_index_blocking,
                 lan.item_clause(),
                 lan.item_clause("child"),
+                fragments,
             )
             return work(tree)
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import sqlite_utils
 
 from plugins.dlna.folders import FolderIndex
+from plugins.dlna.fragments import Stored
 from plugins.dlna.objects import (
     DATE_SQL,
     FOLDER,
@@ -30,6 +31,7 @@ from plugins.dlna.objects import (
     Entry,
     Library,
     MediaItem,
+    Rendered,
     entry_from_row,
     parse_object_id,
 )
@@ -63,11 +65,14 @@ class BrowseTree(RowReader):
         folder_index: Callable[[sqlite_utils.Database, int], FolderIndex],
         visible: Clause = EVERYTHING,
         child_visible: Clause = EVERYTHING,
+        fragments: Callable[[Sequence[int]], Stored] | None = None,
     ) -> None:
-        """`visible` is a condition over `items`, `child_visible` the same over `child`."""
+        """`visible` is a condition over `items`, `child_visible` the same over `child`;
+        `fragments` looks up stored item XML (None: the store is not up to date)."""
         super().__init__(db, visible, child_visible)
         self.libraries, self.root_title = libraries, root_title
         self._folder_index = folder_index
+        self._fragments = fragments
 
     def _listing(
         self,
@@ -239,9 +244,10 @@ class BrowseTree(RowReader):
         return entry
 
     def children(
-        self, node: Node, start: int, count: int, keys: SortKeys
+        self, node: Node, start: int, count: int, keys: SortKeys, prerendered: bool = False
     ) -> tuple[list[Entry], int]:
-        """One page of a node's children and how many there are in all."""
+        """One page of a node's children and how many there are in all; `prerendered`: items
+        may come as stored XML for the Filter `*` (when the tree has a fragment store)."""
         virtual = list(node.virtual)
         for prop, _, descending in reversed(keys):
             if prop in ("dc:title", "upnp:class"):
@@ -251,9 +257,28 @@ class BrowseTree(RowReader):
         page: list[Entry] = list(virtual[start : start + count])
         remaining = count - len(page)
         if node.selection is not None and remaining > 0:
-            rows = self.rows(node.selection, keys, remaining, max(0, start - len(virtual)))
-            page += [entry_from_row(row, node.entry.object_id) for row in rows]
+            pks = self.page_keys(node.selection, keys, remaining, max(0, start - len(virtual)))
+            if prerendered and self._fragments is not None:
+                page += self._prerendered(pks, node.entry.object_id)
+            else:
+                page += [entry_from_row(row, node.entry.object_id) for row in self.rows_of(pks)]
         return self.with_subtitles(page), total
+
+    def _prerendered(self, pks: list[int], parent_id: str) -> list[Entry]:
+        """These items as stored XML where the store has it for the same item, the rest built
+        from the catalog; only visible ones, in the order given."""
+        assert self._fragments is not None
+        visible = self.visible_ids(pks)
+        stored = self._fragments(list(visible))
+        entries: dict[int, Entry] = {}
+        for pk, item_id in visible.items():
+            found = stored.get(pk)
+            if found is not None and found[0] == item_id:
+                entries[pk] = Rendered(f"item:{item_id}", parent_id, found[1])
+        rest = [pk for pk in pks if pk in visible and pk not in entries]
+        for row in self.rows_of(rest):
+            entries[row[0]] = entry_from_row(row, parent_id)
+        return [entries[pk] for pk in pks if pk in entries]
 
     def search_scope(self, container_id: str) -> Selection | None:
         """Which items a Search in this container looks at; None for no such container."""

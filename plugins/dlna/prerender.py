@@ -1,0 +1,138 @@
+"""Keeps the fragment store (fragments.py) in step with the catalog.
+
+At start-up every library is rendered and compared with what is stored (libraries that are gone
+lose their rows); after that only libraries named by `LibraryChanged` are. Work goes in batches
+of BATCH items by primary key, each one catalog read, so browsing and the API keep their turns
+while a big library is rendered. `ready` is true only while nothing is pending: a Browse that
+comes in between builds its items from the catalog. A store that cannot be used is logged once
+and left alone; browsing then always builds from the catalog, as it did before the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from core.catalog import Catalog
+from plugins.dlna.didl import Filter, item_body
+from plugins.dlna.fragments import FragmentStore
+from plugins.dlna.objects import BASE, FROM_SQL, MediaItem, columns_sql, entry_from_row
+from plugins.dlna.subtitles import SubtitleNames, with_subtitles
+
+BATCH = 500
+EVERY_PROPERTY = Filter("*")
+_COLUMNS = columns_sql()
+
+
+def render_batch_blocking(
+    db: sqlite_utils.Database,
+    store: FragmentStore,
+    library_id: int,
+    after: int,
+    subtitle_names: SubtitleNames,
+) -> tuple[int | None, int]:
+    """Render the next batch of a library's media items after primary key `after`, write what
+    changed, and drop stored items in that range that are gone. Returns the last key of a full
+    batch (None when the library is done) and how many rows were written or dropped."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} {FROM_SQL} WHERE items.library_id = ? "
+        "AND items.file_id IS NOT NULL AND items.pk > ? ORDER BY items.pk LIMIT ?",
+        [library_id, after, BATCH],
+    ).fetchall()
+    entries = with_subtitles([entry_from_row(row) for row in rows], subtitle_names)
+    fresh = {
+        row[0]: (row[1], item_body(entry, EVERY_PROPERTY, BASE))
+        for row, entry in zip(rows, entries, strict=True)
+        if isinstance(entry, MediaItem)
+    }
+    last = rows[-1][0] if len(rows) == BATCH else None
+    written = store.update_blocking(library_id, fresh)
+    written += store.keep_only_blocking(library_id, after, last, set(fresh))
+    return last, written
+
+
+class Prerenderer:
+    """Which libraries wait to be rendered, and the task that renders them."""
+
+    def __init__(
+        self,
+        store: FragmentStore,
+        catalog: Catalog,
+        subtitle_names: Callable[[sqlite_utils.Database], SubtitleNames],
+        logger: logging.Logger,
+    ) -> None:
+        """`subtitle_names(db)` gives the subtitle files of a (library, root, folder)."""
+        self.store = store
+        self._catalog = catalog
+        self._subtitle_names = subtitle_names
+        self._logger = logger
+        self._pending: set[int] = set()
+        self._everything = True
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self.written = 0  # rows written or dropped since start (tests and the health page)
+        self.on_ready: Callable[[bool], None] = lambda ready: None
+
+    @property
+    def ready(self) -> bool:
+        """Whether every stored item matches the catalog (as of the last `LibraryChanged`)."""
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    def changed(self, library_id: int) -> None:
+        """A library changed: its stored items are not to be trusted until rendered again."""
+        self._pending.add(library_id)
+        if self._ready.is_set():
+            self._ready.clear()
+            self.on_ready(False)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Render whatever is pending, forever; gives up (store unused) if the store fails."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.store.open_blocking)
+            self._wake.set()
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if self._everything:
+                    self._pending |= await self._catalog.read(self._all_libraries)
+                    self._everything = False
+                while self._pending:
+                    await self._render(self._pending.pop())
+                self._ready.set()
+                self.on_ready(True)
+        except (sqlite3.Error, OSError) as err:
+            self._ready.clear()
+            self.on_ready(False)
+            self._logger.warning(
+                "The DIDL cache %s cannot be used (%s); TVs' pages are built from the catalog",
+                self.store.path,
+                err,
+            )
+
+    def _all_libraries(self, db: sqlite_utils.Database) -> set[int]:
+        ids = {row[0] for row in db.execute("SELECT id FROM libraries")}
+        self.store.keep_libraries_blocking(ids)
+        return ids
+
+    async def _render(self, library_id: int) -> None:
+        after: int | None = 0
+        while after is not None:
+            after, written = await self._catalog.read(
+                functools.partial(self._batch, library_id, after)
+            )
+            self.written += written
+
+    def _batch(
+        self, library_id: int, after: int, db: sqlite_utils.Database
+    ) -> tuple[int | None, int]:
+        names = self._subtitle_names(db)
+        return render_batch_blocking(db, self.store, library_id, after, names)

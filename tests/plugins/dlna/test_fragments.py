@@ -1,0 +1,201 @@
+"""Item XML made ahead of time (fragments.py, prerender.py): what TVs are sent from the store is
+byte for byte what the catalog would give, a change is never answered from a stale store, a
+restart with nothing changed writes nothing, and a damaged store is replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import unescape
+
+import pytest
+
+from core.events import LibraryChanged
+from plugins.dlna.fragments import FragmentStore
+from plugins.dlna.prerender import Prerenderer
+from plugins.dlna.service import DlnaService
+from tests.conftest import RunningServer, StartServer
+from tests.core.scan.test_scanner import settle
+from tests.plugins.dlna.dms import browse_args, envelope, library_server, soap
+
+_CONTAINER_ID = re.compile(r'<container id="([^"]+)"')
+_RESULT = re.compile(r"<Result>(.*)</Result>", re.S)
+
+
+def service_of(server: RunningServer) -> DlnaService:
+    context = server.hub.records["dlna"].context
+    assert context is not None
+    service: DlnaService = context.state
+    return service
+
+
+async def browse(server: RunningServer, object_id: str, flt: str = "*") -> str:
+    status, text = await soap(server, envelope("Browse", browse_args(object_id, Filter=flt)))
+    assert status == 200, text
+    found = _RESULT.search(text)
+    assert found is not None
+    return unescape(found[1])
+
+
+async def walk(server: RunningServer, flt: str = "*") -> dict[str, str]:
+    """Every container's children (one page each) from the root down."""
+    pages: dict[str, str] = {}
+    todo = ["0"]
+    while todo:
+        object_id = todo.pop()
+        pages[object_id] = await browse(server, object_id, flt)
+        todo += [i for i in _CONTAINER_ID.findall(pages[object_id]) if i not in pages]
+    return pages
+
+
+def counting_lookups(service: DlnaService) -> list[int]:
+    """Wrap the store's lookup; the list grows by the number of bodies each lookup found."""
+    found: list[int] = []
+    lookup = service.fragments.lookup_blocking
+
+    def counted(pks: Any) -> Any:
+        result = lookup(pks)
+        found.append(len(result))
+        return result
+
+    service.fragments.lookup_blocking = counted  # type: ignore[method-assign]
+    return found
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.name.startswith("didl.db")
+    }
+
+
+async def test_stored_items_are_sent_exactly_as_built_ones(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await library_server(start_server, tmp_path / "media")
+    service = service_of(server)
+    await service.prerender.wait_ready()
+    assert service.prerender.written > 0
+    health = await server.get_json("/api/health")
+    dlna = next(p for p in health["plugins"] if p["domain"] == "dlna")  # type: ignore[index]
+    assert dlna["detail"]["pages_prepared"] is True
+    found = counting_lookups(service)
+    stored = await walk(server)
+    assert sum(found) >= 15  # movies, episodes, tracks, photos and videos came from the store
+    assert any("sec:CaptionInfoEx" in page for page in stored.values())  # Alien's subtitle
+    assert any("albumArtURI" in page and "musicTrack" in page for page in stored.values())
+
+    service.prerender.changed(0)  # no such library: only makes the store "not ready"
+    service.pages.clear()
+    built = await walk(server)
+    assert built == stored
+    # a Filter other than "*" always builds from the catalog
+    before = sum(found)
+    await walk(server, "dc:title,res,upnp:album")
+    assert sum(found) == before
+
+
+async def test_a_change_is_never_answered_from_a_stale_store(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await library_server(start_server, tmp_path / "media")
+    service = service_of(server)
+    await service.prerender.wait_ready()
+    pages = await walk(server)
+    holder = next(i for i, page in pages.items() if "<dc:title>Pilot</dc:title>" in page)
+
+    def rename(db: Any) -> int:
+        db.execute("UPDATE items SET title = 'Pilot (extended)' WHERE title = 'Pilot'")
+        return int(
+            db.execute("SELECT library_id FROM items WHERE title LIKE 'Pilot%'").fetchone()[0]
+        )
+
+    held = asyncio.Event()
+    render = service.prerender._render
+
+    async def held_render(library: int) -> None:  # the store stays stale until released
+        await held.wait()
+        await render(library)
+
+    service.prerender._render = held_render  # type: ignore[method-assign]
+    library_id = await server.hub.catalog.write(rename)
+    server.hub.bus.publish(LibraryChanged(library_id))
+    await server.hub.bus.drain()
+    assert not service.prerender.ready
+    assert "<dc:title>Pilot (extended)</dc:title>" in await browse(server, holder)
+    held.set()
+    await service.prerender.wait_ready()
+    found = counting_lookups(service)
+    service.pages.clear()
+    assert "<dc:title>Pilot (extended)</dc:title>" in await browse(server, holder)
+    assert sum(found) > 0
+
+
+async def test_items_gone_from_the_catalog_leave_the_store(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await library_server(start_server, tmp_path / "media")
+    service = service_of(server)
+    await service.prerender.wait_ready()
+
+    def count(db: Any) -> int:
+        return int(db.execute("SELECT count(*) FROM items WHERE file_id IS NOT NULL").fetchone()[0])
+
+    def stored_count() -> int:
+        db = service.fragments._db()
+        return int(db.execute("SELECT count(*) FROM fragments").fetchone()[0])
+
+    assert stored_count() == await server.hub.catalog.read(count)
+    (tmp_path / "media" / "Videos" / "2019-07-04 Fireworks.mp4").unlink()
+    server.hub.scans.request_all()
+    await settle(server)
+    await service.prerender.wait_ready()
+    assert stored_count() == await server.hub.catalog.read(count)
+
+
+async def test_rendering_again_with_nothing_changed_writes_nothing(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = await library_server(start_server, tmp_path / "media")
+    service = service_of(server)
+    await service.prerender.wait_ready()
+    folder = service.fragments.path.parent
+    service.fragments.close()  # checkpoints the WAL: the files settle
+    before = digest(folder)
+    again = Prerenderer(
+        service.fragments, server.hub.catalog, service._subtitles, logging.getLogger("t")
+    )
+    task = asyncio.get_running_loop().create_task(again.run())
+    try:
+        await asyncio.wait_for(again.wait_ready(), 30)
+        assert again.written == 0
+        service.fragments.close()
+        assert digest(folder) == before
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def test_a_damaged_store_is_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "didl.db"
+    path.write_bytes(b"this is not a database" * 100)
+    store = FragmentStore(path)
+    with caplog.at_level(logging.WARNING):
+        store.open_blocking()
+    assert "unreadable" in caplog.text
+    assert store.update_blocking(3, {7: ("abc", "<dc:title>x</dc:title></item>")}) == 1
+    assert store.update_blocking(3, {7: ("abc", "<dc:title>x</dc:title></item>")}) == 0
+    assert store.lookup_blocking([7, 8]) == {7: ("abc", "<dc:title>x</dc:title></item>")}
+    assert store.keep_only_blocking(3, 0, None, set()) == 1
+    assert store.lookup_blocking([7]) == {}
+    store.close()
+
+
+def test_an_unreadable_store_answers_nothing(tmp_path: Path) -> None:
+    store = FragmentStore(tmp_path / "missing-folder" / "didl.db")
+    assert store.lookup_blocking([1, 2]) == {}
