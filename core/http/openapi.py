@@ -69,6 +69,9 @@ def _operation(spec: RouteSpec, owner: str) -> dict[str, Any]:
     return operation
 
 
+OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "options", "patch", "trace"})
+
+
 def build_document(
     routes: list[tuple[RouteSpec, str, bool]], title: str, version: str
 ) -> dict[str, Any]:
@@ -77,6 +80,8 @@ def build_document(
     for spec, owner, _active in sorted(routes, key=lambda r: (r[0].openapi_path, r[0].method)):
         if spec.method.upper() == "HEAD":
             continue  # aiohttp answers HEAD for every GET; listing both would be noise
+        if spec.method.lower() not in OPENAPI_METHODS:
+            continue  # UPnP's SUBSCRIBE/UNSUBSCRIBE: OpenAPI 3.0 has no place for them
         paths.setdefault(spec.openapi_path, {})[spec.method.lower()] = _operation(spec, owner)
     return {
         "openapi": "3.0.3",

@@ -4,8 +4,8 @@ Announces the server over SSDP on the server's network interfaces only (or the p
 `interfaces`), answers ContentDirectory Browse and Search from the catalog, and serves files,
 MPEG-TS transcodes, thumbnails and subtitles with the headers TVs expect — all on the main HTTP
 port, without accounts (a TV has none). It shows only LAN-visible libraries under the LAN rating
-limit, never writes to the catalog, never controls a TV, and never connects out: it only
-answers devices on the home network.
+limit, never writes to the catalog and never controls a TV. It connects to nothing but a TV
+that subscribed to its events, at that TV's own address (events.py).
 """
 
 from __future__ import annotations

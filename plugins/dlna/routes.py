@@ -76,9 +76,31 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
     ]
     for spec in SERVICES:
         specs.append(_spec("GET", f"/dlna/scpd/{spec.short}.xml", scpd(spec), f"{spec.short} SCPD"))
+        specs += _event_specs(service, spec.short)
         specs.append(
             _spec(
                 "POST", f"/dlna/control/{spec.short}", control.handler(spec), f"{spec.short} SOAP"
             )
         )
     return specs
+
+
+def _event_specs(service: DlnaService, short: str) -> list[RouteSpec]:
+    """GENA SUBSCRIBE and UNSUBSCRIBE for one service (events.py)."""
+
+    async def subscribe(request: web.Request) -> web.StreamResponse:
+        """Subscribe to, or renew a subscription to, a service's events."""
+        check_host(request)
+        return await service.events.subscribe(request, short)
+
+    async def unsubscribe(request: web.Request) -> web.StreamResponse:
+        """End a subscription to a service's events."""
+        check_host(request)
+        return await service.events.unsubscribe(request, short)
+
+    subscribe.__name__, unsubscribe.__name__ = f"subscribe_{short}", f"unsubscribe_{short}"
+    path = f"/dlna/event/{short}"
+    return [
+        _spec("SUBSCRIBE", path, subscribe, f"{short} GENA subscribe"),
+        _spec("UNSUBSCRIBE", path, unsubscribe, f"{short} GENA unsubscribe"),
+    ]

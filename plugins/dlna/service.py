@@ -16,22 +16,26 @@ from __future__ import annotations
 import ipaddress
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import sqlite_utils
 from aiohttp import web
+from yarl import URL
 
 from core.context import PluginContext
 from core.events import LibraryChanged
 from core.http.errors import ApiError
 from core.people.access import lan_principal_blocking
 from plugins.dlna.config import DlnaConfig
+from plugins.dlna.events import Eventing
 from plugins.dlna.folders import FolderIndex, build_index_blocking
 from plugins.dlna.fragments import FragmentStore
 from plugins.dlna.objects import Library
 from plugins.dlna.pages import PageCache
 from plugins.dlna.prerender import Prerenderer
+from plugins.dlna.profiles import SOURCE_PROTOCOLS
+from plugins.dlna.scpd import CONTENT_DIRECTORY, SERVICES
 from plugins.dlna.subtitles import SubtitleNames
 from plugins.dlna.tree import BrowseTree
 
@@ -74,6 +78,7 @@ class DlnaService:
         self.pages = PageCache()
         self.fragments = FragmentStore(ctx.data_dir / "didl.db")
         self.prerender = Prerenderer(self.fragments, ctx.catalog, self._subtitles, ctx.logger)
+        self.events = Eventing(self.event_values, self._notify, ctx.create_task)
 
     def library_changed(self, event: LibraryChanged) -> None:
         """Something changed: TVs re-read what they cached, folder indexes are rebuilt, the
@@ -82,6 +87,30 @@ class DlnaService:
         self._folders.clear()
         self.pages.clear()
         self.prerender.changed(event.library_id)
+        self.events.changed(CONTENT_DIRECTORY.short)
+
+    def event_values(self, short: str) -> list[tuple[str, str]]:
+        """A service's evented variables and their values now."""
+        now = {
+            "SystemUpdateID": str(self.system_update_id),
+            "SourceProtocolInfo": SOURCE_PROTOCOLS,
+            "SinkProtocolInfo": "",
+            "CurrentConnectionIDs": "0",
+        }
+        spec = next(s for s in SERVICES if s.short == short)
+        return [(v.name, now.get(v.name, "0")) for v in spec.variables if v.events]
+
+    async def _notify(self, url: URL, headers: Mapping[str, str], body: bytes) -> int:
+        response = await self.ctx.http.request(
+            "NOTIFY",
+            url,
+            purpose="tell a subscribed TV that the library changed",
+            headers=headers,
+            data=body,
+            time_limit=5.0,
+            max_bytes=4096,
+        )
+        return response.status
 
     def _subtitles(self, db: sqlite_utils.Database) -> SubtitleNames:
         def names(library_id: int, root: bytes, folder: bytes) -> list[str]:
