@@ -20,10 +20,11 @@ import sqlite_utils
 
 from core.catalog import Catalog
 from plugins.dlna.didl import Filter, item_body
-from plugins.dlna.fragments import FragmentStore
-from plugins.dlna.objects import BASE, FROM_SQL, MediaItem, columns_sql, entry_from_row
+from plugins.dlna.fragments import FragmentStore, Stored
+from plugins.dlna.objects import BASE, BY_PK_FROM_SQL, MediaItem, columns_sql, entry_from_row
 from plugins.dlna.subtitles import SubtitleNames, with_subtitles
 
+_LOGGER = logging.getLogger(__name__)
 BATCH = 500
 EVERY_PROPERTY = Filter("*")
 _COLUMNS = columns_sql()
@@ -39,17 +40,21 @@ def render_batch_blocking(
     """Render the next batch of a library's media items after primary key `after`, write what
     changed, and drop stored items in that range that are gone. Returns the last key of a full
     batch (None when the library is done) and how many rows were written or dropped."""
+    # NOT INDEXED (BY_PK_FROM_SQL): walk the rowids from `after` in order and stop at BATCH;
+    # through the library index every batch would sort the whole library again.
     rows = db.execute(
-        f"SELECT {_COLUMNS} {FROM_SQL} WHERE items.library_id = ? "
+        f"SELECT {_COLUMNS} {BY_PK_FROM_SQL} WHERE items.library_id = ? "
         "AND items.file_id IS NOT NULL AND items.pk > ? ORDER BY items.pk LIMIT ?",
         [library_id, after, BATCH],
     ).fetchall()
     entries = with_subtitles([entry_from_row(row) for row in rows], subtitle_names)
-    fresh = {
-        row[0]: (row[1], item_body(entry, EVERY_PROPERTY, BASE))
-        for row, entry in zip(rows, entries, strict=True)
-        if isinstance(entry, MediaItem)
-    }
+    fresh: Stored = {}
+    for row, entry in zip(rows, entries, strict=True):
+        if isinstance(entry, MediaItem):
+            try:
+                fresh[row[0]] = (row[1], item_body(entry, EVERY_PROPERTY, BASE))
+            except Exception:  # one odd item must not keep the rest from being prepared
+                _LOGGER.debug("Cannot prepare item %s", row[1], exc_info=True)
     last = rows[-1][0] if len(rows) == BATCH else None
     written = store.update_blocking(library_id, fresh)
     written += store.keep_only_blocking(library_id, after, last, set(fresh))
