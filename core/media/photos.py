@@ -14,36 +14,18 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image
 
+from core.media.facts import PhotoInfo
+
+__all__ = ["HeifSupportMissingError", "PhotoInfo", "read_photo_blocking"]  # PhotoInfo: in facts
 _HEIF_FORMATS = frozenset({".heic", ".heif", ".hif"})
-# EXIF orientations 5-8 are rotated by 90°: the picture is shown with width and height swapped.
-_TRANSPOSED = frozenset({5, 6, 7, 8})
 
 
 class HeifSupportMissingError(Exception):
     """HEIC/HEIF needs `pillow-heif`, which is not installed in this environment."""
-
-
-@dataclass(frozen=True, slots=True)
-class PhotoInfo:
-    """A photo's stored size, orientation and when it was taken, as the file says."""
-
-    width: int
-    height: int
-    format: str
-    orientation: int | None = None
-    taken_at: datetime | None = None
-
-    @property
-    def display_size(self) -> tuple[int, int]:
-        """Width and height as the photo is meant to be seen, after the EXIF rotation."""
-        if self.orientation in _TRANSPOSED:
-            return self.height, self.width
-        return self.width, self.height
 
 
 def read_photo_blocking(path: str) -> PhotoInfo:

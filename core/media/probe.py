@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import stat
 import struct
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import av
 import mutagen
@@ -25,13 +25,21 @@ from PIL import Image, UnidentifiedImageError
 
 from core.errors import HearthError
 from core.media.classify import FileKind, classify
+from core.media.facts import AudioTags, CoverArt, MediaKind, ProbeResult, StreamInfo, StreamKind
 from core.media.integrity import truncation_problem
 from core.media.languages import normalize_language
-from core.media.photos import HeifSupportMissingError, PhotoInfo, read_photo_blocking
-from core.media.tags import AudioTags, CoverArt, front_cover, read_tags
+from core.media.photos import HeifSupportMissingError, read_photo_blocking
+from core.media.tags import front_cover, read_tags
 
-StreamKind = Literal["video", "audio", "subtitle"]
-MediaKind = Literal["video", "audio", "photo"]
+__all__ = [  # the value types moved to core.media.facts; importable from here as before
+    "MediaKind",
+    "ProbeError",
+    "ProbeResult",
+    "StreamInfo",
+    "StreamKind",
+    "extract_cover_blocking",
+    "probe_blocking",
+]
 
 # What a damaged or hostile file makes these libraries raise: parsers fail in many ways.
 _FILE_FAULTS: tuple[type[BaseException], ...] = (
@@ -61,62 +69,6 @@ class ProbeError(HearthError):
     def __reduce__(self) -> tuple[type[ProbeError], tuple[str, str]]:
         # Raised in worker processes and pickled back: rebuild from both fields.
         return ProbeError, (self.path, self.problem)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamInfo:
-    """One audio, video or subtitle stream; fields a stream kind lacks are None."""
-
-    index: int
-    kind: StreamKind
-    codec: str | None
-    profile: str | None = None
-    width: int | None = None
-    height: int | None = None
-    frame_rate: float | None = None
-    pix_fmt: str | None = None
-    bit_rate: int | None = None
-    channels: int | None = None
-    sample_rate: int | None = None
-    language: str | None = None
-    title: str | None = None
-    default: bool = False
-    forced: bool = False
-    hearing_impaired: bool = False
-    text_based: bool | None = None
-    level: int | None = None  # FFmpeg's numbering: 41 is H.264 level 4.1, 123 HEVC level 4.1
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """What one file holds; `kind` comes from its content, not its extension."""
-
-    kind: MediaKind
-    size: int
-    container: str | None
-    duration: float | None = None
-    bit_rate: int | None = None
-    streams: tuple[StreamInfo, ...] = ()
-    tags: AudioTags | None = None
-    has_cover_art: bool = False
-    photo: PhotoInfo | None = None
-
-    def of_kind(self, kind: StreamKind) -> tuple[StreamInfo, ...]:
-        """The streams of one kind, in stream order."""
-        return tuple(stream for stream in self.streams if stream.kind == kind)
-
-    @property
-    def video_streams(self) -> tuple[StreamInfo, ...]:
-        return self.of_kind("video")
-
-    @property
-    def audio_streams(self) -> tuple[StreamInfo, ...]:
-        return self.of_kind("audio")
-
-    @property
-    def subtitle_streams(self) -> tuple[StreamInfo, ...]:
-        """Embedded subtitles, in stream order."""
-        return self.of_kind("subtitle")
 
 
 def probe_blocking(path: str | os.PathLike[str]) -> ProbeResult:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from mutagen.apev2 import APEv2
@@ -23,6 +22,10 @@ from mutagen.asf import ASFTags
 from mutagen.flac import Picture
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4Cover, MP4Tags
+
+from core.media.facts import AudioTags, CoverArt
+
+__all__ = ["AudioTags", "CoverArt", "covers", "front_cover", "read_tags"]  # types: in facts
 
 _FRONT_COVER = 3  # the ID3/FLAC picture type "Cover (front)"
 _FLAC_PICTURE: Any = Picture  # untyped constructor, called through Any
@@ -85,53 +88,6 @@ _ALIASES = {
     "disc": "discnumber",
     "year": "date",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AudioTags:
-    """What a track's tags say, whatever the format; absent values are None or empty."""
-
-    title: str | None = None
-    artists: tuple[str, ...] = ()
-    album: str | None = None
-    album_artists: tuple[str, ...] = ()
-    track_number: int | None = None
-    track_total: int | None = None
-    disc_number: int | None = None
-    disc_total: int | None = None
-    date: str | None = None
-    genres: tuple[str, ...] = ()
-    compilation: bool = False
-    musicbrainz_track_id: str | None = None
-    musicbrainz_release_track_id: str | None = None
-    musicbrainz_album_id: str | None = None
-    musicbrainz_artist_id: str | None = None
-    musicbrainz_album_artist_id: str | None = None
-    musicbrainz_release_group_id: str | None = None
-
-    @property
-    def year(self) -> int | None:
-        """The year the date starts with (`2001-05-04`, `2001`); None if it has none."""
-        match = re.match(r"\s*(\d{4})", self.date or "")
-        return int(match.group(1)) if match else None
-
-    @property
-    def artist(self) -> str | None:
-        """All artists as one display string."""
-        return "; ".join(self.artists) or None
-
-    @property
-    def album_artist(self) -> str | None:
-        """All album artists as one display string."""
-        return "; ".join(self.album_artists) or None
-
-
-@dataclass(frozen=True, slots=True)
-class CoverArt:
-    """One embedded picture: its bytes and their MIME type."""
-
-    data: bytes
-    mime_type: str
 
 
 def read_tags(audio: Any) -> AudioTags:

@@ -1,8 +1,8 @@
 """What a worker process learns about one file: its probe, its name and a content fingerprint.
 
-Runs in worker processes (PyAV holds the GIL while it parses headers), so everything here is a
-plain function over plain values returning a picklable frozen dataclass. A bad file becomes an
-`Analysis` with `error` set: a scan never stops for one file.
+Runs in worker processes (PyAV holds the GIL while it parses headers; see core.scan.worker), so
+everything here is a plain function over plain values returning a picklable frozen dataclass.
+A bad file becomes an `Analysis` with `error` set: a scan never stops for one file.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from core.media.classify import FileKind
+from core.media.facts import ProbeResult  # not core.media.probe: that loads PyAV, mutagen, Pillow
 from core.media.naming import LibraryKind, ParsedName, parse_name
-
-if TYPE_CHECKING:  # PyAV is imported by the workers that probe, not by the server at start-up
-    from core.media.probe import ProbeResult
 
 HEAD_BYTES = 1024 * 1024
 MEDIA_ROLES = frozenset({FileKind.VIDEO, FileKind.AUDIO, FileKind.PHOTO})
