@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +23,15 @@ from core.events import LibraryChanged, ScanFinished, ScanStarted
 from core.kinds import LibrarySource, MetadataProvider, MetadataRequest
 from core.library.fields import merge_fields
 from core.registry import Registry
+from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
 from core.scan.scanner import LibraryScan
 
 _LOGGER = logging.getLogger("hearth.scan")
-# FFmpeg's native heap in a probe worker grows with the files it has seen (~0.3 KB each, beyond
-# what malloc_trim can return); after a big scan the next queued one gets a fresh worker.
-# Not max_tasks_per_child: it deadlocks on Python 3.11-3.13 (cpython gh-115634).
-RECYCLE_AFTER = 5000
 
 
 def default_workers() -> int:
-    """Probe processes: one on a box with two cores or fewer (each costs ~60 MB and the main
+    """Probe processes: one on a box with two cores or fewer (each costs ~50-60 MB and the main
     process needs a core for planning and writing), two on bigger boxes."""
     return 1 if (os.cpu_count() or 1) <= 2 else 2
 
@@ -90,7 +85,7 @@ class ScanManager:
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProbePool | None = None
         self._task: asyncio.Task[None] | None = None
         self._faulted: set[str] = set()
         self.current: ScanProgress | None = None
@@ -105,7 +100,7 @@ class ScanManager:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        self._shutdown_pool()
+        await self._close_pool(grace=1.0)
 
     def request(self, source_id: str, folders: list[str] | None = None) -> None:
         """Queue a scan of one source (only `folders`, if given); merged with a queued one."""
@@ -157,7 +152,9 @@ class ScanManager:
     async def _run(self) -> None:
         while True:
             if not self._queue:
-                self._shutdown_pool()
+                await self._close_pool()
+                if self._queue:  # asked for while the workers were stopping
+                    continue
                 self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -169,8 +166,6 @@ class ScanManager:
                 continue
             try:
                 await self._scan(source, folders)
-                if self.current is not None and self.current.probed >= RECYCLE_AFTER:
-                    await self._recycle_pool()
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -232,24 +227,16 @@ class ScanManager:
         results.append(known)
         return merge_fields(results)
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context: Any
-            if self._workers > 1:  # one preloaded server forks workers that share its pages
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["core.scan.analysis"])
-            else:  # a lone worker: no server process to keep around
-                context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+    def _ensure_pool(self) -> ProbePool:
+        if self._pool is None:  # its workers start with the first chunk to probe
+            self._pool = ProbePool(self._workers)
         return self._pool
 
-    async def _recycle_pool(self) -> None:
-        """End the workers (the next scan starts fresh ones) and wait until they are gone."""
-        pool, self._pool = self._pool, None
+    async def _close_pool(self, grace: float = 5.0) -> None:
+        """End the workers: they exist only while there is probing to do. Forgotten only once
+        closed: a close cut short (the queue task cancelled) is finished by the next one."""
+        pool = self._pool
         if pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown, True)
-
-    def _shutdown_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            await pool.close(grace)
+            if self._pool is pool:
+                self._pool = None

@@ -16,7 +16,6 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -27,9 +26,11 @@ from core.catalog import Catalog
 from core.kinds import FileRecord, LibrarySource, WalkProblem
 from core.media.classify import FileKind, classify
 from core.media.naming import LibraryKind
-from core.scan.analysis import Analysis, analyze_many_blocking, release_memory
+from core.scan.analysis import Analysis, release_memory
 from core.scan.planning import ItemPlan, plan_item
+from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
+from core.scan.records import PackedRecords
 from core.scan.writer import (
     CatalogWriter,
     ContainerPath,
@@ -58,7 +59,7 @@ Key = tuple[str, str]
 class Comparison:
     """The difference between a walk and the catalog."""
 
-    new: list[tuple[FileRecord, str]] = field(default_factory=list)
+    new: PackedRecords = field(default_factory=PackedRecords)  # (record, role); most of a walk
     changed: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     moved: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     missing: dict[Key, FileRow] = field(default_factory=dict)
@@ -96,7 +97,7 @@ def compare_blocking(
         if row is None and scope is not None:
             row = known.get(key)
         if row is None:
-            result.new.append((entry, role))
+            result.new.append(entry, role)
         elif row.size == entry.size and row.mtime_ns == entry.mtime_ns and row.inode == entry.inode:
             progress.unchanged += 1
             continue
@@ -129,14 +130,16 @@ def _in_scope(key: Key, scope: list[Key]) -> bool:
 
 def _match_inodes(result: Comparison) -> None:
     """A rename inside one filesystem keeps the inode, size and mtime: the same file."""
+    if not result.missing:  # a first scan: nothing can have moved
+        return
     by_inode = {(row.inode, row.size, row.mtime_ns): key for key, row in result.missing.items()}
-    still_new = []
+    still_new = PackedRecords()
     for record, role in result.new:
         key = by_inode.pop((record.inode, record.size, record.mtime_ns), None)
         if key is not None and result.missing[key].role == role:
             result.moved.append((record, role, result.missing.pop(key)))
         else:
-            still_new.append((record, role))
+            still_new.append(record, role)
     result.new = still_new
 
 
@@ -149,7 +152,7 @@ class LibraryScan:
         source: LibrarySource,
         library_id: int,
         progress: ScanProgress,
-        pool: Executor,
+        pool: ProbePool,
         metadata: Metadata,
     ) -> None:
         self._catalog = catalog
@@ -183,18 +186,19 @@ class LibraryScan:
         )
         media = MEDIA_ROLE[self._kind]
         await self._write_sidecars(comparison)
-        jobs: list[tuple[FileRecord, FileRow | None]] = [
-            (r, None) for r, role in comparison.new if role == media
-        ]
-        jobs += [(r, row) for r, role, row in comparison.changed if role == media]
-        jobs += [(r, row) for r, role, row in comparison.moved if role == media]
+        jobs = comparison.new.only(media)
+        rows: dict[int, FileRow] = {}  # the catalog's row of a job that is not a new file
+        for record, role, row in comparison.changed + comparison.moved:
+            if role == media:
+                rows[len(jobs)] = row
+                jobs.append(record, role)
         progress.to_probe = len(jobs)
         progress.moved = len(comparison.moved)
         # The jobs hold what is still needed: a 100k-item scan must not keep the lists twice
-        comparison.new, comparison.changed, comparison.moved = [], [], []
+        comparison.new, comparison.changed, comparison.moved = PackedRecords(), [], []
         release_memory()
         progress.state = "probing"
-        analysed = await self._analyse(jobs, comparison)
+        analysed = await self._analyse(jobs, rows, comparison)
         progress.state = "writing"
         deletable = self._deletable(comparison)  # after analysis: copies found their originals
         if deletable or progress.written:
@@ -294,12 +298,24 @@ class LibraryScan:
         self._progress.written = True
 
     async def _analyse(
-        self, jobs: list[tuple[FileRecord, FileRow | None]], comparison: Comparison
+        self, jobs: PackedRecords, rows: dict[int, FileRow], comparison: Comparison
     ) -> set[str]:
         """Probe in the pool, a few chunks in flight; plan, ask providers, write in batches."""
-        loop = asyncio.get_running_loop()
-        in_flight: dict[asyncio.Future[list[Analysis]], list[tuple[FileRecord, FileRow | None]]]
+        in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]]
         in_flight = {}
+        try:
+            return await self._probe_and_write(jobs, rows, comparison, in_flight)
+        finally:  # cancelled or failed: no chunk goes on being probed for nobody
+            for task in in_flight:
+                task.cancel()
+
+    async def _probe_and_write(
+        self,
+        jobs: PackedRecords,
+        rows: dict[int, FileRow],
+        comparison: Comparison,
+        in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]],
+    ) -> set[str]:
         pending: list[
             tuple[FileRecord, FileRow | None, Analysis, ItemPlan | None, dict[str, Any]]
         ] = []
@@ -311,10 +327,14 @@ class LibraryScan:
         }
         while next_chunk < len(jobs) or in_flight:
             while next_chunk < len(jobs) and len(in_flight) < limit:
-                chunk = jobs[next_chunk : next_chunk + CHUNK]
+                chunk = [
+                    (record, rows.get(index))
+                    for index, (record, _) in enumerate(
+                        jobs.between(next_chunk, next_chunk + CHUNK), next_chunk
+                    )
+                ]
                 payload = [(os.fspath(r.root), r.relpath, self._kind) for r, _ in chunk]
-                future = loop.run_in_executor(self._pool, analyze_many_blocking, payload)
-                in_flight[future] = chunk
+                in_flight[asyncio.ensure_future(self._pool.analyse(payload))] = chunk
                 next_chunk += CHUNK
             finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for future in finished:

@@ -3,6 +3,7 @@ after the process was killed in the middle of a scan."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 from tests.conftest import core_yaml, write_config
 from tests.core.cli_helpers import wait_for_port
@@ -115,9 +118,13 @@ def test_a_scan_killed_midway_loses_nothing_and_the_next_one_finishes(tmp_path: 
         if written > 0:
             break
         time.sleep(0.02)
+    workers = psutil.Process(process.pid).children()
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     assert 0 < written < 1500, "the kill must land in the middle of the scan"
+    assert workers, "a probe worker was running"
+    _, orphans = psutil.wait_procs(workers, timeout=15)  # their input ends: they exit
+    assert not orphans
     result = subprocess.run(
         [*HEARTH, "scan", "-c", str(folder)], capture_output=True, text=True, timeout=180
     )
@@ -132,3 +139,40 @@ def test_a_scan_killed_midway_loses_nothing_and_the_next_one_finishes(tmp_path: 
             "(SELECT file_id FROM items WHERE file_id IS NOT NULL)"
         ).fetchone()[0]
         assert orphans == 0
+
+
+def test_a_probe_worker_killed_mid_scan_costs_no_file(tmp_path: Path) -> None:
+    """A worker dying mid-scan (as when FFmpeg crashes on a hostile file) does not stop the scan;
+    the files it was probing are probed again, and only a file that kills a worker on its own
+    would be reported (tests/core/scan/test_pool.py)."""
+    base = tmp_path / "media"
+    first = video(base / "Videos", "clip-0000.mp4")
+    for n in range(1, 800):
+        os.link(first, base / "Videos" / f"clip-{n:04d}.mp4")
+    folder = write_config(
+        tmp_path / "config",
+        core_yaml(tmp_path / "data")
+        + "folders:\n  libraries:\n"
+        + f"    - {{name: Clips, kind: videos, paths: ['{base}/Videos']}}\n",
+    )
+    database = tmp_path / "data" / "catalog.db"
+    process = subprocess.Popen(
+        [*HEARTH, "scan", "-c", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    victims: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while not victims and time.monotonic() < deadline and process.poll() is None:
+        with (
+            contextlib.suppress(sqlite3.Error),
+            sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as conn,
+        ):
+            if conn.execute("SELECT count(*) FROM items").fetchone()[0] > 0:
+                victims = psutil.Process(process.pid).children()
+        time.sleep(0.02)
+    for victim in victims:
+        victim.kill()
+    out, err = process.communicate(timeout=120)
+    assert victims, "the kill must land in the middle of the scan"
+    assert process.returncode == 0, err
+    assert out.decode().splitlines() == ["Clips: 800 videos"]
+    assert b"crashed a worker" not in err  # the chunk it was probing was sent again

@@ -1,0 +1,78 @@
+"""Walk records packed small: the new files of a big library held as bytes, not objects.
+
+A first scan holds every new file of a library from the walk until it is probed. As objects, a
+FileRecord with its path string, three ints and the tuples that pair it with a role cost ~430
+bytes in CPython (a 40k-file library: ~17 MB of the main process); packed into one bytes object
+each, ~140. Records come back out as ordinary FileRecords, a chunk at a time.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.kinds import FileRecord
+
+_HEAD = struct.Struct("<HBqqQ")  # root, role, size, mtime_ns, inode
+
+
+class PackedRecords:
+    """An append-only list of (FileRecord, role) pairs."""
+
+    def __init__(self) -> None:
+        self._items: list[bytes] = []
+        self._roots: list[Path] = []
+        self._root_ids: dict[Path, int] = {}
+        self._roles: list[str] = []
+        self._role_ids: dict[str, int] = {}
+        self._unpackable: dict[int, tuple[FileRecord, str]] = {}  # a stat beyond 64 bits
+
+    def append(self, record: FileRecord, role: str) -> None:
+        root = self._root_ids.get(record.root)
+        if root is None:
+            root = self._root_ids[record.root] = len(self._roots)
+            self._roots.append(record.root)
+        kind = self._role_ids.get(role)
+        if kind is None:
+            kind = self._role_ids[role] = len(self._roles)
+            self._roles.append(role)
+        try:
+            head = _HEAD.pack(root, kind, record.size, record.mtime_ns, record.inode)
+        except struct.error:  # an mtime past the year 2262, say: kept as it is
+            self._unpackable[len(self._items)] = (record, role)
+            self._items.append(b"")
+            return
+        # surrogatepass: any str round-trips, surrogate-escaped (non-UTF-8) names included
+        self._items.append(head + record.relpath.encode("utf-8", "surrogatepass"))
+
+    def only(self, role: str) -> PackedRecords:
+        """The pairs with this role, in order; the packed bytes are shared, not copied."""
+        chosen = PackedRecords()
+        chosen._roots, chosen._root_ids = list(self._roots), dict(self._root_ids)
+        chosen._roles, chosen._role_ids = list(self._roles), dict(self._role_ids)
+        kind = self._role_ids.get(role)
+        for index, item in enumerate(self._items):
+            if not item:
+                if self._unpackable[index][1] == role:
+                    chosen._unpackable[len(chosen._items)] = self._unpackable[index]
+                    chosen._items.append(item)
+            elif _HEAD.unpack_from(item)[1] == kind:
+                chosen._items.append(item)
+        return chosen
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[tuple[FileRecord, str]]:
+        return self.between(0, len(self._items))
+
+    def between(self, start: int, stop: int) -> Iterator[tuple[FileRecord, str]]:
+        """The pairs from index `start` up to (not including) `stop`."""
+        for index, item in enumerate(self._items[start:stop], start):
+            if not item:
+                yield self._unpackable[index]
+                continue
+            root, kind, size, mtime_ns, inode = _HEAD.unpack_from(item)
+            relpath = item[_HEAD.size :].decode("utf-8", "surrogatepass")
+            yield FileRecord(self._roots[root], relpath, size, mtime_ns, inode), self._roles[kind]
