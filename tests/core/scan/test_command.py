@@ -92,10 +92,11 @@ def test_scan_with_a_server_running_asks_the_server_and_follows_it(tmp_path: Pat
     assert result.stdout.splitlines() == ["Movies: 3 movies"]
 
 
-def test_a_scan_killed_midway_loses_nothing_and_the_next_one_finishes(tmp_path: Path) -> None:
+def clips(tmp_path: Path, count: int) -> tuple[Path, Path]:
+    """A config folder with one library of `count` hard links of one clip, and its catalog."""
     base = tmp_path / "media"
     first = video(base / "Videos", "clip-0000.mp4")
-    for n in range(1, 1500):
+    for n in range(1, count):
         os.link(first, base / "Videos" / f"clip-{n:04d}.mp4")
     folder = write_config(
         tmp_path / "config",
@@ -103,7 +104,11 @@ def test_a_scan_killed_midway_loses_nothing_and_the_next_one_finishes(tmp_path: 
         + "folders:\n  libraries:\n"
         + f"    - {{name: Clips, kind: videos, paths: ['{base}/Videos']}}\n",
     )
-    database = tmp_path / "data" / "catalog.db"
+    return folder, tmp_path / "data" / "catalog.db"
+
+
+def test_a_scan_killed_midway_loses_nothing_and_the_next_one_finishes(tmp_path: Path) -> None:
+    folder, database = clips(tmp_path, 1500)
     process = subprocess.Popen(
         [*HEARTH, "scan", "-c", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -145,17 +150,7 @@ def test_a_probe_worker_killed_mid_scan_costs_no_file(tmp_path: Path) -> None:
     """A worker dying mid-scan (as when FFmpeg crashes on a hostile file) does not stop the scan;
     the files it was probing are probed again, and only a file that kills a worker on its own
     would be reported (tests/core/scan/test_pool.py)."""
-    base = tmp_path / "media"
-    first = video(base / "Videos", "clip-0000.mp4")
-    for n in range(1, 800):
-        os.link(first, base / "Videos" / f"clip-{n:04d}.mp4")
-    folder = write_config(
-        tmp_path / "config",
-        core_yaml(tmp_path / "data")
-        + "folders:\n  libraries:\n"
-        + f"    - {{name: Clips, kind: videos, paths: ['{base}/Videos']}}\n",
-    )
-    database = tmp_path / "data" / "catalog.db"
+    folder, database = clips(tmp_path, 800)
     process = subprocess.Popen(
         [*HEARTH, "scan", "-c", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

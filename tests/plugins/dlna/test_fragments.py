@@ -66,6 +66,27 @@ def counting_lookups(service: DlnaService) -> list[int]:
     return found
 
 
+def hold_rendering(service: DlnaService) -> asyncio.Event:
+    """Keep the store stale (not ready) until the returned event is set."""
+    held = asyncio.Event()
+    render = service.prerender._render
+
+    async def held_render(library: int) -> None:
+        await held.wait()
+        await render(library)
+
+    service.prerender._render = held_render  # type: ignore[method-assign]
+    return held
+
+
+async def prepared(start_server: StartServer, tmp_path: Path) -> tuple[RunningServer, DlnaService]:
+    """A scanned test library whose DLNA pages are all prepared."""
+    server = await library_server(start_server, tmp_path / "media")
+    service = service_of(server)
+    await service.prerender.wait_ready()
+    return server, service
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -77,9 +98,7 @@ def digest(folder: Path) -> dict[str, str]:
 async def test_stored_items_are_sent_exactly_as_built_ones(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    server = await library_server(start_server, tmp_path / "media")
-    service = service_of(server)
-    await service.prerender.wait_ready()
+    server, service = await prepared(start_server, tmp_path)
     assert service.prerender.written > 0
     health = await server.get_json("/api/health")
     dlna = next(p for p in health["plugins"] if p["domain"] == "dlna")  # type: ignore[index]
@@ -90,10 +109,15 @@ async def test_stored_items_are_sent_exactly_as_built_ones(
     assert any("sec:CaptionInfoEx" in page for page in stored.values())  # Alien's subtitle
     assert any("albumArtURI" in page and "musicTrack" in page for page in stored.values())
 
+    held = hold_rendering(service)
     service.prerender.changed(0)  # no such library: only makes the store "not ready"
     service.pages.clear()
+    before = sum(found)
     built = await walk(server)
+    assert sum(found) == before  # nothing came from the store this time
     assert built == stored
+    held.set()
+    await service.prerender.wait_ready()
     # a Filter other than "*" always builds from the catalog
     before = sum(found)
     await walk(server, "dc:title,res,upnp:album")
@@ -103,9 +127,7 @@ async def test_stored_items_are_sent_exactly_as_built_ones(
 async def test_a_change_is_never_answered_from_a_stale_store(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    server = await library_server(start_server, tmp_path / "media")
-    service = service_of(server)
-    await service.prerender.wait_ready()
+    server, service = await prepared(start_server, tmp_path)
     pages = await walk(server)
     holder = next(i for i, page in pages.items() if "<dc:title>Pilot</dc:title>" in page)
 
@@ -115,14 +137,7 @@ async def test_a_change_is_never_answered_from_a_stale_store(
             db.execute("SELECT library_id FROM items WHERE title LIKE 'Pilot%'").fetchone()[0]
         )
 
-    held = asyncio.Event()
-    render = service.prerender._render
-
-    async def held_render(library: int) -> None:  # the store stays stale until released
-        await held.wait()
-        await render(library)
-
-    service.prerender._render = held_render  # type: ignore[method-assign]
+    held = hold_rendering(service)
     library_id = await server.hub.catalog.write(rename)
     server.hub.bus.publish(LibraryChanged(library_id))
     await server.hub.bus.drain()
@@ -139,9 +154,7 @@ async def test_a_change_is_never_answered_from_a_stale_store(
 async def test_items_gone_from_the_catalog_leave_the_store(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    server = await library_server(start_server, tmp_path / "media")
-    service = service_of(server)
-    await service.prerender.wait_ready()
+    server, service = await prepared(start_server, tmp_path)
 
     def count(db: Any) -> int:
         return int(db.execute("SELECT count(*) FROM items WHERE file_id IS NOT NULL").fetchone()[0])
@@ -161,9 +174,7 @@ async def test_items_gone_from_the_catalog_leave_the_store(
 async def test_rendering_again_with_nothing_changed_writes_nothing(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    server = await library_server(start_server, tmp_path / "media")
-    service = service_of(server)
-    await service.prerender.wait_ready()
+    server, service = await prepared(start_server, tmp_path)
     folder = service.fragments.path.parent
     service.fragments.close()  # checkpoints the WAL: the files settle
     before = digest(folder)
