@@ -459,3 +459,51 @@ def test_probe_works_in_worker_processes(tmp_path: Path, method: str) -> None:
     assert results == [probe_blocking(video), probe_blocking(song)]
     assert all(isinstance(result, ProbeResult) for result in results)
     assert isinstance(failure, ProbeError) and failure.problem == "is empty (0 bytes)"
+
+
+@pytest.mark.parametrize(
+    ("name", "vcodec", "acodec", "languages"),
+    [
+        ("movie.mkv", "libx264", "aac", ("eng", "fre")),
+        ("movie.mp4", "libx264", "aac", ("eng",)),
+        ("hevc.mkv", "libx265", "flac", ("eng",)),
+        ("clip.webm", "libvpx-vp9", "libopus", ("eng",)),
+        ("song.ogg", None, "libopus", ("eng",)),
+        ("old.avi", "mpeg4", "mp3", ("eng",)),
+        ("song.mp3", None, "mp3", ("eng",)),
+        ("song.flac", None, "flac", ("eng",)),
+        ("recording.ts", "libx264", "aac", ("eng", "ger")),
+        ("camcorder.mpg", "mpeg2video", "mp2", ("eng",)),
+        ("stream.flv", "libx264", "aac", ("eng",)),
+    ],
+)
+def test_the_short_header_read_gives_what_a_full_probe_gives(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    vcodec: str | None,
+    acodec: str,
+    languages: tuple[str, ...],
+) -> None:
+    """probe_blocking first opens a file reading only 8 KB (probe._HEADER_ONLY) and keeps that
+    only when nothing is missing; MPEG-TS, MPEG-PS and FLV, whose streams may appear later,
+    always get the full probe. Either way the result is the full probe's."""
+    from core.media import probe
+
+    path = make_video(tmp_path / name, 1.0, vcodec=vcodec, acodec=acodec, audio_languages=languages)
+    opened: list[dict[str, str]] = []
+    read = probe._read_container
+
+    def counted(file: str, size: int, options: dict[str, str]) -> ProbeResult:
+        opened.append(options)
+        return read(file, size, options)
+
+    monkeypatch.setattr(probe, "_read_container", counted)
+    found = probe_blocking(path)
+    if name.endswith((".ts", ".mpg", ".flv")):  # streams may appear later: always in full
+        assert opened == [probe._HEADER_ONLY, probe._CONTAINER_OPTIONS]
+    else:
+        assert opened == [probe._HEADER_ONLY]  # the header alone said everything
+    monkeypatch.setattr(probe, "_HEADER_ONLY", probe._CONTAINER_OPTIONS)
+    assert probe_blocking(path) == found
+    assert len([s for s in found.streams if s.kind == "audio"]) == len(languages)
