@@ -26,6 +26,7 @@ from plugins.dlna.subtitles import SubtitleNames, with_subtitles
 
 _LOGGER = logging.getLogger(__name__)
 BATCH = 500
+RETRY_SECONDS = 60.0
 EVERY_PROPERTY = Filter("*")
 _COLUMNS = columns_sql()
 
@@ -82,6 +83,7 @@ class Prerenderer:
         self._ready = asyncio.Event()
         self.written = 0  # rows written or dropped since start (tests and the health page)
         self.on_ready: Callable[[bool], None] = lambda ready: None
+        self._failing = False
 
     @property
     def ready(self) -> bool:
@@ -100,28 +102,42 @@ class Prerenderer:
         self._wake.set()
 
     async def run(self) -> None:
-        """Render whatever is pending, forever; gives up (store unused) if the store fails."""
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, self.store.open_blocking)
-            self._wake.set()
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                if self._everything:
-                    self._pending |= await self._catalog.read(self._all_libraries)
-                    self._everything = False
-                while self._pending:
-                    await self._render(self._pending.pop())
-                self._ready.set()
-                self.on_ready(True)
-        except (sqlite3.Error, OSError) as err:
-            self._ready.clear()
-            self.on_ready(False)
-            self._logger.warning(
-                "The DIDL cache %s cannot be used (%s); TVs' pages are built from the catalog",
-                self.store.path,
-                err,
-            )
+        """Render whatever is pending, forever. When the store or the catalog fails, that is
+        logged once (and its end once), browsing builds from the catalog, and everything is
+        rendered again after RETRY_SECONDS."""
+        while True:
+            try:
+                await self._serve()
+            except (sqlite3.Error, OSError) as err:
+                self._ready.clear()
+                self.on_ready(False)
+                if not self._failing:
+                    self._logger.warning(
+                        "The DIDL cache %s cannot be used (%s); TVs' pages are built from the "
+                        "catalog until it can",
+                        self.store.path,
+                        err,
+                    )
+                self._failing = True
+                self._everything = True
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _serve(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.store.open_blocking)
+        self._wake.set()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._everything:
+                self._pending |= await self._catalog.read(self._all_libraries)
+                self._everything = False
+            while self._pending:  # a change during a render queues that library again
+                await self._render(self._pending.pop())
+            self._ready.set()
+            self.on_ready(True)
+            if self._failing:
+                self._failing = False
+                self._logger.info("The DIDL cache %s works again", self.store.path)
 
     def _all_libraries(self, db: sqlite_utils.Database) -> set[int]:
         ids = {row[0] for row in db.execute("SELECT id FROM libraries")}

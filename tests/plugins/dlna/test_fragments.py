@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -15,6 +16,7 @@ from xml.sax.saxutils import unescape
 import pytest
 
 from core.events import LibraryChanged
+from plugins.dlna import prerender
 from plugins.dlna.fragments import FragmentStore
 from plugins.dlna.prerender import Prerenderer
 from plugins.dlna.service import DlnaService
@@ -210,3 +212,32 @@ def test_a_damaged_store_is_replaced(tmp_path: Path, caplog: pytest.LogCaptureFi
 def test_an_unreadable_store_answers_nothing(tmp_path: Path) -> None:
     store = FragmentStore(tmp_path / "missing-folder" / "didl.db")
     assert store.lookup_blocking([1, 2]) == {}
+
+
+async def test_a_failing_store_is_logged_once_and_tried_again(
+    start_server: StartServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, service = await prepared(start_server, tmp_path)
+    monkeypatch.setattr(prerender, "RETRY_SECONDS", 0.05)
+    update = service.fragments.update_blocking
+    failures = [3]
+
+    def flaky(library_id: int, fresh: Any) -> int:
+        if failures[0]:
+            failures[0] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return update(library_id, fresh)
+
+    service.fragments.update_blocking = flaky  # type: ignore[method-assign]
+    service.prerender.changed(1)
+    for _ in range(200):
+        if not failures[0] and service.prerender.ready:
+            break
+        await asyncio.sleep(0.02)
+    assert service.prerender.ready and not failures[0]
+    warnings = [r for r in caplog.records if "cannot be used" in r.getMessage()]
+    assert len(warnings) == 1  # one outage, one line
+    assert any("works again" in r.getMessage() for r in caplog.records)
