@@ -5,7 +5,9 @@ path>` for the cover inside an audio or video file) and a wanted size to `thumbn
 and serves the JPEG it returns. The source is decoded and resized only the first time; the
 cache key includes the source's mtime and size, so a replaced poster gets a new thumbnail and
 the old one ages out through `prune_cache_blocking`. Sizes snap up to a short list, so clients
-cannot fill an SD card by asking for every width from 1 to 4000.
+cannot fill an SD card by asking for every width from 1 to 4000; `fitted_jpeg_blocking` takes a
+box the server fixed itself (DLNA's screen-sized JPEG of a photo whose own format a TV cannot
+decode) into the same cache. HEIC/HEIF opens through `core.media.heif`.
 
 Never writes beside the media, never fetches a URL, never copies EXIF (a photo's GPS position)
 into a thumbnail, and never lets a Pillow or mutagen exception escape: every failure is one
@@ -19,6 +21,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -27,9 +30,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import HearthError
 from core.library.fields import EMBEDDED_PREFIX
+from core.media.heif import HeifSupportMissingError, prepare_pillow_for
 from core.media.probe import ProbeError, extract_cover_blocking
 
 ALLOWED_SIZES = (160, 320, 480, 720, 1080)
+# Decoding is what costs memory: a 12 MP HEIC needs ~140 MB while it is turned into a JPEG (JPEG
+# sources decode reduced, HEIC ones cannot). A TV asking for a page of thumbnails at once must
+# not decode a dozen side by side on a box with ~1 GB to spare; cached answers never wait.
+_DECODING = threading.BoundedSemaphore(2)
 """Longest-side boxes a thumbnail can have; a request snaps up to the next one."""
 
 MAX_PIXELS = 40_000_000
@@ -58,7 +66,16 @@ def allowed_size(size: int) -> int:
 
 def thumbnail_blocking(ref: str, size: int, cache_dir: Path) -> Path:
     """The cached JPEG of `ref` fitted into a `size` box (snapped up), made now if needed."""
-    box = allowed_size(size)
+    return _cached_jpeg(ref, allowed_size(size), cache_dir)
+
+
+def fitted_jpeg_blocking(ref: str, box: int, cache_dir: Path) -> Path:
+    """The cached JPEG of `ref` fitted into exactly `box`, made now if needed. Only for a size
+    the server fixed: a number a client sent could fill the card, one size per width."""
+    return _cached_jpeg(ref, box, cache_dir)
+
+
+def _cached_jpeg(ref: str, box: int, cache_dir: Path) -> Path:
     source = _source_path(ref)
     try:
         stat = source.stat()
@@ -72,12 +89,15 @@ def thumbnail_blocking(ref: str, size: int, cache_dir: Path) -> Path:
     target = cache_dir / key[:2] / f"{key}.jpg"
     if _cached(target):
         return target
-    image = _open(ref, source)
-    try:
-        thumbnail = _fit(ref, image, box)
-    finally:
-        image.close()
-    _write_atomically(target, thumbnail)
+    with _DECODING:
+        if _cached(target):  # made while this one waited its turn
+            return target
+        image = _open(ref, source)
+        try:
+            thumbnail = _fit(ref, image, box)
+        finally:
+            image.close()
+        _write_atomically(target, thumbnail)
     return target
 
 
@@ -127,7 +147,11 @@ def _open(ref: str, source: Path) -> Image.Image:
             raise ArtworkError(ref, "has no embedded cover")
         stream = io.BytesIO(cover.data)
     try:
+        if isinstance(stream, str):
+            prepare_pillow_for(stream)
         return Image.open(stream)
+    except HeifSupportMissingError as err:
+        raise ArtworkError(ref, str(err)) from err
     except Image.DecompressionBombError as err:
         raise ArtworkError(ref, f"is too large an image to decode safely ({err})") from err
     except UnidentifiedImageError as err:

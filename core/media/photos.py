@@ -3,8 +3,9 @@
 Photo libraries are large and a Pi is slow, so nothing here decodes pixels: Pillow's `open` reads
 the header, and EXIF comes from the bytes the header already holds. (PNG keeps EXIF in an `eXIf`
 chunk; asking Pillow for `getexif()` when that chunk comes after the pixels would decode the whole
-image, so only an early chunk is used.) HEIC/HEIF needs the optional `pillow-heif` plugin, found at
-call time so each worker process registers it for itself.
+image, so only an early chunk is used.) HEIC/HEIF goes through `pillow-heif`, loaded only when
+such a file is met (`core.media.heif`); it hands over the picture already turned upright, with
+the EXIF orientation reset to 1, so width and height are the displayed ones.
 
 Never writes or rotates images, never makes thumbnails (that is the artwork cache's job), and
 leaves turning Pillow's exceptions into `ProbeError` to `probe`.
@@ -12,26 +13,19 @@ leaves turning Pillow's exceptions into `ProbeError` to `probe`.
 
 from __future__ import annotations
 
-import importlib
-import os
 from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image
 
 from core.media.facts import PhotoInfo
+from core.media.heif import prepare_pillow_for
 
-__all__ = ["HeifSupportMissingError", "PhotoInfo", "read_photo_blocking"]  # PhotoInfo: in facts
-_HEIF_FORMATS = frozenset({".heic", ".heif", ".hif"})
-
-
-class HeifSupportMissingError(Exception):
-    """HEIC/HEIF needs `pillow-heif`, which is not installed in this environment."""
+__all__ = ["PhotoInfo", "read_photo_blocking"]  # PhotoInfo: in facts
 
 
 def read_photo_blocking(path: str) -> PhotoInfo:
     """The header facts of one photo; Pillow's exceptions pass through for `probe` to translate."""
-    if os.path.splitext(path)[1].casefold() in _HEIF_FORMATS:
-        _register_heif_opener()
+    prepare_pillow_for(path)
     with Image.open(path) as image:
         exif = _header_exif(image)
         primary = exif.get_ifd(ExifTags.IFD.Exif) if exif else {}
@@ -81,14 +75,3 @@ def _exif_time(value: object, offset: object) -> datetime | None:
         except ValueError:  # not digits, or an offset no clock has
             return taken
     return taken
-
-
-def _register_heif_opener() -> None:
-    """Teach Pillow HEIC/HEIF through the optional plugin; idempotent, per process."""
-    try:
-        plugin = importlib.import_module("pillow_heif")
-    except ImportError as err:
-        raise HeifSupportMissingError(
-            "HEIC/HEIF photos need the pillow-heif package, which is not installed"
-        ) from err
-    plugin.register_heif_opener()

@@ -28,7 +28,8 @@ from core.media.classify import FileKind, classify
 from core.media.facts import AudioTags, CoverArt, MediaKind, ProbeResult, StreamInfo, StreamKind
 from core.media.integrity import truncation_problem
 from core.media.languages import normalize_language
-from core.media.photos import HeifSupportMissingError, read_photo_blocking
+from core.media.heif import HeifSupportMissingError
+from core.media.photos import read_photo_blocking
 from core.media.tags import front_cover, read_tags
 
 __all__ = [  # the value types moved to core.media.facts; importable from here as before

@@ -23,6 +23,7 @@ from plugins.dlna.profiles import (
     MediaProfile,
     media_profile,
     needs_transcode,
+    screen_copy,
 )
 
 DIDL_OPEN = (
@@ -87,6 +88,11 @@ def media_url(base: str, item: MediaItem) -> str:
 
 def art_url(base: str, item_id: str) -> str:
     return f"{base}/dlna/art/{item_id}.jpg"
+
+
+def photo_url(base: str, item_id: str) -> str:
+    """A photo's screen-sized JPEG copy (profiles.screen_copy), for formats TVs cannot show."""
+    return f"{base}/dlna/photo/{item_id}.jpg"
 
 
 def subtitle_url(base: str, item_id: str, name: str) -> str:
@@ -226,9 +232,13 @@ def item_body(item: MediaItem, wants: Filter, base: str) -> str:
 
 
 def resources(item: MediaItem, wants: Filter, base: str) -> list[str]:
-    """The file itself first (players take the first they can use), then alternatives."""
+    """The file itself first (players take the first they can use), then alternatives; but a
+    photo TVs cannot show (HEIC, WebP, ...) leads with its JPEG copy, or a TV would pick the
+    original and show an error."""
     profile = media_profile(item.kind, item.filename, item.probe)
-    found = [_res(profile, _url(base, media_url("", item)), _res_attributes(item, wants, True))]
+    copy = screen_copy(item.kind, profile, item.probe)
+    found = [] if copy is None else [_res(copy, _url(base, photo_url("", item.item_id)), "")]
+    found.append(_res(profile, _url(base, media_url("", item)), _res_attributes(item, wants, True)))
     if needs_transcode(item.kind, profile):
         url = _url(base, transcode_url("", item.item_id))
         found.append(_res(TRANSCODE, url, _res_attributes(item, wants, False)))

@@ -6,12 +6,14 @@ Samsung's caption and media info. Time-seek and play-speed requests are refused 
 the resource advertises byte seeking only. A library whose drive is away answers 410. Only
 items TVs may see (the browse tree's LAN rules) are served, found by their random ids; anything
 else is 404, whatever the reason. A subtitle is served only if it is one of that video's own
-sidecar files. Thumbnails come from the server's shared artwork cache. It never transcodes
-(transcode.py does) and never takes a path.
+sidecar files. Thumbnails, and the JPEG copy of a photo whose own format TVs cannot show
+(`/dlna/photo/{id}.jpg`, e.g. an iPhone's HEIC), come from the server's shared artwork cache.
+It never transcodes video (transcode.py does) and never takes a path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,10 @@ import sqlite_utils
 from aiohttp import web
 
 from core.http.errors import ApiError
-from core.library.artwork import ArtworkError, thumbnail_blocking
+from core.library.artwork import ArtworkError, fitted_jpeg_blocking, thumbnail_blocking
 from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
 from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
-from plugins.dlna.profiles import MediaProfile, media_profile
+from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy
 from plugins.dlna.service import DlnaService, base_url, check_host
 from plugins.dlna.tree import BrowseTree
 
@@ -97,6 +99,9 @@ class DlnaMedia:
 
     def __init__(self, service: DlnaService) -> None:
         self.service = service
+        # Photo copies being made, by source path: a TV often asks twice at once (HEAD and GET,
+        # or a slideshow's prefetch), and one 12 MP HEIC takes ~140 MB at its peak to decode.
+        self._copies: dict[str, asyncio.Future[Path]] = {}
 
     async def media(self, request: web.Request) -> web.StreamResponse:
         """An item's file with DLNA headers and byte ranges, for TVs and players."""
@@ -137,6 +142,39 @@ class DlnaMedia:
         except ArtworkError as err:
             raise ApiError(404, err.problem, "artwork_unavailable") from err
         return web.FileResponse(path, headers=dlna_headers(request, THUMBNAIL))
+
+    async def photo(self, request: web.Request) -> web.StreamResponse:
+        """A photo whose own format TVs cannot show (HEIC, WebP, TIFF, ...) as a JPEG of at
+        most SCREEN_SIZE pixels, the first resource its DIDL-Lite offers."""
+        check_host(request)
+        item, path = await playable_file(self.service, item_id_of(request))
+        own = media_profile(item.kind, item.filename, item.probe)
+        profile = screen_copy(item.kind, own, item.probe)
+        if profile is None:
+            raise ApiError(404, "This item is served as it is, without a copy.", "no_photo_copy")
+        headers = dlna_headers(request, profile)  # first: a refused request costs no decoding
+        try:
+            jpeg = await asyncio.shield(self._copy(str(path)))
+        except ArtworkError as err:
+            raise ApiError(404, err.problem, "photo_unavailable") from err
+        return web.FileResponse(jpeg, headers=headers)
+
+    def _copy(self, source: str) -> asyncio.Future[Path]:
+        """The cached copy being made (or found) for `source`, shared by concurrent requests."""
+        making = self._copies.get(source)
+        if making is None:
+            ctx = self.service.ctx
+            making = asyncio.ensure_future(
+                ctx.run_blocking(fitted_jpeg_blocking, source, SCREEN_SIZE, ctx.thumbnail_dir)
+            )
+            self._copies[source] = making
+            making.add_done_callback(lambda done: self._finished(source, done))
+        return making
+
+    def _finished(self, source: str, done: asyncio.Future[Path]) -> None:
+        self._copies.pop(source, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: when every asker went away, nobody else will
 
     async def subtitle(self, request: web.Request) -> web.StreamResponse:
         """One of a video's own sidecar subtitle files."""

@@ -3,7 +3,8 @@
 Decided from what the scanner's probe recorded (container, codecs, frame size). A profile name is
 given only when the file certainly fits it: a wrong PN makes a TV refuse a file it could play,
 while a missing one is allowed. A video with no profile is one a TV may not play, so it also
-gets a transcoded MPEG-TS resource. It never opens files.
+gets a transcoded MPEG-TS resource; a photo with none (HEIC, WebP, TIFF, a JPEG over 4096 px) a
+screen-sized JPEG copy. It never opens files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ FLAGS_AV = "01700000000000000000000000000000"  # streaming, background, stalling
 FLAGS_IMAGE = "00F00000000000000000000000000000"  # interactive, background, stalling, DLNA 1.5
 TRANSCODE_MIME = "video/mpeg"
 THUMBNAIL_PN = "JPEG_TN"
+SCREEN_SIZE = 1920
+"""Longest side of a photo's JPEG copy: a 1080p TV's width, well inside JPEG_LRG (4096x4096),
+and small enough for a Pi to make in a second or two."""
+_JPEG_BOXES = (("JPEG_SM", (640, 480)), ("JPEG_MED", (1024, 768)), ("JPEG_LRG", (4096, 4096)))
 _MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
 _DLNA_MIME = {".ts": "video/mpeg", ".m2ts": "video/vnd.dlna.mpeg-tts", ".mts": "video/mpeg"}
 
@@ -116,16 +121,33 @@ def _image_pn(probe: dict[str, Any]) -> str | None:
         return None
     longest, shortest = max(size), min(size)
     if photo.get("format") == "jpeg":
-        for name, (box_long, box_short) in (
-            ("JPEG_SM", (640, 480)),
-            ("JPEG_MED", (1024, 768)),
-            ("JPEG_LRG", (4096, 4096)),
-        ):
-            if longest <= box_long and shortest <= box_short:
-                return name
+        return _jpeg_pn(longest, shortest)
     if photo.get("format") == "png" and longest <= 4096:
         return "PNG_LRG"
     return None
+
+
+def _jpeg_pn(longest: int, shortest: int) -> str | None:
+    """The smallest JPEG profile the size fits: a TV that knows only SM or MED still takes it."""
+    for name, (box_long, box_short) in _JPEG_BOXES:
+        if longest <= box_long and shortest <= box_short:
+            return name
+    return None
+
+
+def screen_copy(kind: str, profile: MediaProfile, probe: dict[str, Any]) -> MediaProfile | None:
+    """The JPEG copy offered for a photo that has no DLNA profile of its own, else None.
+
+    The copy is the photo fitted into SCREEN_SIZE, never enlarged, so it is unscaled whenever it
+    could fit JPEG_SM or JPEG_MED (both under 1024 px) and its profile follows from the stored
+    size alone. Without a stored size, JPEG_LRG still holds: nothing made here is over 4096 px.
+    """
+    if kind != "photo" or profile.pn is not None:
+        return None
+    photo = probe.get("photo") or {}
+    size = (int(photo.get("width") or 0), int(photo.get("height") or 0))
+    pn = _jpeg_pn(min(max(size), SCREEN_SIZE), min(*size, SCREEN_SIZE)) if all(size) else None
+    return MediaProfile("image/jpeg", pn or "JPEG_LRG", streaming=False, transcoded=True)
 
 
 @functools.lru_cache(maxsize=256)

@@ -72,6 +72,12 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
             "A video as MPEG-TS (H.264/AAC) for a TV, seekable with TimeSeekRange.dlna.org",
         ),
         _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
+        _spec(
+            "GET",
+            "/dlna/photo/{id}.jpg",
+            media.photo,
+            "A JPEG copy (at most 1920 pixels) of a photo whose format TVs cannot show",
+        ),
         _spec("GET", "/dlna/subtitle/{item}/{name}", media.subtitle, "A sidecar subtitle file"),
     ]
     for spec in SERVICES:

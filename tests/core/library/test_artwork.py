@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -20,10 +22,12 @@ from core.library.artwork import (
     ArtworkError,
     allowed_size,
     cache_size_blocking,
+    fitted_jpeg_blocking,
     prune_cache_blocking,
     thumbnail_blocking,
 )
 from core.library.fields import EMBEDDED_PREFIX
+from tests.core.media.mediagen import make_photo
 
 ORIENTATION = 0x0112
 ROTATED_90_CW = 6  # EXIF: the stored pixels must be turned 90° clockwise to be upright
@@ -245,3 +249,78 @@ def test_cache_size_and_pruning_drop_the_least_recently_used_first(tmp_path: Pat
 def test_pruning_a_missing_cache_frees_nothing(tmp_path: Path) -> None:
     assert prune_cache_blocking(tmp_path / "none", 0) == 0
     assert cache_size_blocking(tmp_path / "none") == 0
+
+
+def test_an_iphone_heic_is_made_upright_by_a_process_that_never_met_one(tmp_path: Path) -> None:
+    """In a fresh interpreter: the artwork code itself must teach Pillow HEIC."""
+    photo = make_photo(tmp_path / "IMG_0001.HEIC", (1600, 1200), orientation=6)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from core.library.artwork import thumbnail_blocking\n"
+        "print(thumbnail_blocking(sys.argv[1], 480, Path(sys.argv[2])))\n"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", script, str(photo), str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    image = open_thumb(Path(made.stdout.strip()))
+    assert image.format == "JPEG"
+    assert image.size == (360, 480)  # seen 1200x1600: stored turned, with a HEIF rotation
+    assert not image.getexif()
+
+
+def test_a_fixed_box_beyond_the_allowed_sizes_is_honoured_and_cached(tmp_path: Path) -> None:
+    photo = make_photo(tmp_path / "IMG_0002.heic", (2400, 1800))
+    first = fitted_jpeg_blocking(str(photo), 1920, tmp_path / "cache")
+    again = fitted_jpeg_blocking(str(photo), 1920, tmp_path / "cache")
+
+    assert first == again
+    assert open_thumb(first).size == (1920, 1440)
+    assert thumbnail_blocking(str(photo), 1920, tmp_path / "cache") != first  # snapped to 1080
+
+
+def test_a_heic_without_pillow_heif_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = make_photo(tmp_path / "IMG_0003.heic")
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # what `import` meets when it is absent
+
+    with pytest.raises(ArtworkError, match="need the pillow-heif package"):
+        thumbnail_blocking(str(photo), 160, tmp_path / "cache")
+
+
+def test_no_more_than_two_images_are_decoded_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TV asking for a page of thumbnails at once must not decode them all side by side (a
+    12 MP HEIC needs ~140 MB while it is resized); the sixth waits for a turn."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+    from time import sleep
+
+    from core.library import artwork
+
+    photos = [make_photo(tmp_path / f"p{n}.jpg", (64, 48)) for n in range(6)]
+    lock, active, peak = Lock(), [0], [0]
+    fit = artwork._fit
+
+    def slow_fit(ref: str, image: Any, box: int) -> Any:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        sleep(0.05)
+        try:
+            return fit(ref, image, box)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(artwork, "_fit", slow_fit)
+    with ThreadPoolExecutor(6) as pool:
+        made = list(pool.map(lambda p: thumbnail_blocking(str(p), 160, tmp_path / "c"), photos))
+    assert peak[0] == 2
+    assert len(set(made)) == 6 and all(path.is_file() for path in made)

@@ -1,5 +1,5 @@
 """Real, tiny media files for tests: videos and audio encoded with PyAV, tags written by mutagen,
-photos saved by Pillow — all in-process, so no test needs an ffmpeg binary or fixtures on disk.
+photos saved by Pillow (HEIC by pillow-heif's x265 encoder) — all in-process, so no test needs an ffmpeg binary or fixtures on disk.
 
 Every generator returns the path it wrote. Shared by tests beyond `core.media`; import it as
 `mediagen` from this folder. The files are real enough for FFmpeg, mutagen and Pillow to parse
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pillow_heif
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import (
     APIC,
@@ -264,7 +265,11 @@ def make_photo(
     orientation: int | None = None,
     utc_offset: str | None = None,
 ) -> Path:
-    """A photo in the format its suffix names, with EXIF DateTimeOriginal and orientation."""
+    """A photo in the format its suffix names, with EXIF DateTimeOriginal and orientation.
+
+    HEIC is written without registering pillow-heif's Pillow opener, so the process still
+    depends on the code under test to register it. As an iPhone does, pillow-heif stores the
+    orientation as a HEIF rotation, which readers apply: the picture opens upright."""
     exif = Image.Exif()
     if orientation is not None:
         exif[ExifTags.Base.Orientation] = orientation
@@ -273,7 +278,11 @@ def make_photo(
         details[ExifTags.Base.DateTimeOriginal] = exif_date.strftime("%Y:%m:%d %H:%M:%S")
     if utc_offset is not None:
         details[ExifTags.Base.OffsetTimeOriginal] = utc_offset
-    Image.new("RGB", size, (30, 120, 200)).save(path, exif=exif.tobytes())
+    image = Image.new("RGB", size, (30, 120, 200))
+    if path.suffix.casefold() in (".heic", ".heif"):
+        pillow_heif.from_pillow(image).save(path, exif=exif.tobytes(), quality=60)
+    else:
+        image.save(path, exif=exif.tobytes())
     return path
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 import os
 import pickle
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -207,6 +207,22 @@ CASES = [
         "png",
         None,
         photo={"width": 20, "height": 10, "taken_at": datetime(2020, 2, 29, 12, 0, 0)},
+    ),
+    Case(  # an iPhone photo: stored turned, with a rotation the reader applies
+        "IMG_0002.HEIC",
+        lambda p: make_photo(
+            p, (64, 32), exif_date=datetime(2024, 5, 6, 7, 8, 9), orientation=6, utc_offset="+02:00"
+        ),
+        "photo",
+        "heif",
+        None,
+        photo={
+            "width": 32,
+            "height": 64,
+            "orientation": 1,  # already applied: turning it again would lay it on its side
+            "display_size": (32, 64),
+            "taken_at": datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=2))),
+        },
     ),
     Case(
         "web.webp",
@@ -425,13 +441,11 @@ def test_a_colon_in_a_relative_name_is_not_a_protocol(
     assert probe_blocking("http:clip.mp4").kind == "video"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pillow_heif") is not None,
-    reason="pillow-heif is installed; HEIC is then read like any other photo",
-)
-def test_heic_without_plugin_says_what_is_missing(tmp_path: Path) -> None:
-    path = tmp_path / "IMG_0001.heic"
-    path.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+def test_heic_without_plugin_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_photo(tmp_path / "IMG_0001.heic")
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # what `import` meets when it is absent
 
     with pytest.raises(ProbeError, match="need the pillow-heif package"):
         probe_blocking(path)

@@ -9,7 +9,7 @@ from defusedxml import ElementTree
 from plugins.dlna.criteria import CriteriaError, search_sql, sort_sql
 from plugins.dlna.didl import Filter, didl, duration_text
 from plugins.dlna.objects import Container, MediaItem, parse_object_id
-from plugins.dlna.profiles import media_profile, needs_transcode
+from plugins.dlna.profiles import media_profile, needs_transcode, screen_copy
 
 DIDL = "{urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/}"
 H264_MP4 = {
@@ -87,6 +87,46 @@ def test_profiles_are_named_only_when_certain() -> None:
     assert media_profile("photo", "a.jpg", big).transfer_mode == "Interactive"
     assert not needs_transcode("track", media_profile("track", "a.flac", {}))
     assert duration_text(0.0004) == "0:00:00.000" and duration_text(3600) == "1:00:00.000"
+
+
+def photo(filename: str, fmt: str, width: int, height: int) -> MediaItem:
+    probe = {"container": fmt, "photo": {"format": fmt, "width": width, "height": height}}
+    return movie("P", kind="photo", filename=filename, probe=probe, art="abc", duration=None)
+
+
+def test_a_photo_tvs_cannot_show_leads_with_its_jpeg_copy() -> None:
+    document = didl([photo("IMG_0001.HEIC", "heif", 4032, 3024)], Filter("*"), "http://h")
+    resources = ElementTree.fromstring(document)[0].findall(f"{DIDL}res")
+
+    assert [(r.text, r.get("protocolInfo", "").split(";")[0]) for r in resources] == [
+        ("http://h/dlna/photo/abc.jpg", "http-get:*:image/jpeg:DLNA.ORG_PN=JPEG_LRG"),
+        ("http://h/dlna/media/abc.heic", "http-get:*:image/heic:DLNA.ORG_OP=01"),
+        ("http://h/dlna/art/abc.jpg", "http-get:*:image/jpeg:DLNA.ORG_PN=JPEG_TN"),
+    ]
+    assert "DLNA.ORG_CI=1" in resources[0].get("protocolInfo", "")
+    assert resources[1].get("resolution") == "4032x3024" and resources[0].get("resolution") is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "fmt", "size", "copy"),
+    [
+        ("a.jpg", "jpeg", (4000, 3000), None),  # a TV shows it as it is
+        ("a.png", "png", (800, 600), None),
+        ("a.jpg", "jpeg", (6000, 4000), "JPEG_LRG"),  # over JPEG_LRG's 4096
+        ("a.heic", "heif", (4032, 3024), "JPEG_LRG"),
+        ("a.webp", "webp", (640, 480), "JPEG_SM"),  # small: the copy is not enlarged
+        ("a.tif", "tiff", (1024, 768), "JPEG_MED"),
+        ("a.avif", "avif", (1000, 1000), "JPEG_LRG"),
+        ("a.heic", "heif", (0, 0), "JPEG_LRG"),  # size unknown: at most 1920, still LRG
+    ],
+)
+def test_the_copy_has_the_smallest_jpeg_profile_its_size_fits(
+    filename: str, fmt: str, size: tuple[int, int], copy: str | None
+) -> None:
+    probe = {"photo": {"format": fmt, "width": size[0], "height": size[1]}}
+    found = screen_copy("photo", media_profile("photo", filename, probe), probe)
+    assert (found and found.pn) == copy
+    assert screen_copy("movie", media_profile("movie", "a.mkv", {}), {}) is None
 
 
 def test_criteria_become_parameterised_sql_or_are_refused() -> None:

@@ -3,7 +3,9 @@ subtitles — found through real Browse results, compared byte for byte with the
 
 from __future__ import annotations
 
+import asyncio
 import io
+from datetime import datetime
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -11,7 +13,19 @@ from didl_lite import didl_lite
 from PIL import Image
 
 from tests.conftest import RunningServer, StartServer
-from tests.plugins.dlna.dms import SUBTITLE, browse_args, dms, envelope, library_server, soap
+from tests.core.media.mediagen import make_photo
+from tests.core.scan.library import library_yaml
+from tests.core.scan.test_scanner import settle
+from tests.plugins.dlna.dms import (
+    PROVIDERS,
+    SUBTITLE,
+    browse_args,
+    dms,
+    envelope,
+    library_server,
+    make_library,
+    soap,
+)
 
 
 async def find(server: RunningServer, *titles: str) -> didl_lite.DidlObject:
@@ -119,3 +133,73 @@ async def test_album_art_and_subtitles_are_served_by_item_id(
     # Names, not addresses, in Host are how DNS-rebinding pages reach a LAN server.
     async with server.session.get(alien.res[0].uri, headers={"Host": "evil.example"}) as response:
         assert response.status == 403
+
+
+async def test_a_heic_photo_is_offered_to_tvs_first_as_a_jpeg(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    base = tmp_path / "media"
+    make_library(base)
+    (base / "Photos" / "2023").mkdir()
+    make_photo(  # an iPhone photo, stored turned: seen 1800x2400
+        base / "Photos" / "2023" / "IMG_0042.HEIC",
+        (2400, 1800),
+        exif_date=datetime(2023, 9, 1, 8, 15),
+        orientation=6,
+    )
+    server = await start_server("dlna: {ssdp: false}\n" + library_yaml(base) + PROVIDERS)
+    await settle(server)
+    heic = await find(server, "Photos", "2023", "September", "IMG_0042")
+    item_id = heic.id.removeprefix("item:")
+
+    copy, original, thumbnail = heic.res
+    assert copy.uri == f"{server.url}/dlna/photo/{item_id}.jpg"
+    assert copy.protocol_info.startswith("http-get:*:image/jpeg:DLNA.ORG_PN=JPEG_LRG;")
+    assert original.uri.endswith(f"/dlna/media/{item_id}.heic")
+    assert original.protocol_info.startswith("http-get:*:image/heic:")
+    assert "DLNA.ORG_PN=JPEG_TN" in thumbnail.protocol_info
+    features = copy.protocol_info.split(":", 3)[3]
+    asked = {"getcontentFeatures.dlna.org": "1", "transferMode.dlna.org": "Interactive"}
+
+    async def fetch() -> bytes:
+        async with server.session.get(copy.uri, headers=asked) as response:
+            assert response.status == 200, await response.text()
+            assert response.headers["Content-Type"] == "image/jpeg"
+            assert response.headers["transferMode.dlna.org"] == "Interactive"
+            assert response.headers["contentFeatures.dlna.org"] == features
+            return await response.read()
+
+    first, second = await asyncio.gather(fetch(), fetch())  # as TVs do: one copy made for both
+    assert first == second
+    image = Image.open(io.BytesIO(first))
+    assert image.format == "JPEG" and image.size == (1440, 1920)  # upright, long side 1920
+    async with server.session.head(copy.uri) as response:
+        assert response.status == 200 and int(response.headers["Content-Length"]) > 0
+    async with server.session.get(thumbnail.uri) as response:
+        assert response.status == 200
+        assert Image.open(io.BytesIO(await response.read())).size == (120, 160)
+    for refused, status in (
+        ({"transferMode.dlna.org": "Streaming"}, 406),
+        ({"Host": "evil.example"}, 403),
+    ):
+        async with server.session.get(copy.uri, headers=refused) as response:
+            assert response.status == status
+
+    beach = await find(server, "Photos", "2024", "July", "beach")  # a JPEG TVs show as it is
+    assert [r.uri.split("/dlna/")[1].split("/")[0] for r in beach.res] == ["media", "art"]
+    beach_copy = f"{server.url}/dlna/photo/{beach.id.removeprefix('item:')}.jpg"
+    async with server.session.get(beach_copy) as response:
+        assert response.status == 404
+
+    await server.hub.catalog.write(
+        lambda db: db.execute("UPDATE libraries SET online = 0 WHERE name = 'Photos'")
+    )
+    async with server.session.get(copy.uri) as response:
+        assert response.status == 410
+    await server.hub.catalog.write(
+        lambda db: db.execute(
+            "UPDATE libraries SET online = 1, lan_visible = 0 WHERE name = 'Photos'"
+        )
+    )
+    async with server.session.get(copy.uri) as response:
+        assert response.status == 404
