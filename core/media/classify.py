@@ -40,7 +40,7 @@ VIDEO_EXTENSIONS = _extensions(
 AUDIO_EXTENSIONS = _extensions(
     "aac aif aifc aiff alac ape dff dsf flac m4a m4b mka mp2 mp3 mpc oga ogg opus wav wma wv"
 )
-PHOTO_EXTENSIONS = _extensions("avif bmp gif heic heif jpeg jpg png tif tiff webp")
+PHOTO_EXTENSIONS = _extensions("avif bmp gif heic heif hif jpeg jpg png tif tiff webp")
 SUBTITLE_EXTENSIONS = _extensions("ass idx smi srt ssa sub sup vtt")
 # Images that can be artwork; `.tbn` is Kodi's name for a JPEG thumbnail and is never a photo.
 ARTWORK_EXTENSIONS = _extensions("jpeg jpg png tbn webp")

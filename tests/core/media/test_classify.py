@@ -28,6 +28,7 @@ TABLE = [
     ("Audiobooks/Book.m4b", A),
     ("Photos/2023/IMG_0001.JPG", P),
     ("Photos/2023/IMG_0002.heic", P),
+    ("Photos/2023/CANON_0003.HIF", P),  # Canon cameras write HEIF as .hif
     ("Photos/scan.tiff", P),
     ("Movie (2000)/Movie (2000).en.forced.srt", S),
     ("Movie (2000)/Movie (2000).idx", S),
