@@ -63,12 +63,22 @@ bootstrap() {
     local spec="."
     [ -n "$extras" ] && spec=".[$extras]"
     local stamp="$VENV/.hearth-installed"
-    local want
-    want="$(sha256sum <"$HEARTH_ROOT/pyproject.toml" | cut -d" " -f1) $spec"
-    if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
-        say "installing Hearth into .venv ($spec)"
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        (cd "$HEARTH_ROOT" && "$VENV/bin/python" -m pip install -q -e "$spec")
-        printf '%s\n' "$want" >"$stamp"
+    local hash want
+    hash="$(sha256sum <"$HEARTH_ROOT/pyproject.toml" | cut -d" " -f1)"
+    want="$hash $spec"
+    # One line per install made for this pyproject.toml; any of them satisfies plain "." (every
+    # extra includes the base), so scripts/run after scripts/test neither reinstalls nor needs
+    # the network — a box may well be offline once it is set up.
+    if [ -f "$stamp" ] && { grep -qxF "$want" "$stamp" ||
+        { [ "$spec" = "." ] && grep -q "^$hash " "$stamp"; }; }; then
+        return
     fi
+    say "installing Hearth into .venv ($spec)"
+    # A newer pip is welcome, not needed: offline, this fails fast and the install goes on
+    "$VENV/bin/python" -m pip install -q --upgrade --retries 0 --timeout 10 pip ||
+        say "could not update pip (offline?); using the one in .venv"
+    (cd "$HEARTH_ROOT" && "$VENV/bin/python" -m pip install -q -e "$spec")
+    grep -s "^$hash " "$stamp" >"$stamp.new" || true
+    printf '%s\n' "$want" >>"$stamp.new"
+    mv "$stamp.new" "$stamp"
 }
