@@ -91,10 +91,18 @@ def build_index_blocking(
     for pk, root, relpath in rows:
         ensure(bytes(root), os.path.dirname(bytes(relpath))).items.append(pk)
     roots.sort(key=lambda k: (folders[k].title.casefold(), k))
+    return FolderIndex(folders, roots, subtitles_blocking(db, library_id))
+
+
+def subtitles_blocking(
+    db: sqlite_utils.Database, library_id: int
+) -> dict[tuple[bytes, bytes], list[str]]:
+    """The names of the subtitle files in each (root, folder) of a library: all that preparing
+    DIDL needs, without building the whole folder index."""
     subtitles: dict[tuple[bytes, bytes], list[str]] = {}
     for root, relpath in db.execute(
         "SELECT root, relpath FROM files WHERE library_id = ? AND role = 'subtitle'", [library_id]
     ):
         folder, name = os.path.split(bytes(relpath))
         subtitles.setdefault((bytes(root), folder), []).append(os.fsdecode(name))
-    return FolderIndex(folders, roots, subtitles)
+    return subtitles

@@ -29,7 +29,7 @@ from core.http.errors import ApiError
 from core.people.access import lan_principal_blocking
 from plugins.dlna.config import DlnaConfig
 from plugins.dlna.events import Eventing
-from plugins.dlna.folders import FolderIndex, build_index_blocking
+from plugins.dlna.folders import FolderIndex, build_index_blocking, subtitles_blocking
 from plugins.dlna.fragments import FragmentStore
 from plugins.dlna.objects import Library
 from plugins.dlna.pages import PageCache
@@ -75,6 +75,7 @@ class DlnaService:
         self.system_update_id = int(time.time()) % 2**32
         self.icons: dict[str, bytes] = {}
         self._folders: dict[int, tuple[int, FolderIndex]] = {}
+        self._subtitle_maps: dict[int, tuple[int, dict[tuple[bytes, bytes], list[str]]]] = {}
         self.pages = PageCache()
         self.fragments = FragmentStore(ctx.data_dir / "didl.db")
         self.prerender = Prerenderer(self.fragments, ctx.catalog, self._subtitles, ctx.logger)
@@ -85,6 +86,7 @@ class DlnaService:
         library's stored items are rendered again."""
         self.system_update_id = (self.system_update_id + 1) % 2**32
         self._folders.clear()
+        self._subtitle_maps.clear()
         self.pages.clear()
         self.prerender.changed(event.library_id)
         self.events.changed(CONTENT_DIRECTORY.short)
@@ -113,9 +115,16 @@ class DlnaService:
         return response.status
 
     def _subtitles(self, db: sqlite_utils.Database) -> SubtitleNames:
+        """Subtitle names for preparing DIDL: a small map per library, not the folder index
+        (which holds every item, and is built only when a TV browses folders)."""
+
         def names(library_id: int, root: bytes, folder: bytes) -> list[str]:
-            index = self.folder_index_blocking(db, library_id)
-            return index.subtitles.get((root, folder), [])
+            update_id = self.system_update_id
+            cached = self._subtitle_maps.get(library_id)
+            if cached is None or cached[0] != update_id:
+                cached = (update_id, subtitles_blocking(db, library_id))
+                self._subtitle_maps[library_id] = cached
+            return cached[1].get((root, folder), [])
 
         return names
 
