@@ -153,6 +153,11 @@ class PluginContext:
         """Ask for a scan of a registered source, or of some of its folders (absolute)."""
         self._hub.scans.request(source.source_id, folders)
 
+    async def scans_idle(self) -> None:
+        """Until no scan is queued or running: for background work that should not compete
+        with a scan for the CPU or interleave its memory with the scan's."""
+        await self._hub.scans.wait_idle()
+
     async def set_source_online(self, source: LibrarySource, online: bool) -> None:
         """A drive came or went: its library is shown or hidden, never deleted."""
         await self._hub.scans.set_online(source, online)

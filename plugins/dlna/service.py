@@ -78,7 +78,9 @@ class DlnaService:
         self._subtitle_maps: dict[int, tuple[int, dict[tuple[bytes, bytes], list[str]]]] = {}
         self.pages = PageCache()
         self.fragments = FragmentStore(ctx.data_dir / "didl.db")
-        self.prerender = Prerenderer(self.fragments, ctx.catalog, self._subtitles, ctx.logger)
+        self.prerender = Prerenderer(
+            self.fragments, ctx.catalog, self._subtitles, ctx.logger, ctx.scans_idle
+        )
         self.events = Eventing(self.event_values, self._notify, ctx.create_task)
 
     def library_changed(self, event: LibraryChanged) -> None:

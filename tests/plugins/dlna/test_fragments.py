@@ -241,3 +241,31 @@ async def test_a_failing_store_is_logged_once_and_tried_again(
     warnings = [r for r in caplog.records if "cannot be used" in r.getMessage()]
     assert len(warnings) == 1  # one outage, one line
     assert any("works again" in r.getMessage() for r in caplog.records)
+
+
+async def test_pages_are_prepared_only_while_no_scan_runs(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Rendering waits for the scans to be idle (the real `ctx.scans_idle`), batch by batch."""
+    server, service = await prepared(start_server, tmp_path)
+    scanning = asyncio.Event()
+    quiet = service.prerender._quiet
+    assert quiet is not None
+
+    async def held() -> None:  # as if a scan were running until `scanning` is set
+        await scanning.wait()
+        await quiet()
+
+    service.prerender._quiet = held
+    before = service.prerender.written
+    await server.hub.catalog.write(
+        lambda db: db.execute(
+            "UPDATE items SET title = title || ' (restored)' WHERE kind = 'movie'"
+        )
+    )
+    service.prerender.changed(1)
+    await asyncio.sleep(0.3)
+    assert not service.prerender.ready and service.prerender.written == before
+    scanning.set()
+    await asyncio.wait_for(service.prerender.wait_ready(), 10)
+    assert service.prerender.written > before
