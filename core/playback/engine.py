@@ -68,6 +68,9 @@ class PlaybackEngine:
             self.capacity.base_limit, self.capacity.source = 0.0, "no ffmpeg"
             return
         cache = self._hub.config.hearth.data_dir / "transcode-calibration.json"
+        # Not beside a scan: the measured speed is kept for good, and a first scan busy on
+        # every core would make it too low (and the two together peaked at 320 MB at 100k).
+        await self._hub.scans.wait_idle()
         calibration = await asyncio.get_running_loop().run_in_executor(
             None, cached_calibration_blocking, cache, self._ffmpeg, _preset()
         )
