@@ -51,6 +51,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.debian import install_without_starting  # noqa: E402
 from core.playback.ffmpeg_args import NICENESS  # noqa: E402
 from tests import netns  # noqa: E402
 
@@ -208,20 +209,7 @@ def ensure_nginx() -> None:
         return
     if os.geteuid() != 0:
         sys.exit("nginx is missing: run as root, or apt-get install nginx")
-    guard = Path("/usr/sbin/policy-rc.d")
-    made_guard = not guard.exists()
-    if made_guard:  # Debian's way to keep postinst from starting a daemon
-        guard.write_text("#!/bin/sh\nexit 101\n")
-        guard.chmod(0o755)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "nginx"]
-    try:
-        if subprocess.run(install, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, check=True)
-            subprocess.run(install, env=env, check=True)
-    finally:
-        if made_guard:
-            guard.unlink()
+    install_without_starting("nginx")
     pid_file = Path("/run/nginx.pid")  # only the daemon the package's PID file names
     if pid_file.exists():
         with contextlib.suppress(ValueError, psutil.Error):

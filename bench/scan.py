@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import mediagen  # noqa: E402
+from bench.debian import install_without_starting  # noqa: E402
 from tests import netns  # noqa: E402
 
 HEARTH = ROOT / ".venv" / "bin" / "hearth"
@@ -309,20 +310,7 @@ def minidlnad() -> str:
     if os.geteuid() != 0:
         raise Unavailable("minidlna is not installed; run as root, or apt-get install minidlna")
     print("installing minidlna (service start-up denied, service disabled afterwards)…")
-    guard = Path("/usr/sbin/policy-rc.d")
-    made_guard = not guard.exists()
-    if made_guard:  # the standard Debian way to keep postinst from starting the daemon
-        guard.write_text("#!/bin/sh\nexit 101\n")
-        guard.chmod(0o755)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "minidlna"]
-    try:
-        if subprocess.run(install, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, check=True)
-            subprocess.run(install, env=env, check=True)
-    finally:
-        if made_guard:
-            guard.unlink()
+    install_without_starting("minidlna")
     _stop_packaged_service()
     found = shutil.which("minidlnad", path="/usr/sbin:/usr/bin")
     if not found:

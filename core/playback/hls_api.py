@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,26 @@ def _playlist(text: str) -> web.Response:
     return web.Response(text=text, content_type=MPEGURL, headers={"Cache-Control": "no-cache"})
 
 
+async def send_progressive(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncGenerator[bytes, None]
+) -> web.StreamResponse:
+    """Stream ffmpeg's MPEG-TS as it comes. The first chunk is awaited before the headers go
+    out, so a failure at once (a busy box: 503) is still a plain error; a later one, or the
+    player hanging up, only ends the body (the manager logs ffmpeg's failures)."""
+    async with contextlib.aclosing(chunks):
+        first = await anext(chunks, b"")
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            await response.write(first)
+            async for chunk in chunks:
+                await response.write(chunk)
+        except (ApiError, ConnectionResetError):
+            return response
+    await response.write_eof()
+    return response
+
+
 def progressive_handler(
     resolve: Resolver, manager: TranscodeManager
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -218,18 +238,7 @@ def progressive_handler(
             headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}
         )
         chunks = manager.progressive_ts(item.path, plan, start, item.probe)
-        async with contextlib.aclosing(chunks):
-            first = await anext(chunks, b"")  # an immediate failure can still be a JSON error
-            response.enable_chunked_encoding()
-            await response.prepare(request)
-            try:
-                await response.write(first)
-                async for chunk in chunks:
-                    await response.write(chunk)
-            except (ApiError, ConnectionResetError):
-                return response  # logged by the manager, or the client left: end the body
-        await response.write_eof()
-        return response
+        return await send_progressive(request, response, chunks)
 
     return get_progressive
 

@@ -108,6 +108,18 @@ class CatalogWriter:
         self._now = now
         self.created_containers: list[ContainerPath] = []
 
+    def _facts(self, record: FileRecord, analysis: Analysis | None) -> list[Any]:
+        """size, mtime_ns, inode, head_hash, probe, error, seen_at: what a scan learns of a file."""
+        return [
+            record.size,
+            record.mtime_ns,
+            record.inode,
+            analysis.head_hash if analysis else None,
+            _probe_json(analysis),
+            analysis.error if analysis else None,
+            self._now,
+        ]
+
     def add_file(self, record: FileRecord, role: str, analysis: Analysis | None) -> int:
         """A new file row; its probe is kept as JSON for playback decisions."""
         cursor = self._db.execute(
@@ -118,13 +130,7 @@ class CatalogWriter:
                 os.fsencode(record.root),
                 os.fsencode(record.relpath),
                 role,
-                record.size,
-                record.mtime_ns,
-                record.inode,
-                analysis.head_hash if analysis else None,
-                _probe_json(analysis),
-                analysis.error if analysis else None,
-                self._now,
+                *self._facts(record, analysis),
             ],
         )
         return int(cursor.lastrowid or 0)
@@ -138,13 +144,7 @@ class CatalogWriter:
             [
                 os.fsencode(record.root),
                 os.fsencode(record.relpath),
-                record.size,
-                record.mtime_ns,
-                record.inode,
-                analysis.head_hash if analysis else None,
-                _probe_json(analysis),
-                analysis.error if analysis else None,
-                self._now,
+                *self._facts(record, analysis),
                 file_id,
             ],
         )

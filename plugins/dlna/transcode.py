@@ -13,7 +13,6 @@ a stream running after the TV hangs up.
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from multidict import MultiDict
 
 from core.http.errors import ApiError
 from core.playback.decision import UnplayableError, decide
-from core.playback.hls_api import plan_for_request
+from core.playback.hls_api import plan_for_request, send_progressive
 from core.playback.profiles import detect_profile
 from plugins.dlna.media import dlna_headers, item_id_of, playable_file
 from plugins.dlna.objects import VIDEO_KINDS
@@ -97,15 +96,4 @@ class DlnaTranscode:
             await response.prepare(request)
             return response
         chunks = engine.manager.progressive_ts(path, plan, start or 0.0, item.probe)
-        async with contextlib.aclosing(chunks):
-            first = await anext(chunks, b"")  # a 503 (box busy) is still a plain error now
-            response.enable_chunked_encoding()
-            await response.prepare(request)
-            try:
-                await response.write(first)
-                async for chunk in chunks:
-                    await response.write(chunk)
-            except (ApiError, ConnectionResetError):
-                return response  # ffmpeg failed (logged by the manager) or the TV left
-        await response.write_eof()
-        return response
+        return await send_progressive(request, response, chunks)
