@@ -3,8 +3,10 @@
 Handlers only: the caller supplies `resolve` (catalog lookup plus the playback decision) and a
 `TranscodeManager`; `add_hls_routes` registers them on the route table. The query can narrow the
 decision (a lower quality, another audio track, a default subtitle) but never widen it. Playlist
-URIs are relative, so they survive a reverse proxy or relay prefix. This module never runs
-ffmpeg itself and never decides what a client can play.
+URIs are relative, so they survive a reverse proxy or relay prefix. A session belongs to the
+client that opened it (its sign-in session): anyone else, an admin included, gets 404 for its
+playlists, segments, subtitles and stop. This module never runs ffmpeg itself and never decides
+what a client can play.
 """
 
 from __future__ import annotations
@@ -247,7 +249,10 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
     """Register the HLS and progressive transcode routes, owned by the core."""
 
     def session_of(request: web.Request) -> HlsSession:
-        session = manager.get(request.match_info["session"], request.match_info["id"])
+        # only the client that opened the session reaches it (its playlists, segments,
+        # subtitles and stop): a leaked or guessed id gives another person nothing
+        key = client_key(request)
+        session = manager.get(request.match_info["session"], request.match_info["id"], key)
         if session is None:
             raise ApiError(
                 404, "No such playback session; request master.m3u8 again.", "session_ended"

@@ -355,9 +355,16 @@ class TranscodeManager:
     def sessions(self) -> tuple[HlsSession, ...]:
         return tuple(self._sessions.values())
 
-    def get(self, session_id: str, item_id: str | None = None) -> HlsSession | None:
+    def get(
+        self, session_id: str, item_id: str | None = None, key: str | None = None
+    ) -> HlsSession | None:
+        """The live session with this id; with `item_id` or `key`, only if it plays that item
+        for that client. A session id alone is no credential: another client, even an admin,
+        is told the session does not exist rather than that it belongs to someone else."""
         session = self._sessions.get(session_id)
         if session is None or session.closed:
+            return None
+        if key is not None and session.key != key:
             return None
         return session if item_id in (None, session.source.item_id) else None
 
