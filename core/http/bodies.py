@@ -1,7 +1,8 @@
 """Reading JSON request bodies the same way everywhere: small, an object, or a clear 400.
 
-Handlers of every module (people, library, plugins) use these, so a malformed or oversized body
-gets the same answer wherever it is sent. It never interprets the fields beyond their type.
+Handlers of every module (people, library, plugins) use these, so a malformed or oversized body,
+or one holding text that is not valid Unicode, gets the same answer wherever it is sent. It never
+interprets the fields beyond their type.
 """
 
 from __future__ import annotations
@@ -22,11 +23,34 @@ async def json_body(request: web.Request, limit: int | None = BODY_LIMIT) -> dic
         raise ApiError(413, "The request body is too large.", "too_large")
     try:
         body = await request.json()
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested beyond the parser
         raise ApiError(400, "The body must be JSON.", "bad_body") from err
     if not isinstance(body, dict):
         raise ApiError(400, "The body must be a JSON object.", "bad_body")
+    if not _valid_text(body):
+        raise ApiError(400, BAD_TEXT, "bad_text")
     return body
+
+
+BAD_TEXT = "The body holds text that is not valid Unicode (a lone surrogate such as \\ud800)."
+
+
+def _valid_text(value: object) -> bool:
+    """Whether every string in a parsed JSON value (keys too) can be stored: JSON may escape
+    a lone surrogate (`"\\ud800"`), which Python parses but SQLite and argon2 cannot encode.
+    A loop, not recursion: a body nested as deep as the parser allows must not overflow here."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def text_field(body: dict[str, Any], name: str, required: bool = True) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -42,13 +43,38 @@ class ApiError(Exception):
         self.headers = headers
 
 
+BAD_URL_TEXT = "The address holds text that is not valid UTF-8; check the link or search words."
+BAD_TEXT = "The request holds text that is not valid Unicode; check what was typed or sent."
+
+
+def valid_url_text(raw: str) -> bool:
+    """Whether a raw request target (path and query, as sent) decodes as strict UTF-8 once its
+    %-escapes are undone. yarl would quietly turn `%ff` into U+FFFD in a query and keep it
+    escaped in a path; strict UTF-8 also refuses encoded surrogates (`%ed%a0%80`)."""
+    if raw.isascii() and "%" not in raw:
+        return True
+    try:
+        unquote_to_bytes(raw.encode("utf-8", "surrogateescape")).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every HTTP error into JSON and every unexpected exception into a logged 500."""
+    """Turn every HTTP error into JSON and every unexpected exception into a logged 500;
+    invalid text anywhere in the request is the client's 400, never a 500."""
+    if not valid_url_text(request.raw_path):
+        return json_error(400, BAD_URL_TEXT, "bad_text")
     try:
         response = await handler(request)
     except ApiError as err:
         return json_error(err.status, err.message, err.code, err.headers)
+    except UnicodeError as err:
+        # what a handler could not encode came from the request (a header, a form field, a
+        # body read by hand): the client sent it, so the client is told
+        _LOGGER.info("Refused invalid text in %s %r: %s", request.method, request.path, err)
+        return json_error(400, BAD_TEXT, "bad_text")
     except web.HTTPException as err:
         if err.status < 400:
             raise
