@@ -21,6 +21,7 @@ from core.events import Event
 from core.http.routes import RouteSpec
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.manifest import Manifest
+from core.network import HomeNetwork
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -125,6 +126,22 @@ class PluginContext:
     def network_interfaces(self) -> tuple[str, ...]:
         """Where the owner lets discovery announce (hearth.network.interfaces; empty = all)."""
         return self._hub.config.hearth.network.interfaces
+
+    @property
+    def home_network(self) -> HomeNetwork:
+        """The attached subnets and the owner's `lan_subnets`: what counts as the home."""
+        return self._hub.home
+
+    def add_host_name(self, name: str) -> None:
+        """Let requests call the box by `name` (the relay's public name) while the plugin runs."""
+        self._cleanups.append(self._hub.host_names.add(name))
+
+    def add_tunnel_listener(self, sockname: object) -> None:
+        """Every connection to this listening address is `remote`, whatever its peer address
+        (a tunnel hands connections in over loopback), while the plugin runs."""
+        tunnels = self._hub.tunnels
+        tunnels.add(sockname)
+        self._cleanups.append(lambda: tunnels.discard(sockname))
 
     @property
     def http_port(self) -> int:

@@ -16,6 +16,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
+
 from core import __version__
 from core.bus import EventBus
 from core.catalog import Catalog
@@ -25,6 +27,8 @@ from core.egress import EgressGate
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.core_api import add_core_routes
+from core.http.origin import HostNames, origin_middleware
+from core.http.routes import RouteSpec
 from core.http.security import redirect_middleware
 from core.http.server import HttpServer
 from core.http.tls import HttpsEndpoint
@@ -32,9 +36,10 @@ from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
+from core.network import HomeNetwork
 from core.people.auth_api import AuthApi, add_auth_routes
 from core.people.me_api import MeApi, add_me_routes
-from core.people.middleware import Authenticator, auth_middleware
+from core.people.middleware import PRINCIPAL, Authenticator, auth_middleware
 from core.people.playlists_api import add_playlist_routes
 from core.people.retention import keep_history
 from core.people.users_api import UsersApi, add_users_routes
@@ -77,8 +82,13 @@ class Hub:
         self.authenticator = Authenticator(self)
         self.egress = EgressGate(config.hearth.egress)  # the only way out; no socket until used
         self.https = HttpsEndpoint(config.hearth)
+        network = config.hearth.network
+        self.home = HomeNetwork(network.interfaces, network.lan_subnets)
+        self.host_names = HostNames(config.hearth.http.hosts)
+        self.tunnels: set[object] = set()  # listening addresses whose connections are remote
+        origin = origin_middleware(self.home, self.host_names, self.tunnels, self._spec_for)
         redirect = redirect_middleware(self.https.redirect_port)
-        self.http = HttpServer([redirect, auth_middleware(self, self.authenticator)])
+        self.http = HttpServer([origin, redirect, auth_middleware(self, self.authenticator)])
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
         self.port = 0
@@ -90,6 +100,9 @@ class Hub:
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
         self._stopping = False
         self.retry_delays = RETRY_DELAYS
+
+    def _spec_for(self, request: web.Request) -> RouteSpec | None:
+        return self.http.routes.spec_for(request)
 
     @property
     def catalog(self) -> Catalog:
@@ -115,6 +128,7 @@ class Hub:
         hearth.data_dir.mkdir(parents=True, exist_ok=True)
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
+        self.host_names.add(f"hearth-{self.server_id[:8]}.local")  # the mDNS name we announce
         if self.live:  # test encodes cost a second of CPU and 150 MB; a one-shot scan needs none
             self._track(self.machine.detect(), "hardware-detect")
         self._scans = ScanManager(
@@ -122,7 +136,7 @@ class Hub:
         )
         self._scans.start()
         self.bus.subscribe(ProvisionAdded, self._on_provision)
-        add_core_routes(self.http.routes, hearth.name, __version__, self.health)
+        add_core_routes(self.http.routes, hearth.name, __version__, self.health, _is_admin)
         add_library_routes(self.http.routes, self)
         add_stream_routes(self.http.routes, self)
         self.playback = PlaybackEngine(self)
@@ -327,3 +341,9 @@ class Hub:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
             await self.stop()
+
+
+def _is_admin(request: web.Request) -> bool:
+    """Whether the caller of an `anyone` route signed in as an owner or admin."""
+    principal = request.get(PRINCIPAL)
+    return principal is not None and principal.is_admin

@@ -7,6 +7,7 @@ their own schemas.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ class HttpConfig:
     port: int
     https_port: int
     redirect_non_lan: bool = False  # send plain HTTP from outside the home to HTTPS
+    hosts: tuple[str, ...] = ()  # extra names the box answers to (a router's DNS name...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +41,12 @@ class TlsConfig:
 
 @dataclass(frozen=True, slots=True)
 class NetworkConfig:
-    """Where discovery announces: interface names or addresses; empty means every interface."""
+    """Where discovery announces: interface names or addresses; empty means every interface.
+    The subnets of those interfaces, plus `lan_subnets`, are the home network (core.network)."""
 
     interfaces: tuple[str, ...]
     mdns: bool
+    lan_subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +74,16 @@ def _build(data: dict[str, Any]) -> HearthConfig:
     return HearthConfig(
         name=data["name"],
         data_dir=data["data_dir"].resolve(),
-        http=HttpConfig(http["host"], http["port"], http["https_port"], http["redirect_non_lan"]),
-        network=NetworkConfig(tuple(network["interfaces"]), network["mdns"]),
+        http=HttpConfig(
+            http["host"],
+            http["port"],
+            http["https_port"],
+            http["redirect_non_lan"],
+            tuple(http["hosts"]),
+        ),
+        network=NetworkConfig(
+            tuple(network["interfaces"]), network["mdns"], tuple(network["lan_subnets"])
+        ),
         log_level=data["log_level"],
         ffmpeg=data.get("ffmpeg"),
         scan_workers=data["scan_workers"],
@@ -87,6 +99,7 @@ _HTTP = vol.Schema(
         vol.Optional("port", default=8440): cv.port_or_zero,
         vol.Optional("https_port", default=8443): cv.port_or_zero,
         vol.Optional("redirect_non_lan", default=False): cv.boolean,
+        vol.Optional("hosts", default=list): vol.All(cv.ensure_list, [cv.host_name]),
     }
 )
 
@@ -116,6 +129,7 @@ _NETWORK = vol.Schema(
     {
         vol.Optional("interfaces", default=list): vol.All(cv.ensure_list, [cv.non_empty_string]),
         vol.Optional("mdns", default=True): cv.boolean,
+        vol.Optional("lan_subnets", default=list): vol.All(cv.ensure_list, [cv.ip_network]),
     }
 )
 

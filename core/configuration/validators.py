@@ -8,6 +8,7 @@ what to write instead. Each raises `vol.Invalid` with a message that reads well 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,26 @@ def ip_address(value: Any) -> str:
         return str(ipaddress.ip_address(string(value).strip()))
     except ValueError as err:
         raise vol.Invalid("expected an IP address") from err
+
+
+def ip_network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A subnet in CIDR form (198.18.7.0/24); host bits must be zero."""
+    text = string(value).strip()
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as err:
+        raise vol.Invalid("expected a subnet such as 192.168.2.0/24 (host bits zero)") from err
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def host_name(value: Any) -> str:
+    """A DNS name this box may be called by (no scheme, no port), kept in lower case."""
+    text = string(value).strip().lower().rstrip(".")
+    if not text or len(text) > 253 or not all(_LABEL.fullmatch(p) for p in text.split(".")):
+        raise vol.Invalid("expected a host name such as media.home.arpa (no http://, no port)")
+    return text
 
 
 def ensure_list(value: Any) -> list[Any]:

@@ -1,7 +1,9 @@
 """The core's own routes: health and the OpenAPI document.
 
-Health is public so a TV, a monitoring script or the web app's sign-in page can see that the
-server is up; it shows plugin states and errors but never configuration values or secrets.
+Health answers anyone, so a TV, a monitoring script or the web app's sign-in page can see that
+the server is up; to anyone else than an owner or admin it says only name, version and status
+(the kernel, CPU, memory and paths are nobody else's business). Even then it never shows
+configuration values or secrets. The OpenAPI document is for signed-in callers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from core.http.openapi import build_document
 from core.http.routes import RouteSpec, RouteTable
 
 HealthSource = Callable[[], Mapping[str, Any]]
+AdminCheck = Callable[[web.Request], bool]
 
 
 def add_core_routes(
@@ -23,25 +26,23 @@ def add_core_routes(
     name: str,
     version: str,
     health: HealthSource,
+    is_admin: AdminCheck,
 ) -> None:
     """Register /api/health and /api/openapi.json."""
     started = time.monotonic()
 
     async def get_health(request: web.Request) -> web.Response:
-        """Server version, uptime and the state of every plugin."""
-        body = {
-            "name": name,
-            "version": version,
-            "uptime_seconds": round(time.monotonic() - started, 1),
-        }
-        body.update(health())
+        """Server name, version and status; for admins also uptime and every plugin's state."""
+        detail = health()
+        body: dict[str, Any] = {"name": name, "version": version, "status": detail["status"]}
+        if is_admin(request):
+            body["uptime_seconds"] = round(time.monotonic() - started, 1)
+            body.update(detail)
         return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     async def get_openapi(request: web.Request) -> web.Response:
         """The OpenAPI 3 document for every route registered now."""
         return web.json_response(build_document(table.specs(), f"{name} API", version))
 
-    table.add(RouteSpec("GET", "/api/health", get_health, tags=("core",), public=True), "core")
-    table.add(
-        RouteSpec("GET", "/api/openapi.json", get_openapi, tags=("core",), public=True), "core"
-    )
+    table.add(RouteSpec("GET", "/api/health", get_health, tags=("core",), access="anyone"), "core")
+    table.add(RouteSpec("GET", "/api/openapi.json", get_openapi, tags=("core",)), "core")

@@ -58,14 +58,16 @@ def _operation(spec: RouteSpec, owner: str) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
         "x-hearth-owner": owner,
-        "x-hearth-public": spec.public,
+        "x-hearth-access": spec.access,
     }
     if spec.request_body is not None:
         operation["requestBody"] = {
             "content": {"application/json": {"schema": dict(spec.request_body)}}
         }
-    if not spec.public:
+    if spec.access == "signed_in":
         operation["security"] = [{"bearer": []}]
+    else:  # no sign-in; `lan` routes answer only the home network
+        operation["security"] = []
     return operation
 
 

@@ -10,13 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from core.http.errors import ApiError
 
 HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Who a route is for. `signed_in`: a person or device key, from anywhere (the default).
+# `lan`: devices on the home network without accounts (DLNA, the first-run setup code); a
+# remote source gets 403 whoever it is. `anyone`: from anywhere, signed in or not (sign-in,
+# invite redemption, the web app's shell and files, a minimal health).
+Access = Literal["signed_in", "lan", "anyone"]
+ACCESS_LEVELS: tuple[Access, ...] = ("signed_in", "lan", "anyone")
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 
 
@@ -40,10 +46,19 @@ class RouteSpec:
     summary: str = ""
     tags: tuple[str, ...] = ()
     query: tuple[Param, ...] = ()
-    public: bool = False
+    access: Access = "signed_in"
     admin: bool = False  # owners and admins only (users, scans, privacy, hardware)
     responses: Mapping[str, str] = field(default_factory=dict)
     request_body: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.access not in ACCESS_LEVELS:
+            raise ValueError(f"{self.method} {self.path}: access must be one of {ACCESS_LEVELS}")
+
+    @property
+    def open_without_sign_in(self) -> bool:
+        """`lan` and `anyone` routes need no account (the origin middleware guards `lan`)."""
+        return self.access != "signed_in"
 
     @property
     def path_params(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Browser hardening on every response, and sending outside visitors from HTTP to HTTPS.
+"""Browser hardening on every response, and sending remote visitors from HTTP to HTTPS.
 
 The headers keep the web app from being framed, sniffed or made to load anything from another
 origin; Strict-Transport-Security goes only on HTTPS answers, because a plain-HTTP answer cannot
@@ -8,11 +8,12 @@ decides who may see what (that is the people layer) and never touches response b
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+
+from core.http.origin import is_home
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -39,19 +40,6 @@ async def add_security_headers(request: web.BaseRequest, response: web.StreamRes
         response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT)
 
 
-def is_lan_address(remote: str | None) -> bool:
-    """Private, loopback and link-local addresses (IPv4, IPv6 and IPv4-mapped IPv6) are home."""
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_private or address.is_loopback or address.is_link_local
-
-
 def https_url(request: web.BaseRequest, port: int) -> str:
     """The same URL on the HTTPS port (host from the request, path and query kept)."""
     return str(request.url.with_scheme("https").with_port(port))
@@ -64,7 +52,7 @@ def redirect_middleware(target_port: Callable[[], int | None]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         port = target_port()
-        if port is not None and not request.secure and not is_lan_address(request.remote):
+        if port is not None and not request.secure and not is_home(request):
             raise web.HTTPPermanentRedirect(https_url(request, port))
         return await handler(request)
 

@@ -73,6 +73,13 @@ class HttpServer:
         """Also listen with TLS (after `start`); returns the actual port."""
         return await self._listen(host, port, context)
 
+    async def add_unix_site(self, path: str, context: ssl.SSLContext | None = None) -> None:
+        """Also listen on a Unix socket (after `start`). Its connections are always `remote`
+        (core.http.origin): this is how a tunnel hands in what it carries."""
+        if self._runner is None:
+            raise RuntimeError("start the server before adding a site")
+        await web.UnixSite(self._runner, path, ssl_context=context).start()
+
     async def _listen(self, host: str, port: int, context: ssl.SSLContext | None) -> int:
         if self._runner is None:
             raise RuntimeError("start the server before adding a site")

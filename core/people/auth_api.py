@@ -456,14 +456,14 @@ def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
         },
     }
     for spec in (
-        RouteSpec("GET", "/api/setup", api.get_setup, tags=tags, public=True),
-        RouteSpec("POST", "/api/setup", api.post_setup, tags=tags, public=True),
+        RouteSpec("GET", "/api/setup", api.get_setup, tags=tags, access="lan"),
+        RouteSpec("POST", "/api/setup", api.post_setup, tags=tags, access="lan"),
         RouteSpec(
             "POST",
             "/api/auth/login",
             api.post_login,
             tags=tags,
-            public=True,
+            access="anyone",
             request_body=login_body,
         ),
         RouteSpec("POST", "/api/auth/logout", api.post_logout, tags=tags),

@@ -1,4 +1,4 @@
-"""Deny by default: every request is signed in, or its route was declared public.
+"""Deny by default: every request is signed in, or its route was declared `lan` or `anyone`.
 
 Tokens come from `Authorization: Bearer …` (apps, TVs with device keys) or the web app's
 HttpOnly cookie; cookie sessions must echo the CSRF cookie in a header on anything that
@@ -116,7 +116,8 @@ def _older_than(stamp: str, seconds: float) -> bool:
 
 
 def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """The middleware; it needs the hub's route table to know which routes are public."""
+    """The middleware; it needs the hub's route table to know which routes need no sign-in
+    (where a request comes from was checked before, by `core.http.origin`)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -126,8 +127,8 @@ def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[we
         if principal is not None:
             request[PRINCIPAL] = principal
         unmatched = request.match_info.http_exception is not None
-        if (spec is None and unmatched) or (spec is not None and spec.public):
-            return await handler(request)  # 404/405 answers and public routes
+        if (spec is None and unmatched) or (spec is not None and spec.open_without_sign_in):
+            return await handler(request)  # 404/405 answers, `lan` and `anyone` routes
         # a matched route the table cannot name (spec None) is private: deny by default
         if principal is None:
             raise ApiError(401, "Sign in first.", "unauthorized", **{"WWW-Authenticate": "Bearer"})
@@ -150,7 +151,7 @@ def _csrf_ok(request: web.Request) -> bool:
 
 
 def principal_of(request: web.Request) -> Principal:
-    """The signed-in principal of a non-public route (the middleware guarantees one)."""
+    """The signed-in principal of a `signed_in` route (the middleware guarantees one)."""
     principal: Principal | None = request.get(PRINCIPAL)
     if principal is None:
         raise ApiError(401, "Sign in first.", "unauthorized", **{"WWW-Authenticate": "Bearer"})

@@ -323,7 +323,7 @@ def add_users_routes(table: RouteTable, api: UsersApi) -> None:
         RouteSpec("GET", "/api/invites", api.get_invites, tags=tags, admin=True),
         RouteSpec("POST", "/api/invites", api.post_invite, tags=tags, admin=True),
         RouteSpec("DELETE", "/api/invites/{invite}", api.delete_invite, tags=tags, admin=True),
-        RouteSpec("POST", "/api/invites/redeem", api.post_redeem, tags=tags, public=True),
+        RouteSpec("POST", "/api/invites/redeem", api.post_redeem, tags=tags, access="anyone"),
         RouteSpec("PATCH", "/api/libraries/{library}", api.patch_library, tags=tags, admin=True),
     ):
         table.add(spec, "core")

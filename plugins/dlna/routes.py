@@ -1,4 +1,5 @@
-"""Every HTTP route of the DLNA server, all public (TVs have no accounts) and tagged "dlna".
+"""Every HTTP route of the DLNA server, all for the home network only (`access="lan"`: TVs have
+no accounts, and a remote source is refused before any handler runs), tagged "dlna".
 
 The device description, the SCPDs and the icons are answered here; control goes to
 `control.py`, files to `media.py` and the MPEG-TS transcode to `transcode.py`. Routes live on
@@ -28,7 +29,7 @@ def _xml(text: str) -> web.Response:
 
 
 def _spec(method: str, path: str, handler: HandlerFn, summary: str) -> RouteSpec:
-    return RouteSpec(method, path, handler, summary=summary, tags=TAGS, public=True)
+    return RouteSpec(method, path, handler, summary=summary, tags=TAGS, access="lan")
 
 
 def dlna_routes(service: DlnaService) -> list[RouteSpec]:

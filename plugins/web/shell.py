@@ -125,17 +125,24 @@ class WebShell:
                 self.app_file,
                 "Web app files",
                 tags,
-                public=True,
+                access="anyone",
             )
             for n in range(1, len(DEPTHS) + 1)
         ]
         return [
-            RouteSpec("GET", "/", self.index, "The web app", tags, public=True),
+            RouteSpec("GET", "/", self.index, "The web app", tags, access="anyone"),
             *files,
             RouteSpec(
-                "GET", "/manifest.webmanifest", self.manifest, "Web app manifest", tags, public=True
+                "GET",
+                "/manifest.webmanifest",
+                self.manifest,
+                "Web app manifest",
+                tags,
+                access="anyone",
             ),
-            RouteSpec("GET", "/sw.js", self.service_worker, "Service worker", tags, public=True),
+            RouteSpec(
+                "GET", "/sw.js", self.service_worker, "Service worker", tags, access="anyone"
+            ),
         ]
 
 

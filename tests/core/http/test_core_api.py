@@ -44,8 +44,9 @@ async def test_openapi_lists_core_and_plugin_routes(
     assert set(paths) >= {"/api/health", "/api/openapi.json", "/api/alpha/ping", "/api/items/{id}"}
     ping = paths["/api/alpha/ping"]["get"]
     assert ping["summary"] == "Count the files in the alpha folder."
-    assert ping["x-hearth-owner"] == "alpha" and ping["x-hearth-public"] is False
-    assert paths["/api/health"]["get"]["x-hearth-public"] is True
+    assert ping["x-hearth-owner"] == "alpha" and ping["x-hearth-access"] == "signed_in"
+    assert paths["/api/health"]["get"]["x-hearth-access"] == "anyone"
+    assert paths["/api/health"]["get"]["security"] == []
 
 
 @pytest.mark.parametrize(

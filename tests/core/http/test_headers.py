@@ -73,7 +73,7 @@ async def bare_server(tmp_path: Path) -> AsyncIterator[str]:
         ("/refused", refused),
         ("/framed", framed),
     ):
-        server.routes.add(RouteSpec("GET", path, handler, public=True), "core")
+        server.routes.add(RouteSpec("GET", path, handler, access="anyone"), "core")
     port = await server.start("127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}"
     await server.stop()
@@ -113,7 +113,8 @@ async def test_a_handler_may_choose_its_own_value(bare_server: str) -> None:
     ("method", "path", "authorized", "status"),
     [
         ("GET", "/api/health", False, 200),
-        ("GET", "/api/openapi.json", False, 200),
+        ("GET", "/api/openapi.json", False, 401),
+        ("GET", "/api/openapi.json", True, 200),
         ("GET", "/api/items", False, 401),
         ("GET", "/api/items", True, 200),
         ("HEAD", "/api/items", True, 200),

@@ -28,7 +28,7 @@ from core.configuration import load_configuration
 from core.errors import ConfigError
 from core.http.tls import fingerprint
 from core.hub import Hub
-from tests.conftest import RunningServer, StartServer, core_yaml, write_config
+from tests.conftest import RunningServer, StartServer, core_yaml, make_user, write_config
 
 
 def unverified_context() -> ssl.SSLContext:
@@ -185,7 +185,8 @@ async def test_an_unusable_certificate_leaves_plain_http_up_and_says_why(
         tmp_path, f"  tls: {{certificate: {cert_path}, key: {other_key}}}\n"
     ) as hub:
         url = f"http://127.0.0.1:{hub.port}/api/health"
-        async with aiohttp.ClientSession() as client, client.get(url) as reply:
+        owner = {"Authorization": f"Bearer {await make_user(hub, 'owner', 'owner')}"}
+        async with aiohttp.ClientSession(headers=owner) as client, client.get(url) as reply:
             health = await reply.json()
     assert health["status"] == "degraded"
     tls = health["tls"]

@@ -1,7 +1,8 @@
-"""The route sweep: every route in the OpenAPI document is either on the public allowlist below,
-or refuses a request without credentials; and every item route refuses an item from a library
-the caller was not granted. A new route is covered the day it is registered; a new public route
-fails here until someone adds it to the allowlist on purpose."""
+"""The route sweep: every route in the OpenAPI document is either on the allowlist of routes that
+need no account below (`anyone` and `lan` levels), or refuses a request without credentials;
+and every item route refuses an item from a library the caller was not granted. A new route is
+covered the day it is registered; a new open route fails here until someone adds it to the
+allowlist on purpose. Where a request comes from: tests/core/http/test_origin_sweep.py."""
 
 from __future__ import annotations
 
@@ -14,25 +15,29 @@ import pytest
 from tests.conftest import RunningServer, StartServer, make_user
 from tests.core.people.household import call, household_server, item_by_title, library_ids
 
-# (method, path) of the core's public routes, each for a reason:
-PUBLIC_CORE = {
-    ("get", "/api/health"),  # is the box up (TVs, monitoring, the sign-in page)
-    ("get", "/api/openapi.json"),  # the API's shape, no data
-    ("post", "/api/auth/login"),  # signing in
-    ("get", "/api/setup"),  # is the first-run owner step open
-    ("post", "/api/setup"),  # the first-run owner step (needs the code from the log)
-    ("post", "/api/invites/redeem"),  # the invite code is the permission
+# (method, path, level) of the core's routes that need no account, each for a reason:
+OPEN_CORE = {
+    ("get", "/api/health", "anyone"),  # is the box up (TVs, monitoring, the sign-in page)
+    ("post", "/api/auth/login", "anyone"),  # signing in
+    ("get", "/api/setup", "lan"),  # is the first-run owner step open
+    ("post", "/api/setup", "lan"),  # the first-run owner step (needs the code from the log)
+    ("post", "/api/invites/redeem", "anyone"),  # the invite code is the permission
 }
 
 
-def allowed_public(method: str, path: str, owner: str) -> bool:
-    """The allowlist: the core's routes above, the DLNA server (TVs have no accounts; each
-    library's `lan_visible` decides), and the web app's static files."""
-    if owner == "core" and (method, path) in PUBLIC_CORE:
+def allowed_open(method: str, path: str, owner: str, level: str) -> bool:
+    """The allowlist: the core's routes above, the DLNA server on the home network only (TVs
+    have no accounts; each library's `lan_visible` decides), and the web app's static files."""
+    if owner == "core" and (method, path, level) in OPEN_CORE:
         return True
     if owner == "dlna" and path.startswith("/dlna/"):
-        return True
-    return owner == "web" and method == "get" and not path.startswith(("/api/", "/dlna/"))
+        return level == "lan"
+    return (
+        owner == "web"
+        and method == "get"
+        and level == "anyone"
+        and not path.startswith(("/api/", "/dlna/"))
+    )
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -73,20 +78,20 @@ async def openapi(server: RunningServer) -> dict[str, Any]:
     return await server.get_json("/api/openapi.json")
 
 
-async def test_the_public_routes_are_exactly_the_allowlist(server: RunningServer) -> None:
+async def test_the_open_routes_are_exactly_the_allowlist(server: RunningServer) -> None:
     doc = await openapi(server)
-    public = {
-        (method, path, op["x-hearth-owner"])
+    open_routes = {
+        (method, path, op["x-hearth-owner"], op["x-hearth-access"])
         for method, path, op in operations(doc)
-        if op["x-hearth-public"]
+        if op["x-hearth-access"] != "signed_in"
     }
-    unexpected = sorted(p for p in public if not allowed_public(*p))
-    assert unexpected == [], "public routes missing from the allowlist (add them on purpose)"
-    assert {(m, p) for m, p, o in public if o == "core"} == PUBLIC_CORE
-    assert {o for _, _, o in public} == {"core", "dlna", "web"}  # every rule is exercised
+    unexpected = sorted(p for p in open_routes if not allowed_open(*p))
+    assert unexpected == [], "open routes missing from the allowlist (add them on purpose)"
+    assert {(m, p, lv) for m, p, o, lv in open_routes if o == "core"} == OPEN_CORE
+    assert {o for _, _, o, _ in open_routes} == {"core", "dlna", "web"}  # every rule exercised
     for method, path, operation in operations(doc):
-        if not operation["x-hearth-public"]:
-            assert operation["security"] == [{"bearer": []}], (method, path)
+        signed_in = operation["x-hearth-access"] == "signed_in"
+        assert operation["security"] == ([{"bearer": []}] if signed_in else []), (method, path)
 
 
 async def test_every_private_route_refuses_a_request_without_credentials(
@@ -106,7 +111,7 @@ async def test_every_private_route_refuses_a_request_without_credentials(
     }
     swept = 0
     for method, path, operation in operations(doc):
-        if operation["x-hearth-public"]:
+        if operation["x-hearth-access"] != "signed_in":
             continue
         url = fill(path, values)
         for headers in ({}, {"Authorization": "Bearer hs_not_a_real_token"}):

@@ -69,19 +69,20 @@ export const put = (path, body, options) => api(path, { ...options, method: 'PUT
 export const patch = (path, body, options) => api(path, { ...options, method: 'PATCH', body });
 export const del = (path, body, options) => api(path, { ...options, method: 'DELETE', body });
 
-/** Learn the server's routes once (public, no sign-in needed). */
-export async function loadRoutes() {
-  if (routes) return routes;
-  routes = new Set();
-  try {
-    const doc = await api('/api/openapi.json');
+/** Learn the server's routes once, after sign-in (the document is for signed-in people).
+ * Callers at the same time share one request; a failed one is tried again next time. */
+let loading = null;
+export function loadRoutes() {
+  if (routes) return Promise.resolve(routes);
+  loading ??= api('/api/openapi.json').then((doc) => {
+    const found = new Set();
     for (const [path, methods] of Object.entries(doc.paths || {})) {
-      for (const method of Object.keys(methods)) routes.add(`${method.toUpperCase()} ${path}`);
+      for (const method of Object.keys(methods)) found.add(`${method.toUpperCase()} ${path}`);
     }
-  } catch {
-    routes = null;
-  }
-  return routes;
+    routes = found;
+    return routes;
+  }).catch(() => null).finally(() => { loading = null; });
+  return loading;
 }
 
 /** Whether this server offers a route, e.g. has('GET', '/api/me/continue').

@@ -87,7 +87,11 @@ async function boot() {
     target.setAttribute('tabindex', '-1');
     target.focus();
   });
-  onSessionChange(() => { drawNav(); });
+  // the API's shape is for signed-in people: learn it once someone is
+  onSessionChange(async () => {
+    if (session.user) await loadRoutes();
+    drawNav();
+  });
   onSignedOut(() => {
     if (!session.user) return;
     forget();
@@ -98,9 +102,9 @@ async function boot() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && session.user) get('/api/auth/me').catch(() => {});
   });
-  await loadRoutes();
   try {
     await restore();
+    if (session.user) await loadRoutes();
   } catch (err) {
     problem(document.getElementById('main'), err);
     return;

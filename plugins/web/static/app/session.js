@@ -35,8 +35,14 @@ export async function restore() {
     }
   }
   if (!session.user) {
-    const setup = await get('/api/setup');
-    session.setupNeeded = Boolean(setup.needed);
+    try {
+      const setup = await get('/api/setup');
+      session.setupNeeded = Boolean(setup.needed);
+    } catch (err) {
+      // the first-run step is for the home network only: from outside, sign in
+      if (err.status !== 403) throw err;
+      session.setupNeeded = false;
+    }
   }
   announce();
   return session.user;
