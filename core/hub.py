@@ -38,6 +38,7 @@ from core.loader import missing_requirements
 from core.machine import MachineInfo
 from core.network import HomeNetwork
 from core.people.auth_api import AuthApi, add_auth_routes
+from core.people.links import add_link_routes
 from core.people.me_api import MeApi, add_me_routes
 from core.people.middleware import PRINCIPAL, Authenticator, auth_middleware
 from core.people.playlists_api import add_playlist_routes
@@ -139,6 +140,7 @@ class Hub:
         add_core_routes(self.http.routes, hearth.name, __version__, self.health, _is_admin)
         add_library_routes(self.http.routes, self)
         add_stream_routes(self.http.routes, self)
+        add_link_routes(self.http.routes, self.catalog)  # links for VLC, Kodi and TVs
         self.playback = PlaybackEngine(self)
         self.playback.add_routes(self.http.routes)
         if self.live:

@@ -48,6 +48,7 @@ class RouteSpec:
     query: tuple[Param, ...] = ()
     access: Access = "signed_in"
     admin: bool = False  # owners and admins only (users, scans, privacy, hardware)
+    links: bool = False  # a capability link in the query may stand in for sign-in (GETs only)
     responses: Mapping[str, str] = field(default_factory=dict)
     request_body: Mapping[str, Any] | None = None
 

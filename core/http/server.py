@@ -8,6 +8,7 @@ never decides who may do what: that is middleware added by the people-and-privac
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import ssl
 
@@ -23,6 +24,16 @@ ACCESS_LOGGER = logging.getLogger("hearth.access")
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
+_SECRET_QUERY = re.compile(r"(?<=[?&])(link|token|apiKey|p|t|s)=[^&]*")
+
+
+def _without_secrets(request: web.BaseRequest) -> str:
+    """The path and query with capability links and credentials shown as `***`."""
+    if not request.query_string:
+        return request.path
+    return _SECRET_QUERY.sub(lambda m: f"{m[1]}=***", request.path_qs)
+
+
 class OneLineAccessLogger(AbstractAccessLogger):
     """`GET /api/health 200 312B 1.2ms 127.0.0.1 "UA"`: short enough for a Pi's journal."""
 
@@ -30,7 +41,7 @@ class OneLineAccessLogger(AbstractAccessLogger):
         self.logger.info(
             '%s %s %s %sB %.1fms %s "%s"',
             request.method,
-            request.path_qs,
+            _without_secrets(request),
             response.status,
             response.body_length,
             time * 1000,

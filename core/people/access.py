@@ -38,6 +38,7 @@ class Principal:
     scope: str = "full"
     via_cookie: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    only_item: str | None = None  # a capability link (core.people.links) reaches one item
 
     @property
     def is_admin(self) -> bool:
@@ -51,6 +52,9 @@ class Principal:
         """An SQL condition (and its arguments) true for items this principal may see."""
         parts: list[str] = []
         args: list[Any] = []
+        if self.only_item is not None:
+            parts.append(f"{table}.id = ?")
+            args.append(self.only_item)
         if self.libraries is not None:
             if not self.libraries:
                 return "0", []

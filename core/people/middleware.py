@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from core.http.errors import ApiError
 from core.people.access import Principal
 from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
+from core.people.links import link_of, link_principal
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -124,6 +125,9 @@ def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[we
         spec = hub.http.routes.spec_for(request)
         token, via_cookie = token_of(request)
         principal = await auth.principal(token, via_cookie) if token else None
+        link = link_of(request) if principal is None and spec is not None and spec.links else None
+        if link is not None and request.method in SAFE_METHODS:
+            principal = await link_principal(hub.catalog, link)
         if principal is not None:
             request[PRINCIPAL] = principal
         unmatched = request.match_info.http_exception is not None

@@ -23,6 +23,7 @@ from multidict import MultiMapping
 
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
+from core.people.links import LINK_PARAM, link_of
 from core.people.middleware import PRINCIPAL
 from core.playback.ffmpeg_args import peak_bandwidth, video_output
 from core.playback.hls import (
@@ -195,6 +196,23 @@ def _available(item: ResolvedItem) -> None:
         raise ApiError(404, "The file is gone from disk; a rescan will tidy up.", "file_missing")
 
 
+_URI_ATTRIBUTE = re.compile(r'URI="([^"?]+)"')
+
+
+def carry_link(playlist: str, request: web.Request) -> str:
+    """A playlist fetched with a capability link hands it on to every URI it lists (variants,
+    segments, subtitles), since a player that could not send a header cannot add it either."""
+    link = link_of(request)
+    if link is None:
+        return playlist
+    query = f"?{LINK_PARAM}={link}"
+    lines = []
+    for line in playlist.split("\n"):
+        uri = bool(line) and not line.startswith("#")
+        lines.append(line + query if uri else _URI_ATTRIBUTE.sub(rf'URI="\1{query}"', line))
+    return "\n".join(lines)
+
+
 def _playlist(text: str) -> web.Response:
     return web.Response(text=text, content_type=MPEGURL, headers={"Cache-Control": "no-cache"})
 
@@ -268,11 +286,11 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
         plan, default = plan_for_request(item.plan, item.probe, request.query)
         source = HlsSource(item_id, item.path, item.probe, plan, default)
         session = await manager.open(client_key(request), source)
-        return _playlist(master_text(session))
+        return _playlist(carry_link(master_text(session), request))
 
     async def get_index(request: web.Request) -> web.StreamResponse:
         """Every segment of the item, known before any is made, so players can seek at once."""
-        return _playlist(media_playlist(session_of(request).timeline))
+        return _playlist(carry_link(media_playlist(session_of(request).timeline), request))
 
     async def get_segment(request: web.Request) -> web.StreamResponse:
         """One MPEG-TS segment, waiting (bounded) for ffmpeg to finish it."""
@@ -284,7 +302,8 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
         index = int(request.match_info["index"])
         if index not in {sub.stream_index for sub in session.plan.subtitles}:
             raise ApiError(404, f"Subtitle stream {index} is not offered for this item.")
-        return _playlist(subtitle_playlist(session.timeline.duration, f"subs{index}.vtt"))
+        text = subtitle_playlist(session.timeline.duration, f"subs{index}.vtt")
+        return _playlist(carry_link(text, request))
 
     async def get_subtitle(request: web.Request) -> web.StreamResponse:
         path = await session_of(request).subtitle(int(request.match_info["index"]))
@@ -305,11 +324,24 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
     )
     subtitles = f"{base}/{{session}}/subs{{index:\\d+}}"
     routes = (
-        RouteSpec("GET", f"{base}/master.m3u8", get_master, "HLS master playlist", query=quality),
-        RouteSpec("GET", f"{base}/{{session}}/index.m3u8", get_index, "HLS media playlist"),
-        RouteSpec("GET", f"{base}/{{session}}/{{n:\\d+}}.ts", get_segment, "HLS segment"),
-        RouteSpec("GET", f"{subtitles}.m3u8", get_subtitle_playlist, "Subtitle playlist"),
-        RouteSpec("GET", f"{subtitles}.vtt", get_subtitle, "Subtitles as WebVTT"),
+        RouteSpec(
+            "GET",
+            f"{base}/master.m3u8",
+            get_master,
+            "HLS master playlist",
+            query=quality,
+            links=True,
+        ),
+        RouteSpec(
+            "GET", f"{base}/{{session}}/index.m3u8", get_index, "HLS media playlist", links=True
+        ),
+        RouteSpec(
+            "GET", f"{base}/{{session}}/{{n:\\d+}}.ts", get_segment, "HLS segment", links=True
+        ),
+        RouteSpec(
+            "GET", f"{subtitles}.m3u8", get_subtitle_playlist, "Subtitle playlist", links=True
+        ),
+        RouteSpec("GET", f"{subtitles}.vtt", get_subtitle, "Subtitles as WebVTT", links=True),
         RouteSpec("DELETE", f"{base}/{{session}}", delete_session, "Stop an HLS session"),
         RouteSpec(
             "GET",
@@ -317,6 +349,7 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
             progressive_handler(resolve, manager),
             "Progressive MPEG-TS",
             query=(Param("start", "start position in seconds", "number"),),
+            links=True,
         ),
     )
     for spec in routes:

@@ -113,6 +113,7 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
             "/api/items/{id}/stream",
             get_stream,
             tags=("playback",),
+            links=True,
             responses={
                 "200": "the file",
                 "206": "part of the file",
