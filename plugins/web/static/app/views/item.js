@@ -2,11 +2,11 @@
 // streams); a show (its seasons); a season (its episodes, with what was watched); a photo.
 // Artists, albums and tracks are drawn by music.js. Children come from /api/items?parent=.
 
-import { get } from '../api.js';
+import { get, has, post } from '../api.js';
 import { children, progressOf } from '../catalog.js';
 import { bytes, clock, h, mount, runtime } from '../dom.js';
 import { addToPlaylist, playlistsAvailable } from './playlists.js';
-import { art, button, grid, heading, icon } from '../ui.js';
+import { art, button, dialog, grid, heading, icon, toast } from '../ui.js';
 import { albumPage, artistPage, trackPage } from './music.js';
 import { openViewer } from './photos.js';
 
@@ -79,6 +79,39 @@ function hero(item, ...body) {
   return h('section.hero', backdrop, h('div.hero-art', art(item)), h('div.hero-text', ...body));
 }
 
+/** Links for a player that cannot sign in (VLC, Kodi, a TV's browser): valid a day, on this
+ * device's sign-in only; the server makes them, shows them once. */
+async function playerLinks(item) {
+  let links;
+  try {
+    links = await post(`/api/items/${encodeURIComponent(item.id)}/stream-url`, {});
+  } catch (err) {
+    toast(err.message || 'Could not make a link.');
+    return;
+  }
+  const row = (label, url, hint) => {
+    const input = h('input.link', { type: 'text', readonly: true, value: url, 'aria-label': label });
+    const copy = button('Copy', async () => {
+      try {
+        await navigator.clipboard.writeText(url);
+        toast('Link copied.');
+      } catch {
+        input.select();
+        toast('Press Ctrl+C (or long-press) to copy.');
+      }
+    });
+    return h('div.link-row', h('h3', label), h('p.hint', hint), h('div.actions', input, copy,
+      h('a.btn', { href: url.replace(/^https?:/, 'vlc:'), rel: 'noreferrer' }, 'Open in VLC')));
+  };
+  const until = new Date(links.expires_at).toLocaleString();
+  dialog('Open in another player', h('div',
+    h('p', `These links play “${item.title}” in VLC, Kodi or a TV browser without signing in. `
+      + `Anyone who has one can play this title until ${until}, or until you sign this device out.`),
+    row('The file as it is', links.url, 'Best quality; the player must handle the format.'),
+    row('Converted as needed (HLS)', links.hls_url, 'Plays on almost anything.')),
+    { className: 'links' });
+}
+
 async function playablePage(root, item, signal) {
   const progress = (await progressOf([item.id], signal))[item.id];
   const position = progress && !progress.watched ? progress.position : 0;
@@ -87,7 +120,8 @@ async function playablePage(root, item, signal) {
     h('a.btn.primary', { href: `#/play/${id}`, 'data-autofocus': true },
       icon('▶'), position > 5 ? ` Resume from ${clock(position)}` : ' Play'),
     position > 5 ? h('a.btn', { href: `#/play/${id}?t=0` }, 'Play from start') : null,
-    playlistsAvailable() ? button('Add to playlist', () => addToPlaylist([item.id])) : null);
+    playlistsAvailable() ? button('Add to playlist', () => addToPlaylist([item.id])) : null,
+    has('POST', '/api/items/{id}/stream-url') ? button('Open in VLC…', () => playerLinks(item)) : null);
   const meta = item.metadata || {};
   mount(root,
     await crumbs(item, signal),
