@@ -1,7 +1,8 @@
 """Play to TV: finds DLNA MediaRenderers (TVs, speakers) on the home network and plays on them.
 
-Renderers are found with SSDP on the server's network interfaces (never loopback) or added from
-configured description URLs, listed at `GET /api/renderers` and controlled with
+Renderers are found with SSDP on the server's network interfaces (never loopback; only
+messages from the home network naming an address on the sender's own subnet, see trust.py) or
+added from configured description URLs, listed at `GET /api/renderers` and controlled with
 `POST /api/renderers/{id}/play|pause|stop|seek|volume` by signed-in people, for items they may
 see. The TV fetches the media from the DLNA plugin's public routes, so the LAN rules apply
 there too. Each TV is also a PlaybackTarget for the core. Every request to a TV goes through
@@ -22,7 +23,7 @@ async def setup(ctx: PluginContext, config: RendererConfig) -> None:
     """Serve the API, start looking for TVs, and add the configured ones."""
     # async_upnp_client is this plugin's requirement: imported once the loader found it installed
     from plugins.dlna_renderer.api import RendererApi
-    from plugins.dlna_renderer.discovery import SsdpDiscovery
+    from plugins.dlna_renderer.discovery import HomeTracker, SsdpDiscovery
     from plugins.dlna_renderer.fleet import RendererFleet
     from plugins.dlna_renderer.network import search_addresses_blocking
     from plugins.dlna_renderer.player import Player
@@ -38,7 +39,8 @@ async def setup(ctx: PluginContext, config: RendererConfig) -> None:
         wanted = config.interfaces or ctx.network_interfaces
         addresses = await ctx.run_blocking(search_addresses_blocking, wanted)
         if addresses:
-            discovery = SsdpDiscovery(addresses, fleet.seen, fleet.gone, ctx.logger)
+            tracker = HomeTracker(ctx.home_network, config.renderers, ctx.logger)
+            discovery = SsdpDiscovery(addresses, tracker, fleet.seen, fleet.gone, ctx.logger)
             ctx.on_teardown(discovery.stop)
             await discovery.start()
             fleet.alive = discovery.alive

@@ -3,7 +3,9 @@
 Defaults suit a home: renderers are found with SSDP on the server's own network interfaces
 (`hearth: network: interfaces`), searched for again every five minutes, and a playing TV is
 asked where it is every two seconds. `renderers` lists description URLs of TVs to add without
-SSDP (TVs that do not answer searches, or tests on loopback); `discovery: false` turns SSDP off.
+SSDP (TVs that do not answer searches, TVs on another subnet or known by a host name, tests on
+loopback): only these may be names or addresses off the sender's subnet, since SSDP alone is
+never trusted with that (trust.py). `discovery: false` turns SSDP off.
 It never reads anything but the block it is given.
 """
 

@@ -1,37 +1,98 @@
 """Finding MediaRenderers with SSDP: async_upnp_client's SsdpListener, one per LAN address.
 
 Each listener hears `ssdp:alive` and `ssdp:byebye` on its interface and sends M-SEARCH for
-`MediaRenderer:1` out of it (multicast TTL 2, as UDA asks). A renderer is reported when it is
-first seen or its LOCATION changes, and reported gone at byebye; `alive` says whether its
-latest advert or answer is still within its max-age, so the caller can forget a TV that was
-unplugged without saying goodbye. It never searches on loopback or on an interface the owner
-did not allow, and never fetches anything itself.
+`MediaRenderer:1` out of it (multicast TTL 2, as UDA asks). Every message passes the rules of
+`trust.py` before it reaches the shared device tracker (`HomeTracker`): one from off the home
+network, or naming a LOCATION that is a host name, loopback or another subnet, is dropped and
+logged once, so it can neither add a TV nor refresh or replace one we know. A renderer is
+reported when it is first seen or its LOCATION changes, and reported gone at byebye; `alive`
+says whether its latest advert or answer is still within its max-age, so the caller can forget
+a TV that was unplugged without saying goodbye. It never searches on loopback or on an
+interface the owner did not allow, and never fetches anything itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
-from async_upnp_client.const import SsdpSource
-from async_upnp_client.ssdp_listener import SsdpDevice, SsdpListener
+from async_upnp_client.const import DeviceOrServiceType, SsdpSource
+from async_upnp_client.ssdp_listener import SsdpDevice, SsdpDeviceTracker, SsdpListener
+from async_upnp_client.utils import CaseInsensitiveDict
+
+from core.network import HomeNetwork
+from plugins.dlna_renderer.trust import location_refusal, sender_refusal
 
 RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
 _RENDERER_PREFIX = "urn:schemas-upnp-org:device:MediaRenderer:"
+MAX_WARNED = 256  # distinct refusals logged at INFO; later ones at DEBUG (a flood stays quiet)
 
 Seen = Callable[[str, str], None]  # (udn, location)
 Gone = Callable[[str], None]  # (udn)
+_NOT_SEEN: tuple[bool, None, None] = (False, None, None)
+
+
+class HomeTracker(SsdpDeviceTracker):
+    """async_upnp_client's device tracker, fed only what `trust.py` believes."""
+
+    def __init__(self, home: HomeNetwork, listed: Collection[str], logger: logging.Logger) -> None:
+        super().__init__()
+        self.home, self.listed, self._logger = home, frozenset(listed), logger
+        self._warned: set[tuple[str, str]] = set()
+
+    def _refused(self, headers: CaseInsensitiveDict, with_location: bool) -> bool:
+        sender = str(headers.get_lower("_host") or "")
+        if with_location:
+            location = str(headers.get_lower("location") or "")
+            reason = location_refusal(self.home, sender, location, self.listed)
+        else:
+            location, reason = "", sender_refusal(self.home, sender)
+        if reason is None:
+            return False
+        key = (sender, location)
+        log = self._logger.debug if key in self._warned else self._logger.info
+        if len(self._warned) < MAX_WARNED:
+            self._warned.add(key)
+        log("Ignored SSDP from %s (%s): %s", sender, location or "byebye", reason)
+        return True
+
+    def see_search(
+        self, headers: CaseInsensitiveDict
+    ) -> tuple[bool, SsdpDevice | None, DeviceOrServiceType | None, SsdpSource | None]:
+        if self._refused(headers, with_location=True):
+            return False, None, None, None
+        return super().see_search(headers)
+
+    def see_advertisement(
+        self, headers: CaseInsensitiveDict
+    ) -> tuple[bool, SsdpDevice | None, DeviceOrServiceType | None]:
+        if self._refused(headers, with_location=True):
+            return _NOT_SEEN
+        return super().see_advertisement(headers)
+
+    def unsee_advertisement(
+        self, headers: CaseInsensitiveDict
+    ) -> tuple[bool, SsdpDevice | None, DeviceOrServiceType | None]:
+        if self._refused(headers, with_location=False):
+            return _NOT_SEEN
+        return super().unsee_advertisement(headers)
 
 
 class SsdpDiscovery:
     """Listens and searches on the given addresses; calls back on renderers seen and gone."""
 
     def __init__(
-        self, addresses: list[str], on_seen: Seen, on_gone: Gone, logger: logging.Logger
+        self,
+        addresses: list[str],
+        tracker: HomeTracker,
+        on_seen: Seen,
+        on_gone: Gone,
+        logger: logging.Logger,
     ) -> None:
         self.addresses = addresses
+        self.tracker = tracker  # one for every listener: a TV heard on two is one TV
         self._on_seen, self._on_gone = on_seen, on_gone
         self._logger = logger
         self._listeners: list[SsdpListener] = []
@@ -40,7 +101,10 @@ class SsdpDiscovery:
         """Open a listener per address; one that cannot is logged and skipped."""
         for address in self.addresses:
             listener = SsdpListener(
-                callback=self._heard, source=(address, 0), search_target=RENDERER
+                callback=self.heard,
+                source=(address, 0),
+                search_target=RENDERER,
+                device_tracker=self.tracker,
             )
             try:
                 await listener.async_start()
@@ -61,13 +125,11 @@ class SsdpDiscovery:
 
     def alive(self, udn: str) -> bool:
         """Whether the renderer's last advert or answer is still within its max-age."""
-        now = datetime.now()
-        return any(
-            (device := listener.devices.get(udn)) is not None and device.valid_to > now
-            for listener in self._listeners
-        )
+        device = self.tracker.devices.get(udn)
+        return device is not None and device.valid_to > datetime.now()
 
-    def _heard(self, device: SsdpDevice, kind: str, source: SsdpSource) -> None:
+    def heard(self, device: SsdpDevice, kind: str, source: SsdpSource) -> None:
+        """The tracker's news about a device (already judged by `trust.py`)."""
         if source == SsdpSource.ADVERTISEMENT_BYEBYE:
             self._on_gone(device.udn)
             return

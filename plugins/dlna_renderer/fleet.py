@@ -71,7 +71,12 @@ class RendererFleet:
             self._adding.discard(location)
 
     async def _add(self, location: str, via_ssdp: bool) -> DlnaRenderer | None:
-        factory = UpnpFactory(self.requester, non_strict=True)
+        # A TV heard on SSDP talks only to its LOCATION's address; one the owner listed may
+        # name itself or its control URLs as it likes (a name, a URLBase on its IP).
+        requester = self.requester
+        if via_ssdp:
+            requester = requester.for_host(urlsplit(location).hostname or "")
+        factory = UpnpFactory(requester, non_strict=True)
         device = await factory.async_create_device(location)
         if not DmrDevice.is_profile_device(device):
             self.ctx.logger.debug("%s is not a MediaRenderer", location)

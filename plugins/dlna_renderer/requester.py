@@ -2,11 +2,15 @@
 
 Every request to a TV (its description, SOAP control, HEADs of our own media URLs) goes through
 `ctx.http`, so the gate checks it is on the home network and the owner's ledger records it.
-The gate's refusals and failures become async_upnp_client's own errors, which the profile code
-already handles. It never opens a connection itself.
+A requester made for one TV (`for_host`) sends only to the host its LOCATION named: a device
+description that points its control URLs at another address (loopback, another box) is refused
+before anything is sent. The gate's refusals and failures become async_upnp_client's own
+errors, which the profile code already handles. It never opens a connection itself.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from async_upnp_client.client import UpnpRequester
 from async_upnp_client.const import HttpRequest, HttpResponse
@@ -19,13 +23,23 @@ MAX_REPLY = 2 * 1024 * 1024  # descriptions and SOAP answers are a few KB
 
 
 class EgressRequester(UpnpRequester):
-    """A `UpnpRequester` over the plugin's egress-gated client."""
+    """A `UpnpRequester` over the plugin's egress-gated client (for one host, when given)."""
 
-    def __init__(self, http: PluginEgress, timeout: float = 10.0) -> None:
+    def __init__(self, http: PluginEgress, timeout: float = 10.0, host: str | None = None) -> None:
         self._http = http
         self._timeout = timeout
+        self.host = host.lower() if host is not None else None
+
+    def for_host(self, host: str) -> EgressRequester:
+        """The same transport, confined to one device's host."""
+        return EgressRequester(self._http, self._timeout, host)
 
     async def async_http_request(self, http_request: HttpRequest) -> HttpResponse:
+        host = (urlsplit(http_request.url).hostname or "").lower()
+        if self.host is not None and host != self.host:
+            raise UpnpCommunicationError(
+                f"{http_request.url} is not on the device's own host {self.host}"
+            )
         try:
             response = await self._http.request(
                 http_request.method,

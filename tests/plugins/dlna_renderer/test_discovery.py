@@ -11,16 +11,14 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from core.catalog import Catalog
-from core.people.accounts import create_session_blocking, create_user_blocking
 from tests import netns
-from tests.conftest import PASSWORD, write_config
+from tests.conftest import write_config
 from tests.core.media.mediagen import make_video
+from tests.plugins.dlna_renderer.lan import owner_token, wait_for
 
 HTTP_PORT, PEER_PORT = 18461, 18462
 PEER = textwrap.dedent(
@@ -78,31 +76,6 @@ PEER = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-async def owner_token(data_dir: Path) -> str:
-    """An owner and a session in a fresh catalog, made before the server opens it."""
-    catalog = await Catalog.open(data_dir)
-    try:
-
-        def create(db: object) -> str:
-            user = create_user_blocking(db, "owner", "owner", PASSWORD, None, None)  # type: ignore[arg-type]
-            return create_session_blocking(db, user, "session", "tests", None, None).token  # type: ignore[arg-type]
-
-        token: str = await catalog.write(create)
-        return token
-    finally:
-        await catalog.close()
-
-
-def wait_for(path: Path, seconds: float, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"the peer ended early: {process.communicate()[1]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} did not appear within {seconds} s")
-        time.sleep(0.05)
 
 
 @pytest.mark.skipif(netns.unavailable_reason() is not None, reason=str(netns.unavailable_reason()))

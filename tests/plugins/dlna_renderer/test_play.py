@@ -195,3 +195,14 @@ async def test_only_items_the_person_and_tvs_may_see_are_played(
     assert target is not None and target.status() == {"id": renderer["id"], "state": "gone"}
     await fleet.sweep((tv.location,))  # a configured one comes back
     assert [r["id"] for r in (await call(server, "GET", "/api/renderers"))[1]] == [renderer["id"]]
+
+
+async def test_a_tv_the_owner_listed_by_host_name_is_used(
+    start_server: StartServer, tv: LoopbackTv
+) -> None:
+    location = tv.location.replace("127.0.0.1", "localhost")  # SSDP may not name hosts; owners may
+    server = await start_server(
+        f"dlna: {{ssdp: false}}\ndlna_renderer: {{discovery: false, renderers: ['{location}']}}\n"
+    )
+    [renderer] = await listed(server)
+    assert renderer["name"] == "[TV] Living Room" and renderer["state"] == "idle"
