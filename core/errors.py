@@ -4,6 +4,9 @@ Third-party errors are translated into these at the boundary (`raise ... from er
 catch Hearth's meanings, never a library's.
 """
 
+import errno
+import sqlite3
+
 
 class HearthError(Exception):
     """Base of every error Hearth raises on purpose."""
@@ -35,3 +38,14 @@ class ManifestError(HearthError):
 
 class CatalogError(HearthError):
     """The catalog database cannot be opened or migrated."""
+
+
+class DiskFullError(HearthError):
+    """A write found no space left on the disk; what was saved before is intact."""
+
+    @staticmethod
+    def describes(err: BaseException) -> bool:
+        """Whether a third-party error means a full disk: SQLite's SQLITE_FULL or ENOSPC."""
+        if isinstance(err, sqlite3.Error):
+            return (getattr(err, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_FULL
+        return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -3,13 +3,16 @@
 A sqlite3 connection belongs to its thread, so all writes go through one writer thread (one
 writer is also what SQLite wants) and reads through a small pool of reader threads with their
 own connections. WAL lets readers run during a scan's write batches. Opening an up-to-date
-database writes nothing. It never knows what the tables mean beyond the migrations.
+database writes nothing. A full disk is a DiskFullError, never a half-written change. It never
+knows what the tables mean beyond the migrations.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -20,7 +23,7 @@ from typing import TypeVar
 import sqlite_utils
 
 from core.catalog.migrations import Migration, available, migrate_blocking
-from core.errors import CatalogError
+from core.errors import CatalogError, DiskFullError
 from core.people.ratings import rank
 
 _LOGGER = logging.getLogger("hearth.catalog")
@@ -51,6 +54,8 @@ class Catalog:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer: sqlite_utils.Database | None = None
+        self.disk_full = False  # the last write failed for want of space
+        self._space_listeners: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, data_dir: Path, migrations: list[Migration] | None = None) -> Catalog:
@@ -71,7 +76,10 @@ class Catalog:
         return catalog
 
     def _open_blocking(self, migrations: list[Migration] | None) -> list[int]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # made private before SQLite makes it (0644 less the umask): its -wal and -shm files
+        # take this file's mode, whichever process (server or `hearth user`) creates them
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         conn = _connect_blocking(self.path)
         with self._lock:
             self._connections.append(conn)
@@ -95,17 +103,54 @@ class Catalog:
         return await loop.run_in_executor(self._reader_pool, lambda: work(self._reader_blocking()))
 
     async def write(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        """Run `work` in the writer thread inside one transaction (committed on success)."""
+        """Run `work` in the writer thread inside one transaction (committed on success).
+
+        A full disk raises DiskFullError with the whole transaction rolled back, so every row
+        written before stays as it was; the first write that succeeds afterwards tells the
+        `on_space_returned` listeners (a scan stopped by the full disk resumes)."""
         if self._writer is None:
             raise CatalogError("the catalog is closed")
         db = self._writer
 
         def run() -> T:
-            with db.conn:  # BEGIN ... COMMIT, or ROLLBACK on error
-                db.conn.execute("BEGIN IMMEDIATE")
-                return work(db)
+            try:
+                with db.conn:  # BEGIN ... COMMIT, or ROLLBACK on error
+                    db.conn.execute("BEGIN IMMEDIATE")
+                    return work(db)
+            finally:
+                if db.conn.in_transaction:  # a COMMIT that failed must not hold the writer
+                    with contextlib.suppress(sqlite3.Error):
+                        db.conn.rollback()
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._writer_pool, run)
+        except (sqlite3.Error, OSError) as err:
+            if not DiskFullError.describes(err):
+                raise
+            self._full(err)
+            raise DiskFullError(f"no space left for the catalog {self.path}: {err}") from err
+        if self.disk_full:
+            self._space_returned()
+        return result
+
+    def on_space_returned(self, listener: Callable[[], None]) -> None:
+        """Call `listener` when a write succeeds after one failed for want of space."""
+        self._space_listeners.append(listener)
+
+    def _full(self, err: BaseException) -> None:
+        if not self.disk_full:  # once per episode, not once per refused write
+            _LOGGER.warning(
+                "The disk holding %s is full (%s): changes are refused until space is freed",
+                self.path,
+                err,
+            )
+        self.disk_full = True
+
+    def _space_returned(self) -> None:
+        self.disk_full = False
+        _LOGGER.info("The catalog %s can be written again", self.path)
+        for listener in self._space_listeners:
+            listener()
 
     async def get_setting(self, key: str) -> str | None:
         """A value from the core's settings table."""

@@ -1,5 +1,8 @@
 """JSON error bodies for every 4xx and 5xx, and the one catch-all for handler faults.
 
+A full disk is 507 with a sentence saying what to do, and invalid text from the client a 400,
+not an opaque 500.
+
 XML error bodies (UPnP SOAP faults a TV must parse) are left as they are.
 
 Clients (the web app, TVs, scripts) get `{"error": {"code", "message"}}` and never a traceback;
@@ -14,6 +17,8 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from core.errors import DiskFullError
 
 _LOGGER = logging.getLogger("hearth.http")
 
@@ -43,6 +48,10 @@ class ApiError(Exception):
         self.headers = headers
 
 
+DISK_FULL = (
+    "The server's disk is full; free some space on it, then try again. "
+    "Nothing saved before was lost."
+)
 BAD_URL_TEXT = "The address holds text that is not valid UTF-8; check the link or search words."
 BAD_TEXT = "The request holds text that is not valid Unicode; check what was typed or sent."
 
@@ -70,6 +79,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except ApiError as err:
         return json_error(err.status, err.message, err.code, err.headers)
+    except DiskFullError:
+        return json_error(507, DISK_FULL, "disk_full")  # the catalog has logged it once
     except UnicodeError as err:
         # what a handler could not encode came from the request (a header, a form field, a
         # body read by hand): the client sent it, so the client is told
@@ -82,7 +93,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         keep = {"Allow", "Retry-After", "WWW-Authenticate", "Content-Range"}
         headers = {k: v for k, v in err.headers.items() if k in keep}
         return json_error(err.status, message or err.reason, None, headers)
-    except Exception:
+    except Exception as err:
+        if DiskFullError.describes(err):  # a file, or a store other than the catalog
+            _LOGGER.warning("%s %r: the disk is full (%s)", request.method, request.path, err)
+            return json_error(507, DISK_FULL, "disk_full")
         _LOGGER.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "Internal error; the server log has the details.")
     if (

@@ -3,15 +3,20 @@
 A Pi has little to spare, so there is one scan at a time, requests for the same library are
 merged, and the probe workers exist only while there is probing to do. Library rows are
 created and updated here; a library goes offline (items hidden, kept) only when its source
-says so. It never walks or probes itself: LibraryScan does.
+says so. A scan stopped by a full disk is resumed by itself once space returns (a catalog
+write succeeds, or the free space has grown when it looks again), not left failed until
+someone rescans. It never walks or probes itself: LibraryScan does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +24,21 @@ import sqlite_utils
 
 from core.bus import EventBus
 from core.catalog import Catalog
+from core.errors import DiskFullError
 from core.events import LibraryChanged, ScanFinished, ScanStarted
 from core.kinds import LibrarySource, MetadataProvider, MetadataRequest
 from core.library.fields import merge_fields
+from core.library.roots import LibraryRoots
 from core.registry import Registry
 from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
 from core.scan.scanner import LibraryScan
 
 _LOGGER = logging.getLogger("hearth.scan")
+# how long a scan stopped by a full disk waits before looking at the free space again
+SPACE_RETRY_DELAYS = (30.0, 60.0, 300.0, 900.0, 1800.0)
+SPACE_MARGIN = 1 << 20  # freed bytes that count as "space returned"
+STALLED = "The disk is full; this scan resumes by itself once space is freed."
 
 
 def default_workers() -> int:
@@ -90,6 +101,11 @@ class ScanManager:
         self._faulted: set[str] = set()
         self.current: ScanProgress | None = None
         self.last: dict[str, ScanProgress] = {}
+        self._stalled: dict[str, list[str] | None] = {}  # stopped by a full disk
+        self._free_when_stalled = 0
+        self._space_watch: asyncio.Task[None] | None = None
+        self.space_retry_delays = SPACE_RETRY_DELAYS
+        catalog.on_space_returned(self._resume_stalled)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="scan-queue")
@@ -100,6 +116,10 @@ class ScanManager:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._space_watch is not None:
+            self._space_watch.cancel()
+            await asyncio.gather(self._space_watch, return_exceptions=True)
+            self._space_watch = None
         await self._close_pool(grace=1.0)
 
     def request(self, source_id: str, folders: list[str] | None = None) -> None:
@@ -109,6 +129,8 @@ class ScanManager:
             self._queue[source_id] = None if queued is None or folders is None else queued + folders
         else:
             self._queue[source_id] = folders
+        if folders is None:
+            self._stalled.pop(source_id, None)  # this full scan covers the stopped one
         self._idle.clear()
         self._wakeup.set()
 
@@ -147,6 +169,7 @@ class ScanManager:
             "current": self.current.as_dict() if self.current else None,
             "queued": list(self._queue),
             "last": {name: p.as_dict() for name, p in self.last.items()},
+            "waiting_for_space": list(self._stalled),
         }
 
     async def _run(self) -> None:
@@ -168,6 +191,11 @@ class ScanManager:
                 await self._scan(source, folders)
             except asyncio.CancelledError:
                 raise
+            except DiskFullError:
+                _LOGGER.warning("Scan of %s stopped: %s", source.library.name, STALLED)
+                if self.current is not None:
+                    self.current.state, self.current.message = "failed", STALLED
+                await self._stall(source_id, folders)
             except Exception as err:
                 _LOGGER.exception("Scan of %s failed", source.library.name)
                 if self.current is not None:
@@ -177,6 +205,44 @@ class ScanManager:
                     self.current.finished = time.monotonic()
                     self.last[source.library.name] = self.current
                     self.current = None
+
+    async def _stall(self, source_id: str, folders: list[str] | None) -> None:
+        """Keep a scan the full disk stopped, to run again once space returns."""
+        if source_id in self._stalled:
+            kept = self._stalled[source_id]
+            folders = None if kept is None or folders is None else kept + folders
+        self._stalled[source_id] = folders
+        self._free_when_stalled = await self._free_bytes()
+        if self._space_watch is None or self._space_watch.done():
+            self._space_watch = asyncio.get_running_loop().create_task(
+                self._watch_space(), name="scan-space-watch"
+            )
+
+    async def _free_bytes(self) -> int:
+        folder = self._catalog.path.parent
+        usage = await asyncio.get_running_loop().run_in_executor(None, shutil.disk_usage, folder)
+        return usage.free
+
+    async def _watch_space(self) -> None:
+        """Look at the free space now and then, less often as time goes by: nothing may write
+        to the catalog for a long while on an idle box, yet the scans should resume."""
+        delays = self.space_retry_delays
+        for delay in itertools.chain(delays, itertools.repeat(delays[-1])):
+            await asyncio.sleep(delay)
+            if not self._stalled:
+                return
+            if await self._free_bytes() > self._free_when_stalled + SPACE_MARGIN:
+                self._resume_stalled()
+                return
+
+    def _resume_stalled(self) -> None:
+        """Space returned: queue every scan the full disk stopped."""
+        stalled, self._stalled = self._stalled, {}
+        for source_id, folders in stalled.items():
+            source = self._sources.get(source_id)
+            name = source.library.name if source is not None else source_id
+            _LOGGER.info("Space is free again; resuming the scan of %s", name)
+            self.request(source_id, folders)
 
     async def _scan(self, source: LibrarySource, folders: list[str] | None) -> None:
         progress = ScanProgress(0, source.library.name)
@@ -190,8 +256,10 @@ class ScanManager:
             progress.state, progress.message = "offline", "the source is not available"
             return
         self._bus.publish(ScanStarted(library_id, source.library.name))
+        roots = LibraryRoots.of(self._sources.values())  # which links the walk may follow
+        metadata = partial(self.metadata, roots=roots)
         scan = LibraryScan(
-            self._catalog, source, library_id, progress, self._ensure_pool(), self.metadata
+            self._catalog, source, library_id, progress, self._ensure_pool(), metadata, roots
         )
         changed = await scan.run(folders)
         progress.state = "done"
@@ -211,12 +279,18 @@ class ScanManager:
         if changed:
             self._bus.publish(LibraryChanged(library_id))
 
-    async def metadata(self, kind: str, path: Path | None, known: dict[str, Any]) -> dict[str, Any]:
+    async def metadata(
+        self,
+        kind: str,
+        path: Path | None,
+        known: dict[str, Any],
+        roots: LibraryRoots | None = None,
+    ) -> dict[str, Any]:
         """Ask every provider in configured order; the name-derived facts fill what is left."""
         results: list[dict[str, Any]] = []
         for name, provider in self._providers:
             try:
-                result = await provider.lookup(MetadataRequest(kind, path, known))
+                result = await provider.lookup(MetadataRequest(kind, path, known, roots))
             except Exception:
                 if name not in self._faulted:  # an outage is logged once, not per file
                     self._faulted.add(name)
