@@ -10,17 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from core.library.roots import LibraryRoots
 
 LIBRARY_KINDS = ("movies", "shows", "music", "photos", "videos")
 
 
 @dataclass(frozen=True, slots=True)
 class LibraryInfo:
-    """What a source contributes: a named library of one kind."""
+    """What a source contributes: a named library of one kind, and which symbolic links its
+    walk may follow (`core.library.roots.FOLLOW_SYMLINKS`)."""
 
     name: str
     kind: str
+    follow_symlinks: str = "inside"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +68,21 @@ class LibrarySource(Protocol):
         """False while the drive or mount is absent: its items are kept, hidden, not deleted."""
         ...
 
-    def walk_blocking(self) -> Iterator[FileRecord | WalkProblem]:
-        """Every file under the roots, and what could not be read; runs in an executor."""
+    def walk_blocking(self, roots: LibraryRoots) -> Iterator[FileRecord | WalkProblem]:
+        """Every file under the roots, and what could not be read; runs in an executor.
+        `roots` (every library's folders) says which links may be followed."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class MetadataRequest:
-    """What a provider is asked about: an item's kind, its file and what is known so far."""
+    """What a provider is asked about: an item's kind, its file and what is known so far.
+    `roots` (set by a scan) says which links a provider reading beside the file may follow."""
 
     item_kind: str
     path: Path | None
     known: Mapping[str, Any] = field(default_factory=dict)
+    roots: LibraryRoots | None = None
 
 
 @dataclass(frozen=True, slots=True)

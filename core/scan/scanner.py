@@ -5,7 +5,8 @@ A no-change rescan stats files and writes nothing (SD cards wear out). New and c
 analysed in worker processes, a bounded number of chunks at a time, and written in batches. A
 moved file (same inode, or same size and first-MiB fingerprint) keeps its item and watch state.
 Nothing is deleted while a source is offline or a root looks unmounted: a yanked drive must
-never cost anyone their library.
+never cost anyone their library. Links are followed only as the library roots allow (by default
+to targets inside some library folder), so a file a link leads out to is never indexed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sqlite_utils
 
 from core.catalog import Catalog
 from core.kinds import FileRecord, LibrarySource, WalkProblem
+from core.library.roots import LibraryRoots
 from core.media.classify import FileKind, classify
 from core.media.naming import LibraryKind
 from core.scan.analysis import Analysis, release_memory
@@ -154,9 +156,13 @@ class LibraryScan:
         progress: ScanProgress,
         pool: ProbePool,
         metadata: Metadata,
+        roots: LibraryRoots | None = None,
     ) -> None:
+        """`roots`: every library's folders (which links may be followed); this one's alone
+        when not given."""
         self._catalog = catalog
         self._source = source
+        self._roots = roots if roots is not None else LibraryRoots.of([source])
         self._library_id = library_id
         self._kind = cast(LibraryKind, source.library.kind)
         self._progress = progress
@@ -242,12 +248,12 @@ class LibraryScan:
 
     def _walk(self, scope: list[Key] | None) -> Iterator[FileRecord | WalkProblem]:
         if scope is None:
-            return self._source.walk_blocking()
+            return self._source.walk_blocking(self._roots)
         from core.scan.walk import walk_tree_blocking
 
         def walk() -> Iterator[FileRecord | WalkProblem]:
             for root, folder in scope:
-                for entry in walk_tree_blocking(Path(root) / folder):
+                for entry in walk_tree_blocking(Path(root) / folder, roots=self._roots):
                     if isinstance(entry, FileRecord):
                         rel = f"{folder}/{entry.relpath}" if folder else entry.relpath
                         yield FileRecord(Path(root), rel, entry.size, entry.mtime_ns, entry.inode)

@@ -2,9 +2,11 @@
 
 Used by the folder and USB sources alike (plugins do not import each other; they share this).
 One `scandir` per folder and one `stat` per kept file; ignored folders (hidden, NAS system
-folders) are never entered. Symlinked folders are followed once: a loop is reported, not walked.
-Names that are not UTF-8 arrive surrogate-escaped and are kept as they are. It never opens a
-file and never writes.
+folders) are never entered. A symbolic link (to a folder or a file) is followed only when the
+library roots allow it (`LibraryRoots.refusal_blocking`: by default, only to a target inside
+some library folder), and the walk's own starting folder is held to the same rule; a followed
+folder is entered once, so a loop is reported, not walked. Names that are not UTF-8 arrive
+surrogate-escaped and are kept as they are. It never opens a file and never writes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core.kinds import FileRecord, WalkProblem
+from core.library.roots import LibraryRoot, LibraryRoots
 from core.media.classify import is_ignored_directory
 
 Keep = Callable[[str], bool]
@@ -23,8 +26,15 @@ def _reason(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
-def walk_tree_blocking(root: Path, keep: Keep | None = None) -> Iterator[FileRecord | WalkProblem]:
-    """Every regular file below `root` whose relative path `keep` accepts, and every problem."""
+def walk_tree_blocking(
+    root: Path, keep: Keep | None = None, roots: LibraryRoots | None = None
+) -> Iterator[FileRecord | WalkProblem]:
+    """Every regular file below `root` whose relative path `keep` accepts, and every problem.
+    Links are followed as `roots` allows (default: only to targets inside `root` itself)."""
+    if roots is None:
+        roots = LibraryRoots([LibraryRoot(os.fspath(root))])
+    if roots.refusal_blocking(root) is not None:  # a folder scan started through a link
+        return
     try:
         top = os.stat(root)
     except OSError as err:
@@ -43,6 +53,8 @@ def walk_tree_blocking(root: Path, keep: Keep | None = None) -> Iterator[FileRec
         for entry in entries:
             relpath = f"{rel}/{entry.name}" if rel else entry.name
             try:
+                if entry.is_symlink() and roots.refusal_blocking(entry.path) is not None:
+                    continue  # logged once by the roots; not a problem of the file's
                 if entry.is_dir():
                     if is_ignored_directory(entry.name):
                         continue

@@ -2,7 +2,8 @@
 
 Reads only the configured folders and never writes inside them (it creates a missing folder
 only for a relative path, the newcomer's `./media/Movies`). No network. Each library becomes one
-source; inotify and a periodic rescan keep the catalog current.
+source; inotify and a periodic rescan keep the catalog current. A library's `follow_symlinks`
+(`inside` by default, `false` or `all`) says which symbolic links its scan follows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import voluptuous as vol
 from core.configuration import validators as cv
 from core.context import PluginContext
 from core.kinds import LIBRARY_KINDS
+from core.library.roots import DEFAULT_FOLLOW, FOLLOW_SYMLINKS
 from plugins.folders.source import LibraryConfig, LocalFolderSource
 from plugins.folders.watcher import watch_folders
 
@@ -31,7 +33,7 @@ class FoldersConfig:
 
 
 def _library(data: dict[str, Any]) -> LibraryConfig:
-    return LibraryConfig(data["name"], data["kind"], tuple(data["paths"]))
+    return LibraryConfig(data["name"], data["kind"], tuple(data["paths"]), data["follow_symlinks"])
 
 
 def _unique_names(libraries: list[LibraryConfig]) -> list[LibraryConfig]:
@@ -48,6 +50,7 @@ LIBRARY_SCHEMA = vol.Schema(
             vol.Required("name"): cv.non_empty_string,
             vol.Required("kind"): cv.one_of(*LIBRARY_KINDS),
             vol.Required("paths"): vol.All(cv.ensure_list, vol.Length(min=1), [cv.path]),
+            vol.Optional("follow_symlinks", default=DEFAULT_FOLLOW): cv.one_of(*FOLLOW_SYMLINKS),
         },
         _library,
     )
@@ -70,7 +73,8 @@ def _prepare_blocking(library: LibraryConfig) -> LibraryConfig:
     for path in library.paths:
         if not path.is_absolute():
             path.mkdir(parents=True, exist_ok=True)
-    return LibraryConfig(library.name, library.kind, tuple(p.resolve() for p in library.paths))
+    paths = tuple(p.resolve() for p in library.paths)
+    return LibraryConfig(library.name, library.kind, paths, library.follow_symlinks)
 
 
 async def setup(ctx: PluginContext, config: FoldersConfig) -> None:

@@ -1,7 +1,8 @@
 """A library made of folders on this box: what the folder source registers with the hub.
 
 Reads only; never writes inside the folders. A folder that is missing or unreadable makes the
-library offline (its items are kept and hidden), it does not fail the plugin.
+library offline (its items are kept and hidden), it does not fail the plugin. Which symbolic
+links the walk follows is the library's `follow_symlinks` (see core.library.roots).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.kinds import FileRecord, LibraryInfo, WalkProblem
+from core.library.roots import DEFAULT_FOLLOW, LibraryRoots
 from core.scan.walk import walk_tree_blocking
 
 
@@ -22,6 +24,7 @@ class LibraryConfig:
     name: str
     kind: str
     paths: tuple[Path, ...]
+    follow_symlinks: str = DEFAULT_FOLLOW
 
 
 class LocalFolderSource:
@@ -36,7 +39,7 @@ class LocalFolderSource:
 
     @property
     def library(self) -> LibraryInfo:
-        return LibraryInfo(self._config.name, self._config.kind)
+        return LibraryInfo(self._config.name, self._config.kind, self._config.follow_symlinks)
 
     def roots(self) -> Sequence[Path]:
         return self._config.paths
@@ -49,6 +52,6 @@ class LocalFolderSource:
     def missing_roots(self) -> list[Path]:
         return [path for path in self.roots() if not os.path.isdir(path)]
 
-    def walk_blocking(self) -> Iterator[FileRecord | WalkProblem]:
+    def walk_blocking(self, roots: LibraryRoots) -> Iterator[FileRecord | WalkProblem]:
         for root in self.roots():
-            yield from walk_tree_blocking(root)
+            yield from walk_tree_blocking(root, roots=roots)

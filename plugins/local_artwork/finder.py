@@ -9,8 +9,10 @@ embedded in its first track (`embedded:<track path>`).
 
 A scan asks about thousands of items in the same few folders, so a folder's image names are
 listed once and reused while the folder's mtime is unchanged and the listing is young; the
-listings kept are bounded by a total count of names. Never opens or decodes an image (that is
-the thumbnail maker's job), never writes, never uses the network.
+listings kept are bounded by a total count of names. An image that is a symbolic link counts
+only if the scan's library roots allow following it (by default: its target is inside some
+library folder), so a `fanart.jpg` leading out of the library is never offered. Never opens or
+decodes an image (that is the thumbnail maker's job), never writes, never uses the network.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from core.kinds import MetadataRequest
 from core.library.fields import EMBEDDED_PREFIX
+from core.library.roots import LibraryRoots
 from core.media.classify import AUDIO_EXTENSIONS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tbn")
@@ -67,8 +70,9 @@ class FolderIndex:
         """How many image names are held now; never more than `max_names`."""
         return self._names
 
-    def images_blocking(self, folder: Path) -> Mapping[str, str]:
-        """The folder's images by case-folded stem; empty if the folder cannot be read."""
+    def images_blocking(self, folder: Path, roots: LibraryRoots | None = None) -> Mapping[str, str]:
+        """The folder's images by case-folded stem; empty if the folder cannot be read. Links
+        count only where `roots` allows them (all of them without `roots`: not a scan)."""
         try:
             mtime_ns = folder.stat().st_mtime_ns
         except OSError:
@@ -79,7 +83,7 @@ class FolderIndex:
             if cached and cached.mtime_ns == mtime_ns and now - cached.listed_at < self._max_age:
                 self._listings.move_to_end(folder)
                 return cached.images
-        listing = _Listing(_list_images_blocking(folder), mtime_ns, now)
+        listing = _Listing(_list_images_blocking(folder, roots), mtime_ns, now)
         with self._lock:
             old = self._listings.pop(folder, None)
             self._names -= len(old.images) if old else 0
@@ -92,14 +96,14 @@ class FolderIndex:
         return listing.images
 
 
-def _list_images_blocking(folder: Path) -> dict[str, str]:
+def _list_images_blocking(folder: Path, roots: LibraryRoots | None) -> dict[str, str]:
     found: dict[str, tuple[int, str]] = {}
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
                 stem, dot, extension = entry.name.rpartition(".")
                 rank = _rank("." + extension.lower()) if dot else None
-                if rank is None or not entry.is_file():
+                if rank is None or not _followed(entry, roots) or not entry.is_file():
                     continue
                 key = stem.casefold()
                 if key not in found or rank < found[key][0]:
@@ -107,6 +111,11 @@ def _list_images_blocking(folder: Path) -> dict[str, str]:
     except OSError:
         return {}
     return {key: name for key, (_, name) in found.items()}
+
+
+def _followed(entry: os.DirEntry[str] | Path, roots: LibraryRoots | None) -> bool:
+    """Not a link, or a link the library roots let a scan follow."""
+    return roots is None or not entry.is_symlink() or roots.refusal_blocking(entry) is None
 
 
 def _rank(extension: str) -> int | None:
@@ -128,10 +137,11 @@ class ArtworkFinder:
         path = request.path
         if path is None:
             return {}
+        roots = request.roots
         if request.item_kind == "photo":
             return {"thumb": str(path)}  # a photo is its own thumbnail
         if request.item_kind == "movie":
-            return self._movie(path)
+            return self._movie(path, roots)
         if request.item_kind in ("episode", "video"):
             # Only art named after the file: a folder of home videos shares no poster.
             folder, stem = path.parent, path.stem
@@ -140,27 +150,29 @@ class ArtworkFinder:
                     "thumb": [(folder, _own(stem, "-thumb", "", "-landscape"))],
                     "poster": [(folder, _own(stem, "-poster"))],
                     "fanart": [(folder, _own(stem, "-fanart"))],
-                }
+                },
+                roots,
             )
         if request.item_kind == "show":
-            return self._show(path if path.is_dir() else path.parent)
+            return self._show(path if path.is_dir() else path.parent, roots)
         if request.item_kind == "season":
             return self._season(
-                path if path.is_dir() else path.parent, request.known.get("index_number")
+                path if path.is_dir() else path.parent, request.known.get("index_number"), roots
             )
         if request.item_kind in ("album", "track"):
-            return self._album(path, _known_cover(request))
+            return self._album(path, roots, _known_cover(request))
         if request.item_kind == "artist" and path.is_dir():
             return self._pick_each(
                 {
                     "thumb": [(path, ("artist", "folder", "thumb", "poster"))],
                     "fanart": [(path, ("fanart", "backdrop", "background"))],
                     "banner": [(path, ("banner",))],
-                }
+                },
+                roots,
             )
         return {}
 
-    def _movie(self, path: Path) -> dict[str, str]:
+    def _movie(self, path: Path, roots: LibraryRoots | None) -> dict[str, str]:
         folder, stem = path.parent, path.stem
         if folder.name.upper() in _DISC_IMAGE_FOLDERS:  # Film/VIDEO_TS/VIDEO_TS.IFO
             folder, stem = folder.parent, folder.parent.name
@@ -172,20 +184,22 @@ class ArtworkFinder:
                 "fanart": [(folder, (*_own(stem, "-fanart"), "fanart", "backdrop", "background"))],
                 "banner": [(folder, (*_own(stem, "-banner"), "banner"))],
                 "thumb": [(folder, (*_own(stem, "-thumb", "-landscape"), "thumb", "landscape"))],
-            }
+            },
+            roots,
         )
 
-    def _show(self, folder: Path) -> dict[str, str]:
+    def _show(self, folder: Path, roots: LibraryRoots | None) -> dict[str, str]:
         return self._pick_each(
             {
                 "poster": [(folder, ("poster", "folder", "cover", "show"))],
                 "fanart": [(folder, ("fanart", "backdrop", "background"))],
                 "banner": [(folder, ("banner",))],
                 "thumb": [(folder, ("landscape", "thumb"))],
-            }
+            },
+            roots,
         )
 
-    def _season(self, folder: Path, number: object) -> dict[str, str]:
+    def _season(self, folder: Path, number: object, roots: LibraryRoots | None) -> dict[str, str]:
         """Art in the season's own folder first, then `seasonNN-*` in the show's folder."""
         own = _SEASON_FOLDER.match(folder.name) is not None
         show = folder.parent if own else folder
@@ -199,19 +213,21 @@ class ArtworkFinder:
         ):
             in_show = [name + suffix for name in names for suffix in suffixes]
             choices[kind] = ([(folder, local)] if own else []) + [(show, in_show)]
-        return self._pick_each(choices)
+        return self._pick_each(choices, roots)
 
-    def _album(self, path: Path, known_cover: str | None = None) -> dict[str, str]:
+    def _album(
+        self, path: Path, roots: LibraryRoots | None, known_cover: str | None = None
+    ) -> dict[str, str]:
         """Cover files in the album folder (or above a `CD1` folder), else an embedded cover
         (the scanner's probe already says whether a track has one: no second read)."""
         folder = path if path.is_dir() else path.parent
         folders = [folder, folder.parent] if _DISC_FOLDER.match(folder.name) else [folder]
         stems = ("cover", "folder", "front", "album", "albumart", "thumb", "poster")
-        found = self._pick_each({"thumb": [(f, stems) for f in folders]})
+        found = self._pick_each({"thumb": [(f, stems) for f in folders]}, roots)
         if not found and self._embedded and known_cover is not None:
             found["thumb"] = known_cover
         elif not found and self._embedded:
-            track = _first_track_blocking(folder) if path.is_dir() else path
+            track = _first_track_blocking(folder, roots) if path.is_dir() else path
             if track is not None and self._has_cover_blocking(track):
                 found["thumb"] = EMBEDDED_PREFIX + str(track)
         return found
@@ -225,11 +241,13 @@ class ArtworkFinder:
             self._logger.debug("No embedded cover: %s", err)
             return False
 
-    def _pick_each(self, choices: Mapping[str, Choices]) -> dict[str, str]:
+    def _pick_each(
+        self, choices: Mapping[str, Choices], roots: LibraryRoots | None
+    ) -> dict[str, str]:
         found = {}
         for kind, options in choices.items():
             for folder, stems in options:
-                images = self._index.images_blocking(folder)
+                images = self._index.images_blocking(folder, roots)
                 name = next((images[s.casefold()] for s in stems if s.casefold() in images), None)
                 if name is not None:
                     found[kind] = str(folder / name)
@@ -261,20 +279,26 @@ def _known_cover(request: MetadataRequest) -> str | None:
     return None
 
 
-def _first_track_blocking(folder: Path) -> Path | None:
+def _first_track_blocking(folder: Path, roots: LibraryRoots | None) -> Path | None:
     """The first audio file of an album folder, or of its first `CD1`-style disc folder."""
-    track = _first_audio_blocking(folder)
+    track = _first_audio_blocking(folder, roots)
     if track is not None:
         return track
-    discs = [e for e in _entries_blocking(folder) if _DISC_FOLDER.match(e.name) and e.is_dir()]
-    return _first_audio_blocking(min(discs)) if discs else None
+    discs = [
+        e
+        for e in _entries_blocking(folder)
+        if _DISC_FOLDER.match(e.name) and _followed(e, roots) and e.is_dir()
+    ]
+    return _first_audio_blocking(min(discs), roots) if discs else None
 
 
-def _first_audio_blocking(folder: Path) -> Path | None:
+def _first_audio_blocking(folder: Path, roots: LibraryRoots | None) -> Path | None:
     tracks = [
         entry
         for entry in _entries_blocking(folder)
-        if entry.name.rpartition(".")[2].lower() in AUDIO_EXTENSIONS and entry.is_file()
+        if entry.name.rpartition(".")[2].lower() in AUDIO_EXTENSIONS
+        and _followed(entry, roots)
+        and entry.is_file()
     ]
     return min(tracks) if tracks else None
 

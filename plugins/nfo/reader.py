@@ -3,8 +3,10 @@ once about a file that cannot be used.
 
 A scan asks about every file again on every rescan; a broken nfo is logged once (per content:
 an edited file is judged afresh) so the log stays quiet in the steady state. Reads only the nfo
-files named below, never more than `MAX_NFO_BYTES` of one; never writes; never raises for a bad
-file, only returns None, because a scanner must go on to the next item.
+files named below, never more than `MAX_NFO_BYTES` of one, and only library files: an nfo that
+is a link leading out of the library folders is checked once opened and treated as absent (the
+scan's library roots decide, as for every link). Never writes; never raises for a bad file,
+only returns None, because a scanner must go on to the next item.
 """
 
 from __future__ import annotations
@@ -63,10 +65,15 @@ class NfoReader:
 
     def _read_blocking(self, file: Path, request: MetadataRequest) -> dict[str, Any] | None:
         """Fields of one nfo; None (after a warning) if it cannot be used."""
+        roots = request.roots
         try:
+            if roots is not None and file.is_symlink() and roots.refusal_blocking(file):
+                raise FileNotFoundError(file)  # a link the library does not follow
             if not stat.S_ISREG(file.stat().st_mode):  # before open: a FIFO would block it
                 raise NfoError("is not a regular file")
             with file.open("rb") as handle:
+                if roots is not None:  # checked again once open: a link swapped meanwhile
+                    roots.check_opened_blocking(str(file), handle.fileno(), logging.INFO)
                 details = os.fstat(handle.fileno())
                 if details.st_size > MAX_NFO_BYTES:
                     raise NfoError(_too_big(details.st_size))

@@ -5,7 +5,8 @@ incremental scan (stats only) catches up.
 
 Hearth never mounts anything (it does not run as root): the OS mounts (udisks2, or the udev
 rule and systemd-mount that scripts/ installs on a Pi) and we wait for the mount to show up.
-Never writes to a drive.
+Never writes to a drive, and never follows a link on it out of the library folders (a drive
+from anywhere may carry links to the box's own files).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from core.context import PluginContext
 from core.kinds import FileRecord, LibraryInfo, WalkProblem
+from core.library.roots import LibraryRoots
 from core.media.classify import FileKind, classify
 from core.scan.walk import walk_tree_blocking
 from hardware.mounts import is_mounted_blocking, mount_point_for, wait_for_mount
@@ -100,9 +102,9 @@ class UsbDriveSource:
     def is_online(self) -> bool:
         return self.mount is not None and os.path.isdir(self.mount)
 
-    def walk_blocking(self) -> Iterator[FileRecord | WalkProblem]:
+    def walk_blocking(self, roots: LibraryRoots) -> Iterator[FileRecord | WalkProblem]:
         if self.mount is not None:
-            yield from walk_tree_blocking(self.mount)
+            yield from walk_tree_blocking(self.mount, roots=roots)
 
 
 MountLookup = Callable[[UsbPartition], Path | None]
