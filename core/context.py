@@ -20,6 +20,7 @@ from core.egress import PluginEgress
 from core.events import Event
 from core.http.routes import RouteSpec
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.library.roots import LibraryRoots
 from core.manifest import Manifest
 from core.network import HomeNetwork
 
@@ -147,6 +148,11 @@ class PluginContext:
     def http_port(self) -> int:
         """The port the API listens on; 0 until the server is listening (see HubStarted)."""
         return self._hub.port
+
+    def library_roots(self) -> LibraryRoots:
+        """Every registered library's folders now: open library files through it, so that
+        only library files leave the box (core.library.roots). A snapshot; no I/O."""
+        return LibraryRoots.of(self._hub.sources.values())
 
     @property
     def thumbnail_dir(self) -> Path:

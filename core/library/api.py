@@ -21,6 +21,7 @@ from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.library import queries
 from core.library.fields import ARTWORK_KINDS, ITEM_KINDS
+from core.library.lan import add_lan_routes
 from core.people.access import Principal
 from core.people.middleware import principal_of
 
@@ -147,6 +148,7 @@ class LibraryApi:
     async def get_artwork(self, request: web.Request) -> web.StreamResponse:
         """An item's poster, fanart, banner or thumb, resized once and cached."""
         from core.library.artwork import ArtworkError, thumbnail_blocking
+        from core.library.roots import LibraryRoots
 
         item_id, kind = request.match_info["id"], request.match_info["kind"]
         if kind not in ARTWORK_KINDS:
@@ -161,9 +163,10 @@ class LibraryApi:
         if ref is None:
             raise ApiError(404, f"This item has no {kind}.", "artwork_not_found")
         cache = self._hub.config.hearth.data_dir / THUMB_CACHE
+        roots = LibraryRoots.of(self._hub.sources.values())
         try:
             path: Path = await asyncio.get_running_loop().run_in_executor(
-                None, thumbnail_blocking, ref, size, cache
+                None, thumbnail_blocking, ref, size, cache, roots
             )
         except ArtworkError as err:
             raise ApiError(404, err.problem, "artwork_unavailable") from err
@@ -241,3 +244,4 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
         ),
     ):
         table.add(spec, "core")
+    add_lan_routes(table, hub)  # what TVs see, and their rating limit

@@ -7,7 +7,10 @@ cache key includes the source's mtime and size, so a replaced poster gets a new 
 the old one ages out through `prune_cache_blocking`. Sizes snap up to a short list, so clients
 cannot fill an SD card by asking for every width from 1 to 4000; `fitted_jpeg_blocking` takes a
 box the server fixed itself (DLNA's screen-sized JPEG of a photo whose own format a TV cannot
-decode) into the same cache. HEIC/HEIF opens through `core.media.heif`.
+decode) into the same cache. HEIC/HEIF opens through `core.media.heif`. The source is opened
+through the library roots (`LibraryRoots.open_blocking`) and decoded from that open file, so a
+poster that is a link out of the library folders is "missing", even when a thumbnail of it was
+cached before.
 
 Never writes beside the media, never fetches a URL, never copies EXIF (a photo's GPS position)
 into a thumbnail, and never lets a Pillow or mutagen exception escape: every failure is one
@@ -30,6 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import HearthError
 from core.library.fields import EMBEDDED_PREFIX
+from core.library.roots import LibraryFile, LibraryRoots
 from core.media.heif import HeifSupportMissingError, prepare_pillow_for
 from core.media.probe import ProbeError, extract_cover_blocking
 
@@ -64,25 +68,32 @@ def allowed_size(size: int) -> int:
     return next((allowed for allowed in ALLOWED_SIZES if allowed >= size), ALLOWED_SIZES[-1])
 
 
-def thumbnail_blocking(ref: str, size: int, cache_dir: Path) -> Path:
-    """The cached JPEG of `ref` fitted into a `size` box (snapped up), made now if needed."""
-    return _cached_jpeg(ref, allowed_size(size), cache_dir)
+def thumbnail_blocking(ref: str, size: int, cache_dir: Path, roots: LibraryRoots) -> Path:
+    """The cached JPEG of `ref` fitted into a `size` box (snapped up), made now if needed;
+    `ref` must lead to a file inside the library `roots`."""
+    return _cached_jpeg(ref, allowed_size(size), cache_dir, roots)
 
 
-def fitted_jpeg_blocking(ref: str, box: int, cache_dir: Path) -> Path:
+def fitted_jpeg_blocking(ref: str, box: int, cache_dir: Path, roots: LibraryRoots) -> Path:
     """The cached JPEG of `ref` fitted into exactly `box`, made now if needed. Only for a size
     the server fixed: a number a client sent could fill the card, one size per width."""
-    return _cached_jpeg(ref, box, cache_dir)
+    return _cached_jpeg(ref, box, cache_dir, roots)
 
 
-def _cached_jpeg(ref: str, box: int, cache_dir: Path) -> Path:
+def _cached_jpeg(ref: str, box: int, cache_dir: Path, roots: LibraryRoots) -> Path:
     source = _source_path(ref)
     try:
-        stat = source.stat()
-    except FileNotFoundError as err:
+        opened = roots.open_blocking(source)
+    except FileNotFoundError as err:  # an OutsideLibraryError too: as if it were missing
         raise ArtworkError(ref, "does not exist (moved or deleted?)") from err
     except OSError as err:
         raise ArtworkError(ref, f"cannot be read ({err.strerror or err})") from err
+    with opened:
+        return _cached_jpeg_of(ref, opened, box, cache_dir)
+
+
+def _cached_jpeg_of(ref: str, opened: LibraryFile, box: int, cache_dir: Path) -> Path:
+    stat = opened.stat
     key = hashlib.sha256(
         f"{_FORMAT_VERSION}\0{ref}\0{stat.st_mtime_ns}\0{stat.st_size}\0{box}".encode()
     ).hexdigest()
@@ -92,7 +103,7 @@ def _cached_jpeg(ref: str, box: int, cache_dir: Path) -> Path:
     with _DECODING:
         if _cached(target):  # made while this one waited its turn
             return target
-        image = _open(ref, source)
+        image = _open(ref, opened)
         try:
             thumbnail = _fit(ref, image, box)
         finally:
@@ -135,20 +146,23 @@ def _source_path(ref: str) -> Path:
     return path
 
 
-def _open(ref: str, source: Path) -> Image.Image:
-    """Open the image lazily (header only); the pixels are decoded later, in `_fit`."""
-    stream: str | IO[bytes] = str(source)
+def _open(ref: str, opened: LibraryFile) -> Image.Image:
+    """Open the image lazily (header only) from the checked file; the pixels are decoded
+    later, in `_fit`, while the file is still open."""
+    stream: IO[bytes]
     if ref.startswith(EMBEDDED_PREFIX):
-        try:
-            cover = extract_cover_blocking(source)
+        try:  # by the open file's own name: what was checked is what is read
+            cover = extract_cover_blocking(opened.proc_path)
         except ProbeError as err:
             raise ArtworkError(ref, f"has no readable embedded cover ({err.problem})") from err
         if cover is None:
             raise ArtworkError(ref, "has no embedded cover")
         stream = io.BytesIO(cover.data)
+    else:
+        stream = io.BufferedReader(opened.file)
     try:
-        if isinstance(stream, str):
-            prepare_pillow_for(stream)
+        if not ref.startswith(EMBEDDED_PREFIX):
+            prepare_pillow_for(ref)  # HEIF is told by the name
         return Image.open(stream)
     except HeifSupportMissingError as err:
         raise ArtworkError(ref, str(err)) from err

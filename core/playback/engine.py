@@ -4,7 +4,8 @@ the routes that tie them to the catalog.
 Built once the hardware report is known (the verified encoder and its limits decide how many
 transcodes this box can afford). `GET /api/items/{id}/playback` answers what a client should
 do and why, so a web app can show the reason. It never serves bytes itself: stream.py and
-hls_api.py do.
+hls_api.py do. The file it hands them for ffmpeg is the checked real path of a library file
+(core.library.roots), so a link changed afterwards cannot lead ffmpeg out of the library.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec, RouteTable
+from core.library.roots import LibraryRoots
 from core.people.middleware import principal_of
 from core.playback.capacity import TranscodeCapacity, cached_calibration_blocking
 from core.playback.decision import UnplayableError, decide
@@ -94,7 +96,22 @@ class PlaybackEngine:
             plan = decide(found.probe, self.profile_for(request))
         except UnplayableError as err:
             raise ApiError(415, str(err), "unplayable") from err
-        return ResolvedItem(found.path, found.probe, found.online, plan, found.library)
+        path = found.path
+        if found.online:  # offline: 410 from the caller, before any file is looked at
+            path = await self.library_path(path)
+        return ResolvedItem(path, found.probe, found.online, plan, found.library)
+
+    async def library_path(self, path: Path) -> Path:
+        """The real path of a library file, checked once opened, for ffmpeg to read; 404
+        file_missing when it is gone or not a library file."""
+        roots = LibraryRoots.of(self._hub.sources.values())
+        loop = asyncio.get_running_loop()
+        try:
+            return Path(await loop.run_in_executor(None, roots.real_path_blocking, path))
+        except OSError as err:
+            raise ApiError(
+                404, "The file is gone from disk; a rescan will tidy up.", "file_missing"
+            ) from err
 
     async def get_playback(self, request: web.Request) -> web.Response:
         """How this client should play the item, and why: direct play, remux or transcode."""

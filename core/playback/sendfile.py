@@ -10,7 +10,10 @@ HEAD. Measured and not kept: a 4 MB SO_SNDBUF (less server CPU on this VM, but i
 autotuning, and under the kernel's default 208 KB wmem_max it would shrink the buffer) and
 sendfile in worker threads (+8-19% at 8 clients on loopback for +40-70% CPU per GB). Bytes go
 out on a duplicate of the socket's descriptor, so no file is read into memory and a socket the
-server closes meanwhile is never confused with a new one that got the same number.
+server closes meanwhile is never confused with a new one that got the same number. The file is
+opened through the library roots (core.library.roots): a file that is not a library file, a
+link leading out of the library folders included, answers exactly as a missing one. Every route
+that sends a library file as it is (direct play, and DLNA's media and subtitle files) uses it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import email.utils
 import logging
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,6 +31,7 @@ from typing import IO
 from aiohttp import web
 
 from core.http.errors import ApiError
+from core.library.roots import LibraryRoots
 
 _LOGGER = logging.getLogger("hearth.playback")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -127,33 +130,27 @@ def precondition(request: web.BaseRequest, validators: Validators) -> int | None
     return None
 
 
-def open_blocking(path: Path) -> tuple[IO[bytes], os.stat_result]:
-    """The file opened for reading and its status; FileNotFoundError unless a regular file."""
-    file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
-    try:
-        st = os.fstat(file.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise FileNotFoundError(path)
-    except BaseException:
-        file.close()
-        raise
-    return file, st
-
-
 async def send_file(
-    request: web.Request, path: Path, headers: dict[str, str]
+    request: web.Request,
+    path: Path,
+    headers: dict[str, str],
+    roots: LibraryRoots,
+    missing: ApiError | None = None,
 ) -> web.StreamResponse:
-    """Answer GET or HEAD with the file at `path`; `headers` (Content-Type…) are added."""
+    """Answer GET or HEAD with the library file at `path`; `headers` (Content-Type…) are
+    added. A file that is gone, or not a library file, is answered with `missing` (default:
+    404 file_missing)."""
     loop = asyncio.get_running_loop()
     try:
-        file, st = await loop.run_in_executor(None, open_blocking, path)
+        opened = await loop.run_in_executor(None, roots.open_blocking, path)
     except PermissionError as err:
         raise ApiError(403, "Hearth may not read this file; check its permissions.") from err
     except OSError as err:
-        raise ApiError(
+        raise missing or ApiError(
             404, "The file is gone from disk; a rescan will tidy up.", "file_missing"
         ) from err
-    with file:
+    with opened:
+        file, st = opened.file, opened.stat
         size, validators = st.st_size, Validators.of(st)
         common = {
             **headers,

@@ -4,7 +4,8 @@ The bytes go through sendfile.py, direct play's own small path (one range, If-Ra
 ETag, Last-Modified, Accept-Ranges, then os.sendfile onto the socket), because media is most
 of what this box sends and aiohttp's FileResponse measured well short of nginx here (see
 bench/playback.py). A file is never read into memory. An item whose drive is unplugged
-answers 410 with a clear message; a file that vanished answers 404. It never transcodes.
+answers 410 with a clear message; a file that vanished, or that is not a library file (a link
+leading out of the library folders), answers 404. It never transcodes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
+from core.library.roots import LibraryRoots
 from core.people.access import Principal
 from core.people.middleware import principal_of
 from core.playback.sendfile import send_file
@@ -100,11 +102,12 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
                 f"The drive holding '{library}' is not connected; plug it in to play this.",
                 "library_offline",
             )
-        # A missing file (404 file_missing) is found when sendfile.py opens it, off the loop.
+        # A missing or outside file (404 file_missing) is found when it is opened, off the loop.
         return await send_file(
             request,
             path,
             {"Content-Type": content_type(path.name), "Cache-Control": "private, no-transform"},
+            LibraryRoots.of(hub.sources.values()),
         )
 
     table.add(

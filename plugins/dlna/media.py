@@ -1,14 +1,17 @@
 """What TVs fetch besides SOAP: the media files, their thumbnails and their subtitle files.
 
-`/dlna/media/{id}` serves the file with aiohttp's FileResponse (Range, 206/416, HEAD, sendfile)
-plus the DLNA headers renderers ask for: transferMode, contentFeatures, realTimeInfo, and
-Samsung's caption and media info. Time-seek and play-speed requests are refused with 406, as
-the resource advertises byte seeking only. A library whose drive is away answers 410. Only
-items TVs may see (the browse tree's LAN rules) are served, found by their random ids; anything
-else is 404, whatever the reason. A subtitle is served only if it is one of that video's own
-sidecar files. Thumbnails, and the JPEG copy of a photo whose own format TVs cannot show
-(`/dlna/photo/{id}.jpg`, e.g. an iPhone's HEIC), come from the server's shared artwork cache.
-It never transcodes video (transcode.py does) and never takes a path.
+`/dlna/media/{id}` serves the file through the core's direct-play path (core.playback.sendfile:
+one Range, 206/416, HEAD, sendfile) plus the DLNA headers renderers ask for: transferMode,
+contentFeatures, realTimeInfo, and Samsung's caption and media info. Time-seek and play-speed
+requests are refused with 406, as the resource advertises byte seeking only. A library whose
+drive is away answers 410. Only items TVs may see (the browse tree's LAN rules) are served,
+found by their random ids; anything else is 404, whatever the reason. A subtitle is served only
+if it is one of that video's own sidecar files. Thumbnails, and the JPEG copy of a photo whose
+own format TVs cannot show (`/dlna/photo/{id}.jpg`, e.g. an iPhone's HEIC), come from the
+server's shared artwork cache. Every file is opened through the library roots
+(core.library.roots): one that is not a library file, a link leading out of the library
+folders included, answers as a missing one. It never transcodes video (transcode.py does) and
+never takes a path.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.library.artwork import ArtworkError, fitted_jpeg_blocking, thumbnail_blocking
+from core.playback.sendfile import send_file
 from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
 from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
 from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy
@@ -81,17 +85,28 @@ async def playable_item(service: DlnaService, item_id: str) -> tuple[MediaItem |
     return await service.read_tree(find)
 
 
+FILE_MISSING = "The file is gone from disk; a rescan will tidy up."
+
+
 async def playable_file(service: DlnaService, item_id: str) -> tuple[MediaItem, Path]:
-    """The item TVs may play and its file; raises 410 (drive away) or 404."""
+    """The item TVs may play and its file's name; raises 410 (drive away) or 404. The file
+    itself is checked by whoever opens it."""
     item, online = await playable_item(service, item_id)
     if not online:
         raise ApiError(410, "The drive holding this is not connected.", "library_offline")
     if item is None:
         raise ApiError(404, "No such item.", "item_not_found")
-    path = Path(os.fsdecode(item.root)) / os.fsdecode(item.relpath)
-    if not path.is_file():
-        raise ApiError(404, "The file is gone from disk; a rescan will tidy up.", "file_missing")
-    return item, path
+    return item, Path(os.fsdecode(item.root)) / os.fsdecode(item.relpath)
+
+
+async def library_path(service: DlnaService, path: Path) -> Path:
+    """The checked real path of a library file, for ffmpeg; 404 when it is gone or is not a
+    library file (a link out of the library folders)."""
+    roots = service.ctx.library_roots()
+    try:
+        return Path(await service.ctx.run_blocking(roots.real_path_blocking, path))
+    except OSError as err:
+        raise ApiError(404, FILE_MISSING, "file_missing") from err
 
 
 class DlnaMedia:
@@ -113,7 +128,7 @@ class DlnaMedia:
             headers["CaptionInfo.sec"] = subtitle_url(base_url(request), item.item_id, name)
         if request.headers.get("getMediaInfo.sec", "").strip() == "1" and item.duration:
             headers["MediaInfo.sec"] = f"SEC_Duration={round(item.duration * 1000)};"
-        return web.FileResponse(path, headers=headers)
+        return await send_file(request, path, headers, self.service.ctx.library_roots())
 
     async def art(self, request: web.Request) -> web.StreamResponse:
         """A 160-pixel JPEG of an item's poster, cover or photo (DLNA JPEG_TN)."""
@@ -136,9 +151,11 @@ class DlnaMedia:
         ref = await self.service.ctx.catalog.read(find)
         if ref is None:
             raise ApiError(404, "This item has no artwork.", "artwork_not_found")
-        cache = self.service.ctx.thumbnail_dir
+        ctx = self.service.ctx
         try:
-            path = await self.service.ctx.run_blocking(thumbnail_blocking, ref, ART_SIZE, cache)
+            path = await ctx.run_blocking(
+                thumbnail_blocking, ref, ART_SIZE, ctx.thumbnail_dir, ctx.library_roots()
+            )
         except ArtworkError as err:
             raise ApiError(404, err.problem, "artwork_unavailable") from err
         return web.FileResponse(path, headers=dlna_headers(request, THUMBNAIL))
@@ -165,7 +182,13 @@ class DlnaMedia:
         if making is None:
             ctx = self.service.ctx
             making = asyncio.ensure_future(
-                ctx.run_blocking(fitted_jpeg_blocking, source, SCREEN_SIZE, ctx.thumbnail_dir)
+                ctx.run_blocking(
+                    fitted_jpeg_blocking,
+                    source,
+                    SCREEN_SIZE,
+                    ctx.thumbnail_dir,
+                    ctx.library_roots(),
+                )
             )
             self._copies[source] = making
             making.add_done_callback(lambda done: self._finished(source, done))
@@ -186,7 +209,7 @@ class DlnaMedia:
             raise ApiError(404, "No such subtitle.", "subtitle_not_found")
         folder = os.path.dirname(os.fsdecode(item.relpath))
         path = Path(os.fsdecode(item.root)) / folder / name
-        if not path.is_file():
-            raise ApiError(404, "The file is gone from disk.", "file_missing")
         mime = SUBTITLE_TYPES.get(found[name], "application/octet-stream")
-        return web.FileResponse(path, headers={"Content-Type": mime})
+        gone = ApiError(404, "The file is gone from disk.", "file_missing")
+        roots = self.service.ctx.library_roots()
+        return await send_file(request, path, {"Content-Type": mime}, roots, gone)

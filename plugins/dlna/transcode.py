@@ -22,7 +22,7 @@ from core.http.errors import ApiError
 from core.playback.decision import UnplayableError, decide
 from core.playback.hls_api import plan_for_request, send_progressive
 from core.playback.profiles import detect_profile
-from plugins.dlna.media import dlna_headers, item_id_of, playable_file
+from plugins.dlna.media import dlna_headers, item_id_of, library_path, playable_file
 from plugins.dlna.objects import VIDEO_KINDS
 from plugins.dlna.profiles import TRANSCODE
 from plugins.dlna.service import DlnaService, check_host
@@ -72,6 +72,7 @@ class DlnaTranscode:
         item, path = await playable_file(self.service, item_id_of(request))
         if item.kind not in VIDEO_KINDS:
             raise ApiError(404, "Only videos are offered as MPEG-TS.", "item_not_found")
+        path = await library_path(self.service, path)  # what ffmpeg reads is what was checked
         start = time_seek_start(request.headers.get("TimeSeekRange.dlna.org"))
         if start is not None and item.duration and start >= item.duration:
             raise ApiError(416, "That time is past the end of the video.", "bad_range")
