@@ -16,13 +16,19 @@ from collections.abc import Awaitable, Callable, Hashable
 from aiohttp import web
 
 from plugins.dlna import soap
-from plugins.dlna.criteria import SEARCH_CAPS, SORT_CAPS, CriteriaError, search_sql, sort_sql
+from plugins.dlna.criteria import (
+    SEARCH_CAPS,
+    SORT_CAPS,
+    CriteriaError,
+    parse_criteria,
+    sort_sql,
+)
 from plugins.dlna.didl import Filter, didl
-from plugins.dlna.objects import Entry, entry_from_row
+from plugins.dlna.objects import Entry
 from plugins.dlna.pages import Page
 from plugins.dlna.profiles import SOURCE_PROTOCOLS
 from plugins.dlna.scpd import CONNECTION_MANAGER, CONTENT_DIRECTORY, Service
-from plugins.dlna.selection import Selection
+from plugins.dlna.search import search_blocking
 from plugins.dlna.service import DlnaService, base_url, check_host
 from plugins.dlna.soap import SoapFault
 from plugins.dlna.tree import BrowseTree
@@ -138,26 +144,22 @@ class DlnaControl:
                     return None
                 if flag == "BrowseMetadata":
                     return tree.with_subtitles([node.entry]), 1
-                return tree.children(node, start, count, keys, prerendered=wants.all)
+                return tree.children(node, start, count, keys)
 
             found = await self.service.read_tree(_or_cached(cached, browse))
             if found is None:
                 raise SoapFault(701)
         else:
             try:
-                where, where_args = search_sql(args["SearchCriteria"])
+                criteria = parse_criteria(args["SearchCriteria"])
             except CriteriaError as err:
                 raise SoapFault(708, str(err)) from err
             container = args["ContainerID"]
 
             def search(tree: BrowseTree) -> tuple[list[Entry], int] | None:
-                scope = tree.search_scope(container) if len(container) <= MAX_OBJECT_ID else None
-                if scope is None:
+                if len(container) > MAX_OBJECT_ID:
                     return None
-                selection = Selection(f"({scope.where}) AND ({where})", [*scope.args, *where_args])
-                rows = tree.rows(selection, keys, count, start)
-                entries = [tree.natural(entry_from_row(row)) for row in rows]
-                return tree.with_subtitles(entries), tree.count(selection)
+                return search_blocking(tree, container, criteria, keys, start, count)
 
             found = await self.service.read_tree(_or_cached(cached, search))
             if found is None:

@@ -4,12 +4,17 @@ The UPnP grammar: `*`, `( )`, `and` (binding tighter than `or`), properties comp
 `= != < <= > >=`, `contains`, `doesNotContain`, `startsWith`, `derivedfrom` and
 `exists true|false`, values in double quotes with `\\"` escapes. Comparisons ignore case.
 Anything else, an unknown property, or criteria too long or too deep raise `CriteriaError`
-(fault 708 or 709). Values only ever reach SQL as parameters. It never runs a query.
+(fault 708 or 709). Criteria are parsed once into a small tree, then made into SQL over a map
+of property expressions: the catalog's items have one (ITEM_PROPERTIES), the containers the
+server makes up another (search.py), so both are matched by the same rules. Values only ever
+reach SQL as parameters. It never runs a query.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from plugins.dlna.objects import ALBUM_SQL, ARTIST_SQL, CLASS_SQL, DATE_SQL, PARENT_SQL
@@ -17,19 +22,22 @@ from plugins.dlna.objects import ALBUM_SQL, ARTIST_SQL, CLASS_SQL, DATE_SQL, PAR
 MAX_CRITERIA = 2048
 MAX_DEPTH = 16
 MAX_CONDITIONS = 64
-SEARCH_PROPERTIES = {
-    "dc:title": "items.title",
-    "dc:creator": ARTIST_SQL,
-    "upnp:artist": ARTIST_SQL,
-    "upnp:album": ALBUM_SQL,
-    "upnp:class": CLASS_SQL,
-    "dc:date": DATE_SQL,
-    "upnp:originalTrackNumber": "items.index_number",
-    "@id": "('item:' || items.id)",
-    "@parentID": PARENT_SQL,
-    "@refID": "NULL",
-    "upnp:genre": "",  # through item_genres
+Expression = tuple[str, list[Any]]  # SQL and its arguments
+Properties = Mapping[str, Expression]
+GENRE = "upnp:genre"  # matched through item_genres when the map has no expression for it
+ITEM_PROPERTIES: Properties = {
+    "dc:title": ("items.title", []),
+    "dc:creator": (ARTIST_SQL, []),
+    "upnp:artist": (ARTIST_SQL, []),
+    "upnp:album": (ALBUM_SQL, []),
+    "upnp:class": (CLASS_SQL, []),
+    "dc:date": (DATE_SQL, []),
+    "upnp:originalTrackNumber": ("items.index_number", []),
+    "@id": ("('item:' || items.id)", []),
+    "@parentID": (PARENT_SQL, []),
+    "@refID": ("NULL", []),
 }
+SEARCH_PROPERTIES = (*ITEM_PROPERTIES, GENRE)
 SORT_PROPERTIES = {
     "dc:title": ("items.sort_title",),
     "dc:date": (DATE_SQL,),
@@ -45,10 +53,31 @@ _TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<paren>[()])|(?P<word>[^\s()"=<>!]+))'
 )
 _STRING_OPS = {"contains", "doesnotcontain", "startswith", "derivedfrom"}
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class CriteriaError(ValueError):
     """Criteria this server cannot understand."""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """`prop op "value"`; `op` in lower case; for `exists`, value is "true" or "false"."""
+
+    prop: str
+    op: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Junction:
+    """Parts joined by "and" or "or"."""
+
+    op: str
+    parts: tuple[Criteria, ...]
+
+
+Criteria = Condition | Junction
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -84,27 +113,19 @@ class _Parser:
         self.position += 1
         return value
 
-    def expression(self, depth: int) -> tuple[str, list[Any]]:
+    def joined(self, word: str, part: Any) -> Criteria:
+        parts = [part()]
+        while self.peek()[0] == "word" and self.peek()[1].lower() == word:
+            self.position += 1
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else Junction(word, tuple(parts))
+
+    def expression(self, depth: int) -> Criteria:
         if depth > MAX_DEPTH:
             raise CriteriaError("criteria nested too deeply")
-        parts, args = [self.conjunction(depth)], []
-        while self.peek()[0] == "word" and self.peek()[1].lower() == "or":
-            self.position += 1
-            parts.append(self.conjunction(depth))
-        sql = " OR ".join(p[0] for p in parts)
-        for part in parts:
-            args += part[1]
-        return (f"({sql})" if len(parts) > 1 else sql), args
+        return self.joined("or", lambda: self.joined("and", lambda: self.primary(depth)))
 
-    def conjunction(self, depth: int) -> tuple[str, list[Any]]:
-        parts = [self.primary(depth)]
-        while self.peek()[0] == "word" and self.peek()[1].lower() == "and":
-            self.position += 1
-            parts.append(self.primary(depth))
-        args = [a for part in parts for a in part[1]]
-        return "(" + " AND ".join(p[0] for p in parts) + ")", args
-
-    def primary(self, depth: int) -> tuple[str, list[Any]]:
+    def primary(self, depth: int) -> Criteria:
         if self.peek() == ("paren", "("):
             self.position += 1
             inner = self.expression(depth + 1)
@@ -123,62 +144,122 @@ class _Parser:
             flag = self.take("word").lower()
             if flag not in ("true", "false"):
                 raise CriteriaError("exists takes true or false")
-            return _exists(prop, flag == "true"), []
+            return Condition(prop, "exists", flag)
         if kind != "op" and op.lower() not in _STRING_OPS:
             raise CriteriaError(f"unknown operator {op}")
         raw = self.take("str")
         value = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        return _condition(prop, op.lower(), value)
-
-
-def _exists(prop: str, present: bool) -> str:
-    if prop == "upnp:genre":
-        test = "EXISTS (SELECT 1 FROM item_genres AS g WHERE g.item_pk = items.pk)"
-        return test if present else f"NOT {test}"
-    return f"({SEARCH_PROPERTIES[prop]}) IS {'NOT ' if present else ''}NULL"
-
-
-def _condition(prop: str, op: str, value: str) -> tuple[str, list[Any]]:
-    if op == "derivedfrom":
-        if prop != "upnp:class":
+        if op.lower() == "derivedfrom" and prop != "upnp:class":
             raise CriteriaError("derivedfrom applies to upnp:class only")
-        return f"(({CLASS_SQL}) = ? OR ({CLASS_SQL}) LIKE ? ESCAPE '\\')", [
-            value,
-            _like(value) + ".%",
-        ]
-    negate = op in ("!=", "doesnotcontain")
-    if op in ("contains", "doesnotcontain"):
-        test, arg = "LIKE ? ESCAPE '\\'", f"%{_like(value)}%"
-    elif op == "startswith":
-        test, arg = "LIKE ? ESCAPE '\\'", f"{_like(value)}%"
-    elif op in ("=", "!="):
-        test, arg = "= ? COLLATE NOCASE", value
-    else:
-        test, arg = f"{op} ? COLLATE NOCASE", value
-    arg_value: Any = arg
-    if prop == "upnp:originalTrackNumber" and op in ("=", "!=", "<", "<=", ">", ">="):
-        if not value.isdigit():
+        if prop == "upnp:originalTrackNumber" and kind == "op" and not value.isdigit():
             raise CriteriaError("a track number is a whole number")
-        test, arg_value = f"{op.replace('!=', '=')} ?", int(value)
-    if prop == "upnp:genre":
-        sql = (
-            f"EXISTS (SELECT 1 FROM item_genres AS g WHERE g.item_pk = items.pk AND g.genre {test})"
-        )
-    else:
-        sql = f"({SEARCH_PROPERTIES[prop]}) {test}"
-    return (f"NOT COALESCE({sql}, 0)" if negate else sql), [arg_value]
+        return Condition(prop, op.lower(), value)
 
 
-def search_sql(criteria: str) -> tuple[str, list[Any]]:
-    """A WHERE condition over objects.FROM_SQL for the criteria; raises CriteriaError."""
-    text = criteria.strip()
+def parse_criteria(text: str) -> Criteria | None:
+    """The criteria as a tree; None for `*` (everything). Raises CriteriaError."""
+    text = text.strip()
     if text in ("", "*"):
-        return "1", []
+        return None
     parser = _Parser(_tokens(text))
-    sql, args = parser.expression(0)
+    criteria = parser.expression(0)
     if parser.peek()[0] != "end":
         raise CriteriaError(f"unexpected {parser.peek()[1]}")
-    return sql, args
+    return criteria
+
+
+def criteria_sql(criteria: Criteria | None, properties: Properties = ITEM_PROPERTIES) -> Expression:
+    """A WHERE condition for the criteria, over the columns `properties` names."""
+    if criteria is None:
+        return "1", []
+    if isinstance(criteria, Junction):
+        parts = [criteria_sql(part, properties) for part in criteria.parts]
+        joined = f" {criteria.op.upper()} ".join(sql for sql, _ in parts)
+        return f"({joined})", [arg for _, args in parts for arg in args]
+    return _condition(criteria, properties)
+
+
+def _condition(condition: Condition, properties: Properties) -> Expression:
+    prop, op, value = condition.prop, condition.op, condition.value
+    if prop == GENRE and GENRE not in properties:
+        genres = "SELECT 1 FROM item_genres AS g WHERE g.item_pk = items.pk"
+        if op == "exists":
+            return f"{'' if value == 'true' else 'NOT '}EXISTS ({genres})", []
+        test, arg = _test(op, value)
+        sql = f"EXISTS ({genres} AND g.genre {test})"
+        return (f"NOT COALESCE({sql}, 0)" if op in ("!=", "doesnotcontain") else sql), [arg]
+    expression, expression_args = properties[prop]
+    if op == "exists":
+        return f"({expression}) IS {'NOT ' if value == 'true' else ''}NULL", expression_args
+    if op == "derivedfrom":
+        sql = f"(({expression}) = ? OR ({expression}) LIKE ? ESCAPE '\\')"
+        return sql, [*expression_args, value, *expression_args, _like(value) + ".%"]
+    test, arg = _test(op, value)
+    if prop == "upnp:originalTrackNumber" and op in ("=", "!=", "<", "<=", ">", ">="):
+        test, arg = f"{op.replace('!=', '=')} ?", int(value)
+    sql = f"({expression}) {test}"
+    return (f"NOT COALESCE({sql}, 0)" if op in ("!=", "doesnotcontain") else sql), [
+        *expression_args,
+        arg,
+    ]
+
+
+def _test(op: str, value: str) -> tuple[str, Any]:
+    """The comparison after the property (negations compare positively), and its argument."""
+    if op in ("contains", "doesnotcontain"):
+        return "LIKE ? ESCAPE '\\'", f"%{_like(value)}%"
+    if op == "startswith":
+        return "LIKE ? ESCAPE '\\'", f"{_like(value)}%"
+    if op in ("=", "!="):
+        return "= ? COLLATE NOCASE", value
+    return f"{op} ? COLLATE NOCASE", value
+
+
+def search_sql(criteria: str) -> Expression:
+    """A WHERE condition over objects.FROM_SQL for the criteria; raises CriteriaError."""
+    return criteria_sql(parse_criteria(criteria))
+
+
+def pinned_parent(criteria: Criteria | None) -> str | None:
+    """X when the criteria say `@parentID = "X" and ...` at the top: the search is then about
+    X's children as Browse lists them (how Home Assistant finds a path, title by title)."""
+    if isinstance(criteria, Condition):
+        found = criteria.prop == "@parentID" and criteria.op == "="
+        return criteria.value if found else None
+    if isinstance(criteria, Junction) and criteria.op == "and":
+        return next((p for p in map(pinned_parent, criteria.parts) if p is not None), None)
+    return None
+
+
+def may_match_class(criteria: Criteria | None, upnp_class: str) -> bool:
+    """False only when no object of this class can match, whatever its other properties:
+    containers of a class are then not even listed (a TV's `derivedfrom "object.item"`)."""
+    return _class_test(criteria, upnp_class) is not False
+
+
+def _class_test(criteria: Criteria | None, upnp_class: str) -> bool | None:
+    """The criteria for an object of this class: True, False or None (depends on more)."""
+    if criteria is None:
+        return True
+    if isinstance(criteria, Junction):
+        found = [_class_test(part, upnp_class) for part in criteria.parts]
+        decisive = criteria.op == "or"  # True decides an "or", False an "and"
+        if decisive in found:
+            return decisive
+        return None if None in found else not decisive
+    if criteria.prop != "upnp:class" or criteria.op in ("<", "<=", ">", ">="):
+        return None
+    if criteria.op == "exists":
+        return criteria.value == "true"
+    # ASCII-only folding, as SQLite's NOCASE and LIKE do.
+    have, want = upnp_class.translate(_ASCII_LOWER), criteria.value.translate(_ASCII_LOWER)
+    if criteria.op == "derivedfrom":
+        return upnp_class == criteria.value or have.startswith(want + ".")
+    if criteria.op in ("=", "!="):
+        return (have == want) == (criteria.op == "=")
+    if criteria.op == "startswith":
+        return have.startswith(want)
+    return (want in have) == (criteria.op == "contains")
 
 
 def sort_sql(criteria: str) -> list[tuple[str, str, bool]]:

@@ -5,7 +5,9 @@ catalog (parsing each file's probe, choosing its DLNA profile, escaping) cost ~3
 Python — more than MiniDLNA takes for the whole request. Like MiniDLNA, which works out each
 file's DLNA profile when it scans, the XML is made when a library changes, so a Browse only
 looks it up by primary key and fills in the two parts that depend on the request: the start tag
-(where the item is listed) and the base URL (BASE in the stored body).
+(where the item is listed) and the base URL (BASE in the stored body). A Filter list (Home
+Assistant's, a Sony's) gets the same body with what it did not ask for cut out (didl.py), which
+is what building the item for that list gives.
 
 The store is a cache in the plugin's own data folder, never the catalog: deleting it loses
 nothing, and a damaged file is replaced. After start-up and after each `LibraryChanged` the

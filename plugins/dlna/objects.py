@@ -66,8 +66,13 @@ DATE_SQL = (
     "COALESCE(items.taken_at, CASE WHEN items.year IS NOT NULL "
     "THEN printf('%04d-01-01', items.year) END)"
 )
+YEAR_SQL = f"COALESCE(substr({DATE_SQL}, 1, 4), '0000')"
+MONTH_SQL = f"CASE WHEN length({DATE_SQL}) >= 7 THEN substr({DATE_SQL}, 6, 2) ELSE '00' END"
+# The parent Browse gives an item when asked for its metadata: a photo's is its month.
 PARENT_SQL = (
-    "CASE WHEN parent.id IS NULL THEN 'lib:' || items.library_id ELSE 'item:' || parent.id END"
+    "CASE WHEN items.kind = 'photo' "
+    f"THEN 'lib:' || items.library_id || ':m:' || {YEAR_SQL} || '-' || {MONTH_SQL} "
+    "WHEN parent.id IS NULL THEN 'lib:' || items.library_id ELSE 'item:' || parent.id END"
 )
 FROM_SQL = (
     "FROM items JOIN libraries ON libraries.id = items.library_id "

@@ -22,11 +22,12 @@ import sqlite_utils
 from plugins.dlna.folders import FolderIndex
 from plugins.dlna.fragments import Stored
 from plugins.dlna.objects import (
-    DATE_SQL,
     FOLDER,
     GENRE,
+    MONTH_SQL,
     MUSIC_VIEWS,
     VIEWS,
+    YEAR_SQL,
     Container,
     Entry,
     Library,
@@ -38,8 +39,6 @@ from plugins.dlna.objects import (
 from plugins.dlna.selection import EVERYTHING, Clause, RowReader, Selection, SortKeys
 from plugins.dlna.subtitles import with_subtitles
 
-YEAR_SQL = f"COALESCE(substr({DATE_SQL}, 1, 4), '0000')"
-MONTH_SQL = f"CASE WHEN length({DATE_SQL}) >= 7 THEN substr({DATE_SQL}, 6, 2) ELSE '00' END"
 _PHOTOS = f"items.library_id = ? AND items.kind = 'photo' AND {YEAR_SQL} = ?"
 _INDEX_ORDER = ("items.disc_number", "items.index_number", "items.sort_title")
 _MUSIC_KINDS = {"artists": "artist", "albums": "album", "tracks": "track"}
@@ -93,7 +92,7 @@ class BrowseTree(RowReader):
             return None
         if ref.kind == "root":
             ordered = sorted(self.libraries.values(), key=lambda lib: lib.name.casefold())
-            children = [_container(self._library(lib)) for lib in ordered]
+            children = [_container(self._library(lib, listed=True)) for lib in ordered]
             return self._listing(("0", "-1"), self.root_title, children)
         if ref.kind == "item":
             return self._item(ref.value)
@@ -106,12 +105,15 @@ class BrowseTree(RowReader):
             return self._photos(library, ref.kind, ref.value)
         return self._music(library, ref.kind, ref.value) if library.kind == "music" else None
 
-    def _library(self, library: Library) -> Node:
+    def _library(self, library: Library, listed: bool = False) -> Node:
+        """A library: its views (music views or years, then Folders) and, in the other kinds,
+        its top items. `listed`: only its entry as the root lists it, counted without building
+        the views, so browsing the root builds no folder index (the Folders view's count)."""
         lib = f"lib:{library.id}"
-        views = [_container(self._folder(library, ""))]
+        views: list[Container] = []
         selection = None
-        if library.kind == "music":
-            views[:0] = [_container(self._music(library, v, "")) for v in MUSIC_VIEWS]
+        if library.kind == "music" and not listed:
+            views = [_container(self._music(library, v, "")) for v in MUSIC_VIEWS]
         elif library.kind == "photos":
             years = self.db.execute(
                 f"SELECT {YEAR_SQL} AS y, count(DISTINCT {MONTH_SQL}) FROM items "
@@ -119,9 +121,14 @@ class BrowseTree(RowReader):
                 "GROUP BY y ORDER BY y DESC",
                 [library.id, *self.visible_args],
             ).fetchall()
-            views[:0] = [Container(f"{lib}:y:{y}", lib, _year(y), FOLDER, n) for y, n in years]
-        else:
+            views = [Container(f"{lib}:y:{y}", lib, _year(y), FOLDER, n) for y, n in years]
+        elif library.kind != "music":
             selection = Selection("items.library_id = ? AND items.parent_pk IS NULL", [library.id])
+        if listed:
+            unbuilt = 1 + (len(MUSIC_VIEWS) if library.kind == "music" else 0)
+            count = len(views) + unbuilt + self.count(selection)
+            return Node(Container(lib, "0", library.name, FOLDER, count), [])
+        views.append(_container(self._folder(library, "")))
         return self._listing((lib, "0"), library.name, views, selection)
 
     def _photos(self, library: Library, kind: str, value: str) -> Node | None:
@@ -244,24 +251,41 @@ class BrowseTree(RowReader):
         return entry
 
     def children(
-        self, node: Node, start: int, count: int, keys: SortKeys, prerendered: bool = False
+        self, node: Node, start: int, count: int, keys: SortKeys
     ) -> tuple[list[Entry], int]:
-        """One page of a node's children and how many there are in all; `prerendered`: items
-        may come as stored XML for the Filter `*` (when the tree has a fragment store)."""
-        virtual = list(node.virtual)
+        """One page of a node's children and how many there are in all."""
+        listed = (node.virtual, node.selection, node.entry.object_id)
+        return self.page(*listed, start, count, keys)
+
+    def page(
+        self,
+        virtual: list[Container],
+        selection: Selection | None,
+        parent_id: str | None,
+        start: int,
+        count: int,
+        keys: SortKeys,
+    ) -> tuple[list[Entry], int]:
+        """One page of containers followed by catalog rows, and how many there are in all.
+        Rows are listed under `parent_id`, or under their own parents when it is None (as
+        Search lists them); rows listed under one parent come as stored XML where the tree
+        has a fragment store (didl.py trims it to the Filter)."""
+        virtual = list(virtual)
         for prop, _, descending in reversed(keys):
             if prop in ("dc:title", "upnp:class"):
                 field = "title" if prop == "dc:title" else "upnp_class"
                 virtual.sort(key=lambda c: str(getattr(c, field)).casefold(), reverse=descending)
-        total = len(virtual) + self.count(node.selection)
+        total = len(virtual) + self.count(selection)
         page: list[Entry] = list(virtual[start : start + count])
         remaining = count - len(page)
-        if node.selection is not None and remaining > 0:
-            pks = self.page_keys(node.selection, keys, remaining, max(0, start - len(virtual)))
-            if prerendered and self._fragments is not None:
-                page += self._prerendered(pks, node.entry.object_id)
+        if selection is not None and remaining > 0:
+            pks = self.page_keys(selection, keys, remaining, max(0, start - len(virtual)))
+            if parent_id is None:
+                page += [self.natural(entry_from_row(row)) for row in self.rows_of(pks)]
+            elif self._fragments is not None:
+                page += self._prerendered(pks, parent_id)
             else:
-                page += [entry_from_row(row, node.entry.object_id) for row in self.rows_of(pks)]
+                page += [entry_from_row(row, parent_id) for row in self.rows_of(pks)]
         return self.with_subtitles(page), total
 
     def _prerendered(self, pks: list[int], parent_id: str) -> list[Entry]:
@@ -280,20 +304,9 @@ class BrowseTree(RowReader):
             entries[row[0]] = entry_from_row(row, parent_id)
         return [entries[pk] for pk in pks if pk in entries]
 
-    def search_scope(self, container_id: str) -> Selection | None:
-        """Which items a Search in this container looks at; None for no such container."""
-        if container_id == "0":
-            marks = ",".join("?" * len(self.libraries)) or "NULL"
-            return Selection(f"items.library_id IN ({marks})", list(self.libraries))
-        node = self.node(container_id)
-        ref = parse_object_id(container_id)
-        if node is None or ref is None or not isinstance(node.entry, Container):
-            return None
-        if ref.kind == "item" and node.selection is not None:  # below a show, artist, album…
-            pk = node.selection.args[0]
-            where = "(items.parent_pk = ? OR parent.parent_pk = ? OR grand.parent_pk = ?)"
-            return Selection(where, [pk, pk, pk])
-        return Selection("items.library_id = ?", [ref.library])
+    def folder_index(self, library_id: int) -> FolderIndex:
+        """The Folders view of a visible library."""
+        return self._folder_index(self.db, library_id)
 
     def with_subtitles(self, entries: list[Entry]) -> list[Entry]:
         return with_subtitles(entries, self._subtitle_names)

@@ -202,6 +202,7 @@ async def test_search_matches_titles_artists_classes_and_scopes(
         "So What",
     ]
     assert await search('upnp:album = "Now 1" or dc:title startsWith "Blade"') == [
+        "Blade Runner (1982)",  # its folder: made-up containers come first, as in Browse
         "Blade Runner",
         "Hit",
         "Now 1",  # the album itself
@@ -271,7 +272,13 @@ async def test_only_the_configured_libraries_are_shown_to_tvs(
         assert fault.value.error_code == 701
     result = await device.async_search_directory("0", 'dc:title contains "a"')
     titles = {o.title for o in result.result}  # type: ignore[union-attr]
-    assert titles == {"Miles Davis", "Freddie Freeloader", "So What", "Various Artists"}
+    assert titles == {"Miles Davis", "Freddie Freeloader", "So What", "Various Artists"} | {
+        "Artists",  # and the made-up containers: views, a genre, a folder
+        "Albums",
+        "All tracks",
+        "Jazz",
+        "Compilations",
+    }
     for path in (f"/dlna/media/{alien['id']}.mp4", f"/dlna/art/{alien['id']}.jpg"):
         async with server.session.get(server.url + path) as response:
             assert response.status == 404, path
