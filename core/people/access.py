@@ -105,16 +105,30 @@ def principal_from_row(
     )
 
 
+LAN_MAX_RATING = "lan_max_rating"  # the catalog setting admins change from the web app
+
+
+def stricter_rating(first: str | None, second: str | None) -> str | None:
+    """Of two rating limits (None: no limit), the one that lets less through."""
+    from core.people.ratings import rank
+
+    limits = [r for r in (first, second) if r and rank(r) is not None]
+    return min(limits, key=lambda r: rank(r) or 0, default=None)
+
+
 def lan_principal_blocking(db: Any, max_rating: str | None = None) -> Principal:
     """A TV on the home network without an account: only libraries the owner marked
-    LAN-visible, under the LAN rating limit (DLNA gives every device everything otherwise)."""
+    LAN-visible, under the LAN rating limit (DLNA gives every device everything otherwise):
+    the stricter of the caller's (`dlna: max_rating:`) and the `lan_max_rating` setting."""
     from core.people.ratings import rank
 
     rows = db.execute("SELECT id FROM libraries WHERE lan_visible = 1").fetchall()
+    setting = db.execute("SELECT value FROM settings WHERE key = ?", [LAN_MAX_RATING]).fetchone()
+    limit = stricter_rating(max_rating, setting[0] if setting else None)
     return Principal(
         None,
         "lan",
         "managed",
         libraries=frozenset(r[0] for r in rows),
-        max_rank=rank(max_rating) if max_rating else None,
+        max_rank=rank(limit) if limit else None,
     )

@@ -28,6 +28,7 @@ from core.errors import DiskFullError
 from core.events import LibraryChanged, ScanFinished, ScanStarted
 from core.kinds import LibrarySource, MetadataProvider, MetadataRequest
 from core.library.fields import merge_fields
+from core.library.lan import lan_visible_by_default
 from core.library.roots import LibraryRoots
 from core.registry import Registry
 from core.scan.pool import ProbePool
@@ -57,11 +58,18 @@ def _library_blocking(db: sqlite_utils.Database, source: LibrarySource, online: 
     """The library row of a source, written only when new or when name, kind or state changed."""
     info = source.library
     row = _library_row_blocking(db, source.source_id)
-    if row is None:
+    if row is None:  # TVs see a new library of photos or home videos only once it is ticked
         cursor = db.execute(
-            "INSERT INTO libraries (source_id, name, kind, online, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [source.source_id, info.name, info.kind, int(online), _now()],
+            "INSERT INTO libraries (source_id, name, kind, online, created_at, lan_visible) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                source.source_id,
+                info.name,
+                info.kind,
+                int(online),
+                _now(),
+                int(lan_visible_by_default(info.kind)),
+            ],
         )
         return int(cursor.lastrowid or 0)
     if (row[1], row[2], bool(row[3])) != (info.name, info.kind, online):

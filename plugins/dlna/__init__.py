@@ -34,7 +34,10 @@ async def setup(ctx: PluginContext, config: DlnaConfig) -> None:
     ctx.state = service
     ctx.add_routes(dlna_routes(service))
     ctx.subscribe(LibraryChanged, service.library_changed)
-    ctx.report({"name": service.friendly_name, "udn": service.udn, "ssdp": config.ssdp})
+    shown = None if config.libraries is None else list(config.libraries)
+    about = {"name": service.friendly_name, "udn": service.udn, "ssdp": config.ssdp}
+    # tv_*: this plugin serves TVs; the web app says what they see (core.library.lan)
+    ctx.report({**about, "tv_max_rating": config.max_rating, "tv_libraries": shown})
     # "pages_prepared": every item's XML is stored and current (fragments.py); false while a
     # changed library is being prepared again (TVs are then answered from the catalog).
     service.prerender.on_ready = lambda ready: ctx.report(

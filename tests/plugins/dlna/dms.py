@@ -41,11 +41,24 @@ def make_library(base: Path, many: int = 0) -> None:
 async def library_server(
     start_server: StartServer, base: Path, many: int = 0, dlna: str = "{ssdp: false}"
 ) -> RunningServer:
-    """A running, fully scanned server with the DLNA plugin and the test library."""
+    """A running, fully scanned server with the DLNA plugin and the test library, every
+    library ticked for TVs (photos and home videos start hidden)."""
     make_library(base, many)
     server = await start_server(f"dlna: {dlna}\n" + library_yaml(base) + PROVIDERS)
     await settle(server)
+    await show_every_library_to_tvs(server)
     return server
+
+
+async def show_every_library_to_tvs(server: RunningServer) -> None:
+    """Tick every library for TVs, as the owner does in the web app."""
+    data = await server.get_json("/api/libraries")
+    for library in data["libraries"]:  # type: ignore[attr-defined]
+        if not library["lan_visible"]:
+            url = f"{server.url}/api/libraries/{library['id']}"
+            async with server.session.patch(url, json={"lan_visible": True}) as reply:
+                assert reply.status == 200, await reply.text()
+    await server.hub.bus.drain()
 
 
 async def dms(server: RunningServer) -> DmsDevice:

@@ -12,7 +12,7 @@ from async_upnp_client.exceptions import UpnpActionError
 from tests.conftest import StartServer
 from tests.core.scan.library import library_yaml
 from tests.core.scan.test_scanner import settle
-from tests.plugins.dlna.dms import PROVIDERS, dms, make_library
+from tests.plugins.dlna.dms import PROVIDERS, dms, make_library, show_every_library_to_tvs
 from tests.plugins.dlna.test_browse import by_title, children
 
 
@@ -28,6 +28,7 @@ async def test_an_r_rated_film_and_a_library_kept_off_the_lan_are_invisible_to_t
         "dlna: {ssdp: false, max_rating: PG}\n" + library_yaml(base) + "nfo:\n" + PROVIDERS
     )
     await settle(server)
+    await show_every_library_to_tvs(server)  # photos and home videos start hidden
     await server.hub.catalog.write(
         lambda db: db.execute("UPDATE libraries SET lan_visible = 0 WHERE name = 'TV'")
     )

@@ -24,6 +24,7 @@ from tests.plugins.dlna.dms import (
     envelope,
     library_server,
     make_library,
+    show_every_library_to_tvs,
     soap,
 )
 
@@ -149,6 +150,7 @@ async def test_a_heic_photo_is_offered_to_tvs_first_as_a_jpeg(
     )
     server = await start_server("dlna: {ssdp: false}\n" + library_yaml(base) + PROVIDERS)
     await settle(server)
+    await show_every_library_to_tvs(server)  # photos and home videos start hidden
     heic = await find(server, "Photos", "2023", "September", "IMG_0042")
     item_id = heic.id.removeprefix("item:")
 
