@@ -7,8 +7,9 @@ in. Every attempt, allowed or refused, is written to the ledger (`egress_ledger`
 read whole and bounded, so the ledger knows their size and a plugin cannot leave one open.
 
 It never opens a session or a socket before a plugin's first allowed request, never follows
-redirects (each hop must pass the gate again), never keeps cookies between requests and never
-reads proxy settings from the environment.
+redirects (each hop must pass the gate again), never keeps cookies between requests, never
+reuses the connection of a request that said `Connection: close` and never reads proxy settings
+from the environment.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import json as jsonlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +28,16 @@ from yarl import URL
 from core import __version__
 from core.catalog import Catalog
 from core.egress_ledger import EgressLedger
+from core.egress_tcp import P, open_tcp
 from core.egress_policy import (
+    ANY_HOST,
     Destination,
     EgressError,
     EgressFailed,
     EgressRefused,
     Resolver,
     check_destination,
+    check_host,
     enabled_hosts,
     is_local_address,
     system_resolver,
@@ -82,6 +86,7 @@ class EgressGate:
         self.ledger = EgressLedger()
         self._lan_recorded: dict[tuple[str, str, str], float] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._closing: aiohttp.ClientSession | None = None  # for `Connection: close` requests
         self._closed = False
         self._warned: set[tuple[str, str]] = set()
 
@@ -102,7 +107,7 @@ class EgressGate:
                 )
                 continue
             listed = {h.lower() for h in manifest.network.hosts}
-            for host in sorted(hosts - listed):
+            for host in sorted(hosts - listed if ANY_HOST not in listed else ()):
                 _LOGGER.warning(
                     "hearth: egress: %s does not list %s in its manifest; it stays refused",
                     domain,
@@ -119,10 +124,14 @@ class EgressGate:
         """The checked destination, or EgressRefused saying why (nothing is sent)."""
         return await check_destination(manifest, url, self._enabled, self._resolve)
 
+    async def check_host(self, manifest: Manifest, host: str, port: int) -> Destination:
+        """The checked destination of a plugin's own TCP link (core.egress_tcp)."""
+        return await check_host(manifest, host, port, self._enabled, self._resolve)
+
     @property
     def session_opened(self) -> bool:
         """Whether a client session exists, i.e. some plugin was let out since start."""
-        return self._session is not None
+        return self._session is not None or self._closing is not None
 
     def refused(self, domain: str, host: str, reason: str) -> None:
         """Say so once per plugin and host (the ledger has every attempt), so a plugin that
@@ -133,25 +142,32 @@ class EgressGate:
         self._warned.add((domain, host))
         _LOGGER.warning("Refused %s for the %s plugin: %s", host, domain, reason)
 
-    def _client(self) -> aiohttp.ClientSession:
-        """Made on the first allowed request: a server that never reaches out opens nothing."""
+    def _client(self, closing: bool = False) -> aiohttp.ClientSession:
+        """Made on the first allowed request: a server that never reaches out opens nothing.
+        `closing`: the session whose connections are never reused, for requests that said
+        `Connection: close` (aiohttp would pool them anyway when the answer did not say so)."""
         if self._closed:
             raise EgressFailed("the server is stopping")
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
+        session = self._closing if closing else self._session
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
                 headers={"User-Agent": f"Hearth/{__version__}"},
-                connector=aiohttp.TCPConnector(limit=16, use_dns_cache=False),
+                connector=aiohttp.TCPConnector(limit=16, use_dns_cache=False, force_close=closing),
             )
-        return self._session
+            if closing:
+                self._closing = session
+            else:
+                self._session = session
+        return session
 
     async def send(
         self, url: URL, destination: Destination, method: str, options: dict[str, Any]
     ) -> tuple[EgressResponse, str]:
         """Connect to the checked addresses in turn (never to a name) and read the answer."""
-        session = self._client()
         headers = {**options.pop("headers", {}), "Host": url.host_port_subcomponent or ""}
+        session = self._client(closing=_says_close(headers))
         hostname = url.host if url.scheme == "https" else None
         max_bytes = options.pop("max_bytes")
         failure: Exception | None = None
@@ -193,10 +209,17 @@ class EgressGate:
     async def close(self) -> None:
         """Close the session (if one was ever made) and write the pending ledger rows."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        sessions, self._session, self._closing = (self._session, self._closing), None, None
+        for session in sessions:
+            if session is not None:
+                await session.close()
         await self.ledger.close()
+
+
+def _says_close(headers: Mapping[str, str]) -> bool:
+    """Whether the request said `Connection: close`: a device that closes after every answer
+    without saying so (libupnp) must not have its dead connection reused for the next one."""
+    return any(k.lower() == "connection" and v.lower() == "close" for k, v in headers.items())
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -283,6 +306,26 @@ class PluginEgress:
                 f"{method.upper()} -> {response.status} via {address}",
             )
         return response
+
+    def enabled_hosts(self) -> tuple[str, ...]:
+        """Where this plugin may go: its manifest's hosts that the owner enabled."""
+        return self._gate.enabled_hosts(self.manifest)
+
+    async def connect(
+        self,
+        host: str,
+        port: int,
+        protocol_factory: Callable[[], P],
+        *,
+        purpose: str,
+        time_limit: float = 30.0,
+    ) -> tuple[asyncio.Transport, P]:
+        """Open a TCP connection of the plugin's own (the relay's SSH link) if the gate allows
+        it; the ledger records the attempt and, at close, the bytes each way. Raises
+        EgressRefused or EgressFailed."""
+        return await open_tcp(
+            self._gate, self.manifest, host, port, protocol_factory, purpose, time_limit
+        )
 
     async def get(self, url: str | URL, *, purpose: str, **options: Any) -> EgressResponse:
         return await self.request("GET", url, purpose=purpose, **options)

@@ -52,10 +52,14 @@ class RendererApi:
         return web.json_response([r.status() for r in renderers])
 
     async def play(self, request: web.Request) -> web.Response:
-        """Play an item you may see on this TV, optionally from a position in seconds."""
+        """Play an item you may see on this TV, optionally from a position in seconds; without
+        `item_id`, resume what the TV has paused."""
         renderer = self._renderer(request)
         body = await json_body(request)
-        item_id = text_field(body, "item_id") or ""
+        item_id = text_field(body, "item_id", required=False)
+        if item_id is None:
+            await self.player.resume(renderer)
+            return web.json_response(renderer.status())
         position = _number(body, "position", 0, 7 * 86400, required=False)
         await self.player.play(renderer, item_id, position, principal_of(request))
         return web.json_response(renderer.status())
@@ -97,7 +101,9 @@ class RendererApi:
         def post(action: str, handler: HandlerFn, body: dict[str, Any] | None) -> RouteSpec:
             schema = None
             if body is not None:
-                schema = {"type": "object", "required": list(body)[:1], "properties": body}
+                schema = {"type": "object", "properties": body}
+                if action != "play":  # play without an item resumes
+                    schema["required"] = list(body)[:1]
             return RouteSpec(
                 "POST",
                 f"/api/renderers/{{id}}/{action}",

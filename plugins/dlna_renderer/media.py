@@ -34,14 +34,24 @@ CLASSES = {
     "photo": "object.item.imageItem.photo",
 }
 VIDEO_KINDS = frozenset({"movie", "episode", "video"})
-# MIME types a TV may list under another name for what the DLNA plugin serves
-_ALIASES = {
-    "video/x-matroska": {"video/x-mkv", "video/mkv"},
-    "video/x-msvideo": {"video/avi", "video/x-avi"},
-    "video/mp2t": {"video/mpeg", "video/vnd.dlna.mpeg-tts"},
-    "audio/mp4": {"audio/m4a", "audio/x-m4a"},
-    "audio/flac": {"audio/x-flac"},
-}
+# Names TVs list in GetProtocolInfo for what the DLNA plugin serves: each group is one format.
+# GStreamer-based renderers (gmediarender) name MP4 after its caps, video/quicktime.
+_SAME_FORMAT = (
+    {"video/mp4", "video/quicktime", "video/x-m4v", "video/m4v", "video/x-mp4", "video/mpeg4"},
+    {"video/x-matroska", "video/x-mkv", "video/mkv", "video/matroska"},
+    {"video/x-msvideo", "video/avi", "video/x-avi", "video/msvideo"},
+    {"video/mp2t", "video/mpeg", "video/vnd.dlna.mpeg-tts", "video/x-mpegts", "video/mpegts"},
+    {"video/x-ms-wmv", "video/x-wmv"},
+    {"video/x-flv", "video/x-flash-video"},
+    {"audio/mp4", "audio/m4a", "audio/x-m4a", "audio/mp4a-latm"},
+    {"audio/flac", "audio/x-flac"},
+    {"audio/mpeg", "audio/mp3", "audio/x-mp3", "audio/mpeg3", "audio/x-mpeg"},
+    {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"},
+    {"audio/aiff", "audio/x-aiff"},
+    {"audio/ogg", "application/ogg", "audio/x-ogg", "audio/x-vorbis+ogg"},
+    {"audio/x-ms-wma", "audio/x-wma"},
+)
+_ALIASES = {name: frozenset(group) for group in _SAME_FORMAT for name in group}
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 DIDL_OPEN = (
@@ -101,7 +111,7 @@ def sink_takes(sink: Iterable[str], mime: str) -> bool:
     entries = [entry.split(":") for entry in sink if entry.count(":") >= 3]
     if not entries:
         return True
-    names = {mime.lower(), *_ALIASES.get(mime.lower(), set())}
+    names = {mime.lower(), *_ALIASES.get(mime.lower(), ())}
     kind = mime.split("/", 1)[0].lower()
     for protocol, _, listed, _ in (e[:4] for e in entries):
         accepted = listed.strip().lower()

@@ -133,12 +133,23 @@ class Player:
             "Playing %s on %s (%s, profile %s)", item.title, renderer.info.name, route, profile.name
         )
         with talking_to(renderer):
-            await renderer.load(url, metadata, item.item_id, item.title)
+            await renderer.load(url, metadata, item.item_id, item.title, item.duration)
             await renderer.play()
             if position > 0:
                 try:
                     await renderer.seek(position)
                 except UpnpError as err:  # many TVs refuse to seek until they play
                     self.ctx.logger.info("%s did not seek: %s", renderer.info.name, err)
+            await renderer.refresh()
+        self.follow(renderer)
+
+    async def resume(self, renderer: DlnaRenderer) -> None:
+        """Play again what is on the TV: a paused item goes on from where it was."""
+        if renderer.state == "playing":
+            return
+        if renderer.state != "paused" and not renderer.loaded:
+            raise ApiError(409, f"Nothing to resume on {renderer.info.name}.", "nothing_loaded")
+        with talking_to(renderer):
+            await renderer.play()
             await renderer.refresh()
         self.follow(renderer)

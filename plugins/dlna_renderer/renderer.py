@@ -3,7 +3,9 @@
 Commands go through the DmrDevice profile (SetAVTransportURI, Play, Pause, Stop, SetVolume) or
 straight to its AVTransport service where the profile's formatting is not what TVs expect
 (Seek targets are H:MM:SS). State comes from polling GetTransportInfo and GetPositionInfo (and
-now and then GetVolume) every few seconds while the TV plays, pauses or buffers; a stopped or
+now and then GetVolume) every few seconds while the TV plays, pauses or buffers: the position
+is the TV's RelTime (within the item), the duration the catalog's, never the TV's TrackDuration
+(a guess from bytes that wanders while it plays); a stopped or
 idle TV is not asked anything, so an idle server sends nothing. It never decides what to play
 (media.py and player.py do) and never finds TVs (discovery.py does).
 """
@@ -123,11 +125,15 @@ class DlnaRenderer:
         self.state = _STATES.get(raw.upper(), raw.lower() or "unknown")
         if self.state in ACTIVE:
             where = await self._call(self._avt, "GetPositionInfo", InstanceID=0)
-            self.position = clock_seconds(where.get("RelTime"))
-            self.duration = clock_seconds(where.get("TrackDuration")) or self.duration
             uri = where.get("TrackURI")
             if uri and self._url and uri != self._url:
-                self.item_id = None  # someone put something else on
+                # Someone put something else on: nothing of ours describes it. TrackDuration is
+                # never used, even then: renderers guess it from bytes and bitrates as they go.
+                self.item_id, self.duration, self._url = None, None, None
+            position = clock_seconds(where.get("RelTime"))
+            if position is not None:
+                top = self.duration if self.duration is not None else position
+                self.position = max(0.0, min(position, top))
         elif self.state in ("stopped", "idle"):
             self.position = None
         if (volume or self._polls % 5 == 0) and self._rc is not None:
@@ -154,11 +160,18 @@ class DlnaRenderer:
             if self.state not in ACTIVE:
                 return
 
-    async def load(self, url: str, metadata: str, item_id: str, title: str) -> None:
-        """SetAVTransportURI: the TV fetches `url` next."""
+    async def load(
+        self, url: str, metadata: str, item_id: str, title: str, duration: float | None
+    ) -> None:
+        """SetAVTransportURI: the TV fetches `url` next; `duration` is the catalog's."""
         await self.dmr.async_set_transport_uri(url, title, metadata)
         self._url, self.item_id, self.state = url, item_id, "buffering"
-        self.position, self.duration = 0.0, None
+        self.position, self.duration = 0.0, duration
+
+    @property
+    def loaded(self) -> bool:
+        """Whether an item of ours is on the TV (so Play resumes it)."""
+        return self._url is not None and self.item_id is not None
 
     async def play(self) -> None:
         """Play, once the TV says it may (some need a moment after a new URI)."""

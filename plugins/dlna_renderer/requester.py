@@ -4,8 +4,9 @@ Every request to a TV (its description, SOAP control, HEADs of our own media URL
 `ctx.http`, so the gate checks it is on the home network and the owner's ledger records it.
 A requester made for one TV (`for_host`) sends only to the host its LOCATION named: a device
 description that points its control URLs at another address (loopback, another box) is refused
-before anything is sent. The gate's refusals and failures become async_upnp_client's own
-errors, which the profile code already handles. It never opens a connection itself.
+before anything is sent. No connection to a TV is reused (`Connection: close`): many close after
+every answer without saying so. The gate's refusals and failures become async_upnp_client's
+own errors, which the profile code already handles. It never opens a connection itself.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class EgressRequester(UpnpRequester):
                 http_request.method,
                 http_request.url,
                 purpose="Play to TV: find and control a TV on the home network",
-                headers=dict(http_request.headers or {}),
+                # libupnp (gmediarender, many TVs) closes after every answer without saying
+                # so; a pooled connection would be dead by the next SOAP call.
+                headers={**(http_request.headers or {}), "Connection": "close"},
                 data=http_request.body,
                 time_limit=http_request.timeout or self._timeout,
                 max_bytes=MAX_REPLY,

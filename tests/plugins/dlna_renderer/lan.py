@@ -114,6 +114,7 @@ def run_with_peer(
         _, peer_log = process.communicate(timeout=seconds)
         server.terminate()
         _, log = server.communicate(timeout=15)
+        (out / "server.log").write_text(log)  # kept for a failing test's reader
         assert process.returncode == 0, f"{peer_log}\n--- server:\n{log}"
         assert server.returncode == 0, log
     finally:

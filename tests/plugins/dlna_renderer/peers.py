@@ -4,13 +4,19 @@
 `hostile`: strangers and confused devices send NOTIFYs naming traps (HTTP servers that record
 every request, on 127.0.0.1, on the TV's address and on the stranger's), then a real TV
 (async_upnp_client's UpnpServer with the fake DMR) comes up on the subnet and must be found.
+
+`gmediarender`: a real renderer (libupnp, GStreamer into fake sinks that keep real time) on the
+TV's address is found, and a movie played on it, paused, resumed, seeked and stopped through
+the API, each step waiting for the state (and position) the renderer itself reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +32,9 @@ GROUP = ("239.255.255.250", 1900)
 RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
 TV = netns.PEER_ADDRESS
 STRANGER = "100.64.0.2"
+GMEDIARENDER_NAME = "gmediarender in the den"
+AVT = "urn:schemas-upnp-org:service:AVTransport:1"
+DEVICE_STATES = {"playing": "PLAYING", "paused": "PAUSED_PLAYBACK", "stopped": "STOPPED"}
 
 
 async def until(check: Callable[[], Awaitable[Any]], seconds: float) -> Any:
@@ -123,7 +132,115 @@ async def hostile(out: Path, hearth: str, token: str, trap_port: str, tv_port: s
     (out / "result.json").write_text(json.dumps({"renderers": found, "hits": hits}))
 
 
-PEERS = {"hostile": hostile}
+def start_gmediarender(out: Path, port: str) -> subprocess.Popen[bytes]:
+    """gmediarender on the TV's end of the veth pair, playing in real time into fake sinks."""
+    command = [
+        "gmediarender",
+        "--gstout-videopipe=fakesink sync=true",
+        "--gstout-audiopipe=fakesink sync=true",
+        "-I",
+        "hv1",
+        "-p",
+        port,
+        "-f",
+        GMEDIARENDER_NAME,
+        "-u",
+        "0d3a3b2c-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "--logfile",
+        str(out / "gmediarender.log"),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def transport(http: aiohttp.ClientSession, port: str) -> dict[str, str]:
+    """What gmediarender itself says (GetTransportInfo and GetPositionInfo), asked directly."""
+    found: dict[str, str] = {}
+    for action in ("GetTransportInfo", "GetPositionInfo"):
+        body = (
+            '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+            ' s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+            f'<u:{action} xmlns:u="{AVT}"><InstanceID>0</InstanceID></u:{action}>'
+            "</s:Body></s:Envelope>"
+        )
+        headers = {
+            "SOAPAction": f'"{AVT}#{action}"',
+            "Content-Type": 'text/xml; charset="utf-8"',
+            "Connection": "close",
+        }
+        url = f"http://{TV}:{port}/upnp/control/rendertransport1"
+        async with http.post(url, data=body, headers=headers) as response:
+            text = await response.text()
+        found.update(re.findall(r"<(\w+)>([^<]*)</\1>", text))
+    return found
+
+
+def clock(text: str) -> float:
+    hours, minutes, seconds = text.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+async def gmediarender(out: Path, hearth: str, token: str, port: str) -> None:
+    """Find gmediarender, play a movie on it, pause, resume, seek and stop; after each step wait
+    until both the API and gmediarender itself say it happened."""
+    tv = start_gmediarender(out, port)
+    steps: list[dict[str, Any]] = []
+    try:
+        (out / "ready").write_text("")
+        headers = {"Authorization": f"Bearer {token}"}
+        device = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        async with aiohttp.ClientSession(headers=headers) as http, device:
+            api = Api(http, hearth)
+
+            async def found() -> Any:
+                listed = await api.get("/api/renderers") or []
+                return next((r for r in listed if r["name"] == GMEDIARENDER_NAME), None)
+
+            async def movies() -> Any:
+                return ((await api.get("/api/items?kind=movie")) or {}).get("items")
+
+            renderer = await until(found, 30)
+            [movie] = await until(movies, 30)
+            base = f"/api/renderers/{renderer['id']}"
+
+            async def step(action: str, body: Any, state: str, low: float, high: float) -> None:
+                """Do `action`; wait until the API says `state` with a position in [low, high]
+                and so does gmediarender."""
+                status, answer = await api.post(f"{base}/{action}", body)
+                steps.append({"action": action, "status": status, "answer": answer})
+                if status != 200:
+                    raise AssertionError(f"{action}: {status} {answer}")
+
+                async def reached() -> Any:
+                    now, truth = await found(), await transport(device, port)
+                    position = (now or {}).get("position")
+                    if (now or {}).get("state") != state or truth["CurrentTransportState"] != (
+                        DEVICE_STATES[state]
+                    ):
+                        return None
+                    told = clock(truth["RelTime"]) if state != "stopped" else 0.0
+                    if state != "stopped" and (
+                        position is None or not (low <= position <= high and low <= told <= high)
+                    ):
+                        return None
+                    return {**now, "device": truth}
+
+                steps[-1]["reached"] = await until(reached, 15)
+
+            await step("play", {"item_id": movie["id"]}, "playing", 1, 44)
+            await step("pause", None, "paused", 1, 44)
+            await step("play", {}, "playing", 1, 44)
+            await step("seek", {"position": 30}, "playing", 28, 32)
+            await step("stop", None, "stopped", 0, 0)
+            result = {"renderer": renderer, "movie": movie, "steps": steps}
+    except BaseException as err:
+        result = {"steps": steps, "failed": repr(err)}
+    finally:
+        tv.terminate()
+        tv.wait(10)
+    (out / "result.json").write_text(json.dumps(result))
+
+
+PEERS = {"hostile": hostile, "gmediarender": gmediarender}
 
 if __name__ == "__main__":
     name, folder, *arguments = sys.argv[1:]

@@ -106,7 +106,8 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
     assert res.get("duration") == "0:00:02.000"
     assert ("Play", {"speed": "1"}) in avt.calls
     assert body["state"] == "playing" and body["item_id"] == movies["Alien"]
-    assert body["position"] == 1.0 and body["duration"] == 100.0
+    # The catalog's duration (2 s), never the TV's TrackDuration guess (1:40).
+    assert body["position"] == 1.0 and body["duration"] == 2.0
     polled = sum(1 for c in avt.calls if c[0] == "GetPositionInfo")
     for _ in range(60):  # followed while it plays
         if sum(1 for c in avt.calls if c[0] == "GetPositionInfo") > polled:
@@ -133,6 +134,15 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
         ("Play", {"speed": "1"}),
         ("Seek", {"unit": "REL_TIME", "target": "0:01:05"}),
     ]
+    assert body["duration"] == pytest.approx(1.0, abs=0.1)  # its own, not left from Alien
+
+    # Paused, then `play` without an item goes on with what the TV has.
+    assert (await call(server, "POST", f"{base}/pause"))[1]["state"] == "paused"
+    plays = avt.calls.count(("Play", {"speed": "1"}))
+    status, body = await call(server, "POST", f"{base}/play", {})
+    assert status == 200 and body["state"] == "playing", body
+    assert avt.calls.count(("Play", {"speed": "1"})) == plays + 1
+    assert body["item_id"] == movies["Blade Runner"]  # the same item, not loaded again
 
     for action, payload, expected in (
         ("pause", None, ("Pause", {})),
@@ -171,6 +181,8 @@ async def test_only_items_the_person_and_tvs_may_see_are_played(
     play = {"item_id": movies["Alien"]}
 
     assert (await call(server, "POST", f"{base}/play", play, token="nonsense"))[0] == 401
+    status, body = await call(server, "POST", f"{base}/play", {})  # nothing on it to resume
+    assert status == 409 and body["error"]["code"] == "nothing_loaded"
     status, body = await call(server, "POST", f"{base}/play", play, token=member)
     assert status == 404 and body["error"]["code"] == "item_not_found"
     assert (await call(server, "POST", "/api/renderers/0000/play", play))[0] == 404
