@@ -179,10 +179,13 @@ async def send_file(
         if span:
             response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         response.content_length = end - start
-        await response.prepare(request)
-        if request.method != "HEAD" and end > start:
-            await _send(request, response, file, start, end - start, path)
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            if request.method != "HEAD" and end > start:
+                await _send(request, response, file, start, end - start, path)
+            await response.write_eof()
+        except ConnectionResetError:  # gone before the headers or the end: a seek, a remote
+            _LOGGER.info("%s %s: the client went away", request.method, request.path)
         return response
 
 
