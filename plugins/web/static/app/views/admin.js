@@ -8,6 +8,7 @@ import { session } from '../session.js';
 import { button, heading, toast } from '../ui.js';
 import { facts, table, value } from './facts.js';
 import { invitesTab, usersTab } from './people.js';
+import { tvPanel } from './tvs.js';
 
 const TABS = [
   ['libraries', 'Libraries', '/api/libraries'],
@@ -38,13 +39,14 @@ function counts(library) {
   return plural(n, { movie: 'movie', show: 'show', track: 'track', photo: 'photo', video: 'video' }[main] || 'item');
 }
 
-function libraryRows(libraries, onScan) {
+function libraryRows(libraries, onScan, onTvChange) {
   return libraries.map((library) => {
     const lan = h('input', { type: 'checkbox', checked: library.lan_visible, 'aria-label': `Show ${library.name} to TVs on the network` });
     lan.addEventListener('change', async () => {
       try {
         await patch(`/api/libraries/${library.id}`, { lan_visible: lan.checked });
         toast(lan.checked ? `${library.name} is visible to TVs.` : `${library.name} is hidden from TVs.`);
+        onTvChange();
       } catch (err) {
         lan.checked = !lan.checked;
         toast(err.message);
@@ -58,10 +60,10 @@ function libraryRows(libraries, onScan) {
   });
 }
 
-function libraryTable(libraries, onScan) {
+function libraryTable(libraries, onScan, onTvChange) {
   return h('div.table-wrap', h('table',
     h('thead', h('tr', ['Library', 'Kind', 'Items', 'State', 'TVs may see it', ''].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', libraryRows(libraries, onScan))));
+    h('tbody', libraryRows(libraries, onScan, onTvChange))));
 }
 
 function scanPanel(status) {
@@ -106,13 +108,16 @@ async function librariesTab(root, ctx) {
   };
   const folders = libraries.filter((l) => !String(l.source || '').startsWith('usb:'));
   const drives = libraries.filter((l) => String(l.source || '').startsWith('usb:'));
+  const tvs = tvPanel(ctx);
+  const tvChanged = () => tvs.refresh().catch(() => {});
   mount(root,
-    h('section', h('h2', 'Libraries'), libraryTable(folders, scan),
+    tvs,
+    h('section', h('h2', 'Libraries'), libraryTable(folders, scan, tvChanged),
       h('div.actions', button('Scan all libraries', () => scan(null), { kind: 'primary' }))),
-    h('section', h('h2', 'USB drives'), drives.length ? libraryTable(drives, scan)
+    h('section', h('h2', 'USB drives'), drives.length ? libraryTable(drives, scan, tvChanged)
       : h('p.small', 'No USB drive has been plugged in yet. Plug one in and it becomes a library named after its label.')),
     h('section', h('h2', 'Scan progress'), panel));
-  await poll();
+  await Promise.all([poll(), tvChanged()]);
   const timer = setInterval(() => poll().catch(() => {}), 1000);
   ctx.onLeave(() => clearInterval(timer));
 }

@@ -6,6 +6,7 @@ import { h, mount, when } from '../dom.js';
 import { go } from '../router.js';
 import { session } from '../session.js';
 import { button, confirmDialog, dialog, field, form, toast } from '../ui.js';
+import { tvPanel } from './tvs.js';
 
 const RATINGS = ['G', 'PG', 'PG-13', 'R', 'NC-17', 'TV-Y', 'TV-Y7', 'TV-G', 'TV-PG', 'TV-14', 'TV-MA'];
 
@@ -91,7 +92,9 @@ export async function usersTab(root, ctx) {
       }, { kind: 'danger', label: `Delete ${user.username}` }))));
   const choice = libraryChoice(libraries, null);
   const role = h('select', { name: 'role' }, ['member', 'managed', 'admin'].map((r) => h('option', { value: r }, r === 'managed' ? 'managed (kids)' : r)));
+  const tvs = tvPanel(ctx, { full: false }); // only a warning: a kid's limit TVs bypass
   mount(root,
+    tvs,
     h('section', h('h2', 'People'), h('div.table-wrap', h('table',
       h('thead', h('tr', ['Name', 'Role', 'Libraries', 'Rating limit', '2FA', 'PIN', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', rows)))),
@@ -109,6 +112,7 @@ export async function usersTab(root, ctx) {
       toast(`${data.username} added.`);
       redraw();
     }, 'Add')));
+  await tvs.refresh().catch(() => {});
 }
 
 export async function invitesTab(root, ctx) {
