@@ -79,8 +79,10 @@ def _prepare_blocking(library: LibraryConfig) -> LibraryConfig:
 
 async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
     """Register one source per library and keep each current."""
-    for configured in config.libraries:
-        library = await ctx.run_blocking(_prepare_blocking, configured)
+    libraries = [await ctx.run_blocking(_prepare_blocking, c) for c in config.libraries]
+    # All registered at once, before any scan can start: a scan follows a link into another
+    # library's folder only if that library is registered by then.
+    for library in libraries:
         source = LocalFolderSource(library)
         missing = source.missing_roots()
         if missing:
