@@ -34,16 +34,61 @@ def _without_secrets(request: web.BaseRequest) -> str:
     return _SECRET_QUERY.sub(lambda m: f"{m[1]}=***", request.path_qs)
 
 
+class _BodyCount:
+    """Body bytes aiohttp's writer handed to the connection for one response: not the headers,
+    not chunk framing, and counted as they go, so a stream cut short counts what went out."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def add(self, size: int, _output_size: int) -> None:
+        self.sent += size
+
+
+_BODY = web.ResponseKey("hearth_body_count", _BodyCount)
+
+
+async def count_body(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: count the body this response's writer sends."""
+    counter = _BodyCount()
+    response[_BODY] = counter
+    request.writer.on_body_write = counter.add
+
+
+def body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> str:
+    """The body's size as sent, for the access log. What aiohttp's writer sent is exact. A body
+    the kernel sent beside it (sendfile: aiohttp's FileResponse, core/playback/sendfile.py) only
+    declared its Content-Length: all of it went out when the response finished and kept its
+    connection as the client asked (those senders close it when they fall short), at most that
+    (`<=`) when it did not."""
+    counter = response.get(_BODY)
+    sent = counter.sent if counter is not None else 0
+    length = response.content_length
+    if (
+        sent
+        or not length
+        or isinstance(response, web.Response)  # its body only ever goes through the writer
+        or request.method == "HEAD"
+        or response.status in (204, 304)
+    ):
+        return f"{sent}B"
+    finished = response.body_length > 0 and (response.keep_alive or not request.keep_alive)
+    return f"{length}B" if finished else f"<={length}B"
+
+
 class OneLineAccessLogger(AbstractAccessLogger):
-    """`GET /api/health 200 312B 1.2ms 127.0.0.1 "UA"`: short enough for a Pi's journal."""
+    """`GET /api/health 200 312B 1.2ms 127.0.0.1 "UA"`: short enough for a Pi's journal; the
+    size is the body's (body_bytes)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            '%s %s %s %sB %.1fms %s "%s"',
+            '%s %s %s %s %.1fms %s "%s"',
             request.method,
             _without_secrets(request),
             response.status,
-            response.body_length,
+            body_bytes(request, response),
             time * 1000,
             request.remote,
             request.headers.get("User-Agent", "-"),
@@ -63,6 +108,7 @@ class HttpServer:
             client_max_size=MAX_REQUEST_BYTES,
         )
         self.app.on_response_prepare.append(add_security_headers)
+        self.app.on_response_prepare.append(count_body)
         self.routes = RouteTable(self.app)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -84,12 +130,15 @@ class HttpServer:
         """Also listen with TLS (after `start`); returns the actual port."""
         return await self._listen(host, port, context)
 
-    async def add_unix_site(self, path: str, context: ssl.SSLContext | None = None) -> None:
-        """Also listen on a Unix socket (after `start`). Its connections are always `remote`
-        (core.http.origin): this is how a tunnel hands in what it carries."""
+    async def add_unix_site(self, path: str, context: ssl.SSLContext | None = None) -> web.UnixSite:
+        """Also listen on a Unix socket (after `start`) until the site is stopped. Its
+        connections are always `remote` (core.http.origin): this is how a tunnel hands in
+        what it carries."""
         if self._runner is None:
             raise RuntimeError("start the server before adding a site")
-        await web.UnixSite(self._runner, path, ssl_context=context).start()
+        site = web.UnixSite(self._runner, path, ssl_context=context)
+        await site.start()
+        return site
 
     async def _listen(self, host: str, port: int, context: ssl.SSLContext | None) -> int:
         if self._runner is None:
