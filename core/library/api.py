@@ -8,7 +8,6 @@ its checks. It never writes to the catalog except by asking the scan manager to 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +148,7 @@ class LibraryApi:
         """An item's poster, fanart, banner or thumb, resized once and cached."""
         from core.library.artwork import ArtworkError, thumbnail_blocking
         from core.library.roots import LibraryRoots
+        from core.playback.sendfile import send_server_file
 
         item_id, kind = request.match_info["id"], request.match_info["kind"]
         if kind not in ARTWORK_KINDS:
@@ -170,11 +170,9 @@ class LibraryApi:
             )
         except ArtworkError as err:
             raise ApiError(404, err.problem, "artwork_unavailable") from err
-        etag = '"' + hashlib.blake2b(path.name.encode(), digest_size=8).hexdigest() + '"'
-        headers = {"Cache-Control": "private, max-age=86400", "ETag": etag}
-        if request.headers.get("If-None-Match") == etag:
-            return web.Response(status=304, headers=headers)
-        return web.FileResponse(path, headers=headers)
+        # The cached JPEG's own validators (ETag, Last-Modified) answer revalidations with 304.
+        headers = {"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=86400"}
+        return await send_server_file(request, path, headers)
 
     async def get_scan(self, request: web.Request) -> web.Response:
         """Scan state, progress counts, rate, and the files that could not be read."""

@@ -24,6 +24,7 @@ import email.utils
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -150,43 +151,79 @@ async def send_file(
             404, "The file is gone from disk; a rescan will tidy up.", "file_missing"
         ) from err
     with opened:
-        file, st = opened.file, opened.stat
-        size, validators = st.st_size, Validators.of(st)
-        common = {
-            **headers,
-            "ETag": validators.etag,
-            "Last-Modified": validators.last_modified,
-            "Accept-Ranges": "bytes",
-        }
-        status = precondition(request, validators)
-        if status == 412:
-            raise ApiError(412, "The file changed since this copy was fetched.")
-        if status == 304:
-            return web.Response(status=304, headers=common)
-        span = None
-        if if_range_holds(request.headers.get("If-Range"), validators):
-            try:
-                span = byte_range(request.headers.get("Range"), size)
-            except RangeNotSatisfiable as err:
-                raise ApiError(
-                    416,
-                    f"This file has {size} bytes; the range asked for is outside it.",
-                    "range_not_satisfiable",
-                    **{"Content-Range": f"bytes */{size}"},
-                ) from err
-        start, end = span or (0, size)
-        response = web.StreamResponse(status=206 if span else 200, headers=common)
-        if span:
-            response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-        response.content_length = end - start
+        return await _answer(request, opened.file, opened.stat, headers, path)
+
+
+async def send_server_file(
+    request: web.Request, path: Path, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Answer GET or HEAD with a file the server made itself (a cached thumbnail or photo copy,
+    a transcoded segment): the same ranges and validators as a library file, 404 when gone."""
+    loop = asyncio.get_running_loop()
+    try:
+        file, st = await loop.run_in_executor(None, _open_own_blocking, path)
+    except OSError as err:
+        raise ApiError(404, "This file is gone; ask again.", "file_missing") from err
+    with file:
+        return await _answer(request, file, st, headers, path)
+
+
+def _open_own_blocking(path: Path) -> tuple[IO[bytes], os.stat_result]:
+    file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller
+    try:
+        st = os.fstat(file.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(path)
+    except BaseException:
+        file.close()
+        raise
+    return file, st
+
+
+async def _answer(
+    request: web.Request,
+    file: IO[bytes],
+    st: os.stat_result,
+    headers: dict[str, str],
+    path: Path,
+) -> web.StreamResponse:
+    """Conditionals, the one range, then the bytes of an open file."""
+    size, validators = st.st_size, Validators.of(st)
+    common = {
+        **headers,
+        "ETag": validators.etag,
+        "Last-Modified": validators.last_modified,
+        "Accept-Ranges": "bytes",
+    }
+    status = precondition(request, validators)
+    if status == 412:
+        raise ApiError(412, "The file changed since this copy was fetched.")
+    if status == 304:
+        return web.Response(status=304, headers=common)
+    span = None
+    if if_range_holds(request.headers.get("If-Range"), validators):
         try:
-            await response.prepare(request)
-            if request.method != "HEAD" and end > start:
-                await _send(request, response, file, start, end - start, path)
-            await response.write_eof()
-        except ConnectionResetError:  # gone before the headers or the end: a seek, a remote
-            _LOGGER.info("%s %s: the client went away", request.method, request.path)
-        return response
+            span = byte_range(request.headers.get("Range"), size)
+        except RangeNotSatisfiable as err:
+            raise ApiError(
+                416,
+                f"This file has {size} bytes; the range asked for is outside it.",
+                "range_not_satisfiable",
+                **{"Content-Range": f"bytes */{size}"},
+            ) from err
+    start, end = span or (0, size)
+    response = web.StreamResponse(status=206 if span else 200, headers=common)
+    if span:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response.content_length = end - start
+    try:
+        await response.prepare(request)
+        if request.method != "HEAD" and end > start:
+            await _send(request, response, file, start, end - start, path)
+        await response.write_eof()
+    except ConnectionResetError:  # gone before the headers or the end: a seek, a remote
+        _LOGGER.info("%s %s: the client went away", request.method, request.path)
+    return response
 
 
 async def _send(

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.library.artwork import ArtworkError, fitted_jpeg_blocking, thumbnail_blocking
-from core.playback.sendfile import send_file
+from core.playback.sendfile import send_file, send_server_file
 from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
 from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
 from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy
@@ -158,7 +158,7 @@ class DlnaMedia:
             )
         except ArtworkError as err:
             raise ApiError(404, err.problem, "artwork_unavailable") from err
-        return web.FileResponse(path, headers=dlna_headers(request, THUMBNAIL))
+        return await send_server_file(request, path, dlna_headers(request, THUMBNAIL))
 
     async def photo(self, request: web.Request) -> web.StreamResponse:
         """A photo whose own format TVs cannot show (HEIC, WebP, TIFF, ...) as a JPEG of at
@@ -174,7 +174,7 @@ class DlnaMedia:
             jpeg = await asyncio.shield(self._copy(str(path)))
         except ArtworkError as err:
             raise ApiError(404, err.problem, "photo_unavailable") from err
-        return web.FileResponse(jpeg, headers=headers)
+        return await send_server_file(request, jpeg, headers)
 
     def _copy(self, source: str) -> asyncio.Future[Path]:
         """The cached copy being made (or found) for `source`, shared by concurrent requests."""

@@ -247,16 +247,25 @@ async def test_follow_symlinks_false_indexes_no_link_at_all(
 async def test_a_range_of_the_last_zero_bytes_is_416_on_every_file_route(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    """`bytes=-0` asks for nothing: 416, not the whole file (DLNA answered 206 and all of it)."""
+    """`bytes=-0` asks for nothing: 416, not the whole file (DLNA answered 206 and all of it,
+    and so did the artwork routes, through aiohttp's FileResponse)."""
     server, base, _ = await library_server(start_server, tmp_path)
     item = (await item_ids(server, "movie"))["Family Film"]
     size = (base / "Movies" / "Family Film (2002)" / "Family Film (2002).mkv").stat().st_size
     subtitle = f"/dlna/subtitle/{item}/{quote('Family Film (2002).fr.srt')}"
-    for path in (f"/api/items/{item}/stream", f"/dlna/media/{item}", subtitle):
+    totals = {
+        f"/api/items/{item}/stream": size,
+        f"/dlna/media/{item}": size,
+        subtitle: len(SUBTITLE),
+        f"/api/items/{item}/artwork/poster": None,  # a cached thumbnail: its own size
+        f"/dlna/art/{item}": None,
+    }
+    for path, total in totals.items():
+        async with server.session.get(server.url + path) as whole:
+            length = len(await whole.read())
         async with server.session.get(server.url + path, headers={"Range": "bytes=-0"}) as got:
             assert got.status == 416, path
-            total = len(SUBTITLE) if path == subtitle else size
-            assert got.headers["Content-Range"] == f"bytes */{total}"
+            assert got.headers["Content-Range"] == f"bytes */{total or length}"
             body: Any = await got.json()
             assert body["error"]["code"] == "range_not_satisfiable"
 
