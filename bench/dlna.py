@@ -16,13 +16,18 @@ interface), bound to its veth address, each with a fresh database, scanned one a
   every library logged its scan, the playback engine finished calibrating and /api/health says
   the DLNA plugin has prepared every item's XML (plugins/dlna/fragments.py: like MiniDLNA's
   scan-time DLNA profiles, it is made after each scan; Browse builds items itself until then).
+  An owner session is made in its catalog before it starts: the health detail needs it, and
+  libraries hidden from TVs by default (home videos, photos) are ticked for TVs through the API
+  as the owner would, since MiniDLNA shows every folder it is given.
 The client runs inside the namespace too (this script again, with --client): plain aiohttp SOAP
 POSTs, one at a time, timed from request to last byte (DIDL parsing is not counted). The two
 servers are measured turn about, request by request, so a busy machine slows both alike.
 - Pages: BrowseDirectChildren of the flat folder (found by title under each server's folder
-  view), Filter "*", 100 per request. "First read" is each page's first request after the scan;
-  "read again" is `--rounds` further passes (Hearth answers a repeated page from memory while
-  what TVs may see and the SystemUpdateID are unchanged; MiniDLNA from a warm SQLite cache).
+  view), 100 per request, once with Filter "*" and once with Home Assistant's list (dlna_dms's
+  DLNA_BROWSE_FILTER; TVs such as Sony's send lists too), the two in turn, page by page.
+  "First read" is each page's first request with that Filter after the scan; "read again" is
+  `--rounds` further passes (Hearth answers a repeated page from memory while what TVs may see
+  and the SystemUpdateID are unchanged; MiniDLNA from a warm SQLite cache).
 - Walks: every container reachable from the root "0" (all of each server's own views, so the
   object counts differ), and the folder views alone (the same files and folders on both),
   500 objects per request.
@@ -38,6 +43,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -60,6 +66,10 @@ from tests import netns  # noqa: E402
 ADDRESS = netns.LAN_ADDRESS
 HEARTH_PORT, MINIDLNA_PORT = 18201, 18200
 PAGE, WALK_PAGE = 100, 500
+# Home Assistant's dlna_dms (DLNA_BROWSE_FILTER): what it asks for every page it shows.
+HA_FILTER = "id,upnp:class,dc:title,res,@childCount,upnp:albumArtURI"
+FILTERS = {"*": "*", "ha": HA_FILTER}
+TOKEN_VARIABLE = "HEARTH_BENCH_TOKEN"  # the owner session, handed to the client
 CD = "urn:schemas-upnp-org:service:ContentDirectory:1"
 DIDL = "{urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/}"
 TITLE = "{http://purl.org/dc/elements/1.1/}title"
@@ -67,7 +77,7 @@ SERVERS = {
     "hearth": {
         "control": f"http://{ADDRESS}:{HEARTH_PORT}/dlna/control/ContentDirectory",
         "flat": ["0", "Home Videos", "Folders", "Flat"],
-        "health": f"http://{ADDRESS}:{HEARTH_PORT}/api/health",
+        "api": f"http://{ADDRESS}:{HEARTH_PORT}/api",
     },
     "minidlna": {
         "control": f"http://{ADDRESS}:{MINIDLNA_PORT}/ctl/ContentDir",
@@ -79,33 +89,38 @@ SERVERS = {
 # --- the client (runs inside the namespace) ----------------------------------------------------
 
 
-def _envelope(object_id: str, start: int, count: int) -> str:
+def _envelope(action: str, args: dict[str, str]) -> str:
+    inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in args.items())
+    return (
+        '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        f'<u:{action} xmlns:u="{CD}">{inner}</u:{action}></s:Body></s:Envelope>'
+    )
+
+
+async def _call(http: Any, control: str, action: str, args: dict[str, str]) -> bytes:
+    headers = {"Content-Type": 'text/xml; charset="utf-8"', "SOAPAction": f'"{CD}#{action}"'}
+    async with http.post(control, data=_envelope(action, args), headers=headers) as r:
+        body: bytes = await r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{action} {args} answered {r.status}: {body[:300]!r}")
+    return body
+
+
+async def _browse(
+    http: Any, control: str, object_id: str, start: int, count: int, flt: str = "*"
+) -> tuple[float, bytes]:
+    """(seconds to the last byte, body) of one BrowseDirectChildren."""
     args = {
-        "ObjectID": escape(object_id),
+        "ObjectID": object_id,
         "BrowseFlag": "BrowseDirectChildren",
-        "Filter": "*",
+        "Filter": flt,
         "StartingIndex": str(start),
         "RequestedCount": str(count),
         "SortCriteria": "",
     }
-    inner = "".join(f"<{k}>{v}</{k}>" for k, v in args.items())
-    return (
-        '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-        f'<u:Browse xmlns:u="{CD}">{inner}</u:Browse></s:Body></s:Envelope>'
-    )
-
-
-async def _browse(
-    http: Any, control: str, object_id: str, start: int, count: int
-) -> tuple[float, bytes]:
-    """(seconds to the last byte, body) of one BrowseDirectChildren."""
-    headers = {"Content-Type": 'text/xml; charset="utf-8"', "SOAPAction": f'"{CD}#Browse"'}
     began = time.perf_counter()
-    async with http.post(control, data=_envelope(object_id, start, count), headers=headers) as r:
-        body = await r.read()
-        if r.status != 200:
-            raise RuntimeError(f"Browse {object_id} answered {r.status}: {body[:300]!r}")
+    body = await _call(http, control, "Browse", args)
     return time.perf_counter() - began, body
 
 
@@ -174,13 +189,13 @@ async def _find(http: Any, control: str, path: list[str]) -> str:
     return object_id
 
 
-async def _wait_for_hearth(http: Any, health: str) -> None:
+async def _wait_for_hearth(http: Any, api: str) -> None:
     """Until the server answers, its playback engine has calibrated (a CPU-heavy encode) and
     the DLNA plugin has prepared every item's XML (what it does after each scan)."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
-            async with http.get(health) as response:
+            async with http.get(f"{api}/health") as response:
                 data = await response.json()
                 calibrated = (data.get("playback") or {}).get("transcodes", {}).get(
                     "source"
@@ -192,12 +207,42 @@ async def _wait_for_hearth(http: Any, health: str) -> None:
     raise RuntimeError("Hearth never finished calibrating and preparing its DLNA pages")
 
 
+async def _show_every_library(http: Any, api: str, control: str) -> None:
+    """Tick every library for TVs, as the owner does in the web app, and wait until the DLNA
+    plugin has taken each change in (SystemUpdateID) and prepared its pages again."""
+    async with http.get(f"{api}/libraries") as response:
+        libraries = (await response.json())["libraries"]
+    hidden = [library["id"] for library in libraries if not library["lan_visible"]]
+    if not hidden:
+        return
+    before = await _update_id(http, control)
+    for library_id in hidden:
+        body = {"lan_visible": True}
+        async with http.patch(f"{api}/libraries/{library_id}", json=body) as response:
+            if response.status != 200:
+                raise RuntimeError(f"cannot show library {library_id}: {await response.text()}")
+    deadline = time.monotonic() + 60
+    while await _update_id(http, control) < before + len(hidden):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the DLNA plugin never saw the libraries change")
+        await asyncio.sleep(0.2)
+    await _wait_for_hearth(http, api)
+
+
+async def _update_id(http: Any, control: str) -> int:
+    from defusedxml import ElementTree
+
+    body = await _call(http, control, "GetSystemUpdateID", {})
+    return int(ElementTree.fromstring(body).findtext(".//Id") or 0)
+
+
 async def _prepare(http: Any, name: str) -> tuple[str, str, int, list[str]]:
     """(control URL, flat folder id, its child count, folder-view roots) of one server."""
     server = SERVERS[name]
     control = str(server["control"])
-    if "health" in server:
-        await _wait_for_hearth(http, str(server["health"]))
+    if "api" in server:
+        await _wait_for_hearth(http, str(server["api"]))
+        await _show_every_library(http, str(server["api"]), control)
     flat = await _find(http, control, list(server["flat"]))
     _, total = _objects((await _browse(http, control, flat, 0, 1))[1], control)
     roots = ["64"]
@@ -209,21 +254,28 @@ async def _prepare(http: Any, name: str) -> tuple[str, str, int, list[str]]:
 
 async def measure(names: list[str], rounds: int) -> dict[str, dict[str, Any]]:
     """Both servers measured turn about, request by request (and walk by walk), so a noisy
-    machine slows both alike."""
+    machine slows both alike; the two Filters take turns leading, page by page."""
     import aiohttp
 
-    async with aiohttp.ClientSession() as http:
+    token = os.environ.get(TOKEN_VARIABLE, "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession(headers=headers) as http:
         ready = {name: await _prepare(http, name) for name in names}
-        first: dict[str, list[float]] = {name: [] for name in names}  # each page's first read
-        again: dict[str, list[float]] = {name: [] for name in names}  # the same pages again
+        # each page's first read with a Filter, and the same pages again: by server and Filter
+        first: dict[tuple[str, str], list[float]] = {
+            (n, label): [] for n in names for label in FILTERS
+        }
+        again: dict[tuple[str, str], list[float]] = {key: [] for key in first}
         total = min(found[2] for found in ready.values())
         for round_number in range(rounds + 1):
             for number, start in enumerate(range(0, total, PAGE)):
-                turn = names if number % 2 == 0 else names[::-1]
-                for name in turn:
-                    control, flat, _, _ = ready[name]
-                    seconds, _ = await _browse(http, control, flat, start, PAGE)
-                    (again if round_number else first)[name].append(seconds)
+                labels = list(FILTERS) if number % 2 == 0 else list(FILTERS)[::-1]
+                for label in labels:
+                    turn = names if number % 2 == 0 else names[::-1]
+                    for name in turn:
+                        control, flat, _, _ = ready[name]
+                        seconds, _ = await _browse(http, control, flat, start, PAGE, FILTERS[label])
+                        (again if round_number else first)[name, label].append(seconds)
         walks: dict[str, dict[str, dict[str, float]]] = {name: {} for name in names}
         for kind in ("walk_folders", "walk_all"):
             for name in names:
@@ -234,8 +286,13 @@ async def measure(names: list[str], rounds: int) -> dict[str, dict[str, Any]]:
     return {
         name: {
             "children": ready[name][2],
-            "first": _summary(first[name]),
-            "again": _summary(again[name]),
+            "reads": {
+                label: {
+                    "first": _summary(first[name, label]),
+                    "again": _summary(again[name, label]),
+                }
+                for label in FILTERS
+            },
             **walks[name],
             "not_utf8": BROKEN[name],
         }
@@ -290,6 +347,25 @@ def _wait(check: Any, seconds: float, what: str, process: subprocess.Popen[bytes
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} took longer than {seconds:.0f} s")
         time.sleep(0.2)
+
+
+async def owner_token(data_dir: Path) -> str:
+    """An owner and a session in a fresh catalog, made before the server opens it."""
+    from core.catalog import Catalog
+    from core.people.accounts import create_session_blocking, create_user_blocking
+
+    catalog = await Catalog.open(data_dir)
+    try:
+
+        def create(db: Any) -> str:
+            password = secrets.token_urlsafe(24)
+            user = create_user_blocking(db, "owner", "owner", password, None, None)
+            return create_session_blocking(db, user, "session", "bench", None, None).token
+
+        token: str = await catalog.write(create)
+        return token
+    finally:
+        await catalog.close()
 
 
 @contextlib.contextmanager
@@ -364,11 +440,14 @@ def minidlna(ns: netns.NetNs, binary: str, work: Path, tree: Path) -> Iterator[f
         _stop(process)
 
 
-def client(ns: netns.NetNs, names: list[str], rounds: int) -> dict[str, dict[str, Any]]:
+def client(ns: netns.NetNs, names: list[str], rounds: int, token: str) -> dict[str, dict[str, Any]]:
     """Run the measuring client inside the namespace; its JSON answer."""
     command = [*ns.prefix, sys.executable, __file__, "--client", ",".join(names)]
     command += ["--rounds", str(rounds)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    environment = {**os.environ, TOKEN_VARIABLE: token}
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=3600, env=environment
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the client failed:\n{done.stderr[-2000:]}")
     result: dict[str, dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -388,36 +467,45 @@ def make_tree(root: Path, items: int, flat: int, seed: int) -> int:
 
 def report(results: dict[str, dict[str, Any]], scans: dict[str, float]) -> None:
     print(
-        f"\n{'server':<9} {'scan s':>6}  {'first read p50/p95/max ms':>25}  "
+        f"\n{'server':<9} {'filter':<6} {'scan s':>6}  {'first read p50/p95/max ms':>25}  "
         f"{'read again p50/p95/max ms':>25}  {'walk all':>19}  {'walk folders':>19}"
     )
     for name, r in results.items():
-        reads = [
-            f"{x['p50_ms']:6.2f} {x['p95_ms']:7.2f} {x['max_ms']:7.2f}"
-            for x in (r["first"], r["again"])
-        ]
         walks = [
             f"{w['seconds']:5.2f} s {int(w['objects']):>6} obj"
             for w in (r["walk_all"], r["walk_folders"])
         ]
-        columns = f"{reads[0]:>25}  {reads[1]:>25}  {walks[0]:>19}  {walks[1]:>19}"
-        print(f"{name:<9} {scans[name]:6.1f}  {columns}")
-    some = next(iter(results.values()))
+        for number, label in enumerate(FILTERS):
+            reads = [
+                f"{x['p50_ms']:6.2f} {x['p95_ms']:7.2f} {x['max_ms']:7.2f}"
+                for x in (r["reads"][label]["first"], r["reads"][label]["again"])
+            ]
+            columns = f"{reads[0]:>25}  {reads[1]:>25}"
+            if number == 0:
+                columns += f"  {walks[0]:>19}  {walks[1]:>19}"
+            print(f"{name:<9} {label:<6} {scans[name]:6.1f}  {columns}")
+    some = next(iter(results.values()))["reads"]["*"]
     print(
-        f"(pages of {PAGE} from a {some['children']}-child folder: {some['first']['n']} first "
-        f"reads, {some['again']['n']} repeated reads; walks ask {WALK_PAGE} objects a time)"
+        f"(pages of {PAGE} from a {next(iter(results.values()))['children']}-child folder: "
+        f"{some['first']['n']} first reads and {some['again']['n']} repeated reads per Filter; "
+        f'"ha" is Home Assistant\'s Filter {HA_FILTER}; walks ask {WALK_PAGE} objects a time)'
     )
     for name, r in results.items():
         if r["not_utf8"]:
             print(f"  {name} sent {r['not_utf8']} Browse answers that are not UTF-8 XML")
     if {"hearth", "minidlna"} <= results.keys():
-        h, m = results["hearth"], results["minidlna"]
-        for label, kind in (("first read", "first"), ("read again", "again")):
-            ratio = h[kind]["p95_ms"] / m[kind]["p95_ms"]
-            verdict = "PASS" if ratio <= 1.0 else "FAIL"
-            print(f"  [{verdict}] Browse p95, {label}, <= 1.0x MiniDLNA's: {ratio:.2f}x")
+        h, m = results["hearth"]["reads"], results["minidlna"]["reads"]
+        for label in FILTERS:
+            for read, kind in (("first read", "first"), ("read again", "again")):
+                ratio = h[label][kind]["p95_ms"] / m[label][kind]["p95_ms"]
+                verdict = "PASS" if ratio <= 1.0 else "FAIL"
+                print(
+                    f"  [{verdict}] Browse p95, Filter {label}, {read}, <= 1.0x MiniDLNA's: "
+                    f"{ratio:.2f}x ({h[label][kind]['p95_ms']:.2f} vs "
+                    f"{m[label][kind]['p95_ms']:.2f} ms)"
+                )
         for kind in ("walk_all", "walk_folders"):
-            ratio = h[kind]["seconds"] / m[kind]["seconds"]
+            ratio = results["hearth"][kind]["seconds"] / results["minidlna"][kind]["seconds"]
             print(f"         {kind}: hearth/minidlna = {ratio:.2f}x")
 
 
@@ -431,6 +519,9 @@ def main() -> None:
     parser.add_argument("--only", choices=tuple(SERVERS))
     parser.add_argument("--work-dir", help="where the temp tree goes (default: system temp)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--netns-prefix", default="hearth-t", help="start of the network namespace's name"
+    )
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -452,7 +543,9 @@ def main() -> None:
     try:
         total = make_tree(work / "tree", args.items, args.flat, args.seed)
         print(f"tree: {total} media files, {args.flat} of them in Videos/Flat ({work / 'tree'})")
-        with netns.network_namespace() as ns, contextlib.ExitStack() as running:
+        token = asyncio.run(owner_token(work / "hearth-data")) if "hearth" in names else ""
+        namespace = netns.network_namespace(args.netns_prefix)
+        with namespace as ns, contextlib.ExitStack() as running:
             for name in names:  # one at a time, so neither scan slows the other
                 starter = (
                     hearth(ns, work, work / "tree")
@@ -462,7 +555,7 @@ def main() -> None:
                 scans[name] = running.enter_context(starter)
                 print(f"{name}: scanned in {scans[name]:.1f} s", flush=True)
             print("measuring both, turn about…", flush=True)
-            results = client(ns, names, args.rounds)
+            results = client(ns, names, args.rounds, token)
         report(results, scans)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -44,9 +44,10 @@ class NetNs:
 
 
 @contextmanager
-def network_namespace() -> Iterator[NetNs]:
-    """A fresh namespace with lo (multicast on) and an internal veth pair; deleted afterwards."""
-    name = f"hearth-t{os.getpid()}-{next(_COUNTER)}"
+def network_namespace(prefix: str = "hearth-t") -> Iterator[NetNs]:
+    """A fresh namespace with lo (multicast on) and an internal veth pair; deleted afterwards.
+    `prefix` starts its name (a bench run beside others names its own)."""
+    name = f"{prefix}{os.getpid()}-{next(_COUNTER)}"
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=10)
     ns = NetNs(name)
     try:
