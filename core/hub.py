@@ -23,6 +23,7 @@ from core.bus import EventBus
 from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
+from core.data_folder import make_private_blocking
 from core.egress import EgressGate
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
@@ -126,7 +127,7 @@ class Hub:
         begun = time.monotonic()
         self.bus.bind_loop(asyncio.get_running_loop())
         hearth = self.config.hearth
-        hearth.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(make_private_blocking, hearth.data_dir)  # 0700/0600, umask 077
         self._catalog = await Catalog.open(hearth.data_dir)
         self.server_id = await self.catalog.ensure_setting("server_id", lambda: uuid.uuid4().hex)
         self.host_names.add(f"hearth-{self.server_id[:8]}.local")  # the mDNS name we announce
@@ -155,7 +156,7 @@ class Hub:
         self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
         add_playlist_routes(self.http.routes, self)  # /api/playlists (web app issue)
         if self.live:
-            await self.auth_api.prepare_first_run()
+            await self.auth_api.prepare()  # seals old plain TOTP secrets, then the first run
         for domain in self.config.order:
             kind = self.records[domain].entry.spec.manifest.kind
             if self.live or kind in ("source", "metadata"):
