@@ -211,12 +211,18 @@ def list_sessions_blocking(db: sqlite_utils.Database, user_id: int) -> list[dict
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def set_password_blocking(db: sqlite_utils.Database, user_id: int, password: str) -> None:
-    """A new password ends every other sign-in of that person."""
-    db.execute(
-        "UPDATE users SET password_hash = ? WHERE id = ?",
-        [hash_password(validate_password(password)), user_id],
-    )
+def new_password_hash(password: str) -> str:
+    """The stored form of a new password (argon2 takes tens of milliseconds: not on the loop)."""
+    return hash_password(validate_password(password))
+
+
+def set_password_blocking(db: sqlite_utils.Database, user_id: int, hashed: str) -> int:
+    """A new password (from `new_password_hash`) ends every sign-in of that person: sessions
+    and device keys alike, since either may be what the old password's thief made. Answers how
+    many ended. The catalog's credential epoch moves with it (a trigger), so a server running
+    beside `hearth user passwd` refuses the old tokens on the very next request."""
+    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hashed, user_id])
+    return int(db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id]).rowcount)
 
 
 def delete_user_blocking(db: sqlite_utils.Database, user_id: int) -> None:
@@ -235,13 +241,17 @@ def owner_exists_blocking(db: sqlite_utils.Database) -> bool:
     return db.execute("SELECT 1 FROM users WHERE role = 'owner' LIMIT 1").fetchone() is not None
 
 
-def enable_totp_blocking(db: sqlite_utils.Database, user_id: int, secret: str) -> list[str]:
-    """Turn two-factor on with `secret` and make ten fresh one-time recovery codes; the codes
-    are returned once (to show) and stored only as hashes."""
+def enable_totp_blocking(
+    db: sqlite_utils.Database, user_id: int, sealed_secret: str | None = None
+) -> list[str]:
+    """Turn two-factor on (with `sealed_secret`, else the one being set up) and make ten fresh
+    one-time recovery codes; the codes are returned once (to show) and stored only as hashes."""
     from core.people.credentials import recovery_code
 
     codes = [recovery_code() for _ in range(10)]
-    db.execute("UPDATE users SET totp_secret = ?, totp_enabled = 1 WHERE id = ?", [secret, user_id])
+    if sealed_secret is not None:
+        db.execute("UPDATE users SET totp_secret = ? WHERE id = ?", [sealed_secret, user_id])
+    db.execute("UPDATE users SET totp_enabled = 1 WHERE id = ?", [user_id])
     db.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
     for code in codes:
         db.execute(

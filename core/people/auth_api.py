@@ -1,15 +1,20 @@
-"""Signing in and out, the first-run owner step, sessions, device keys, two-factor and PINs.
+"""Signing in and out, the first-run owner step, sessions, device keys, passwords, two-factor.
 
 The client contract: POST /api/auth/login {username, password, otp?} answers {token, user};
-API calls carry `Authorization: Bearer TOKEN` or the web app's HttpOnly cookie. Failures are
-throttled per account and per address. It never returns a secret that was stored: tokens,
-recovery codes and TOTP secrets are shown once, when made.
+API calls carry `Authorization: Bearer TOKEN` or the web app's HttpOnly cookie. Bodies of the
+routes anyone may call are JSON only (`Content-Type: application/json`, else 415): a form or
+`text/plain` post is what a web page elsewhere can send cross-site without asking, and it must
+not even count as a failed attempt. Failures slow down the (account, address) they came from
+and, from outside the home, pause the account (`throttle`). A new password ends every session
+and device key of that person. It never returns a secret that was stored: tokens, recovery
+codes and TOTP secrets are shown once, when made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -19,11 +24,14 @@ from aiohttp import web
 
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
+from core.http.origin import origin_of
 from core.http.routes import RouteSpec, RouteTable
-from core.people import accounts
-from core.people.credentials import hash_password, token_hash, verify_password
+from core.people import accounts, two_factor
+from core.people.credentials import token_hash, verify_password
 from core.people.middleware import COOKIE, CSRF_COOKIE, principal_of
+from core.people.profiles_api import ProfilesApi, add_profile_routes, address_of
 from core.people.throttle import AttemptLimiter
+from core.secret_box import SecretBox
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -38,10 +46,20 @@ class AuthApi:
         self._hub = hub
         self.attempts = AttemptLimiter()
         self.setup_code: str | None = None
-        self._totp_used: dict[int, int] = {}  # user id -> last accepted time step (no replays)
         self.clock = time.time  # the wall clock TOTP codes are checked against
+        self.secret_box = SecretBox(hub.config.hearth.data_dir)
 
-    # -- first run ---------------------------------------------------------------------------
+    # -- at start ----------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Seal second factors an older version stored in plain text, then the first run."""
+        catalog = self._hub.catalog
+        if await catalog.read(two_factor.plain_secrets_blocking):  # idle: only read
+            sealed = await catalog.write(
+                lambda db: two_factor.seal_plain_secrets_blocking(db, self.secret_box)
+            )
+            _LOGGER.info("Sealed %d two-factor secret(s) with %s", sealed, self.secret_box.path)
+        await self.prepare_first_run()
+
     async def prepare_first_run(self) -> None:
         """With no owner yet, print a one-time setup code the web step must quote."""
         if await self._hub.catalog.read(accounts.owner_exists_blocking):
@@ -60,12 +78,11 @@ class AuthApi:
 
     async def post_setup(self, request: web.Request) -> web.Response:
         """Create the owner with the setup code from the server log."""
-        body = await json_body(request)
+        body = await json_only_body(request)
         code = text_field(body, "code") or ""
-        address = request.remote or "?"
-        self._check_throttle("setup", f"addr:{address}")
+        self.check_throttle(request, "setup")
         if self.setup_code is None or not secrets.compare_digest(code, self.setup_code):
-            self.attempts.failed("setup", f"addr:{address}")
+            self.failed(request, "setup")
             raise ApiError(403, "That setup code is wrong, or setup is finished.", "bad_setup_code")
         username, password = text_field(body, "username"), text_field(body, "password")
         code_in_use, self.setup_code = self.setup_code, None  # two quick posts make one owner
@@ -84,46 +101,56 @@ class AuthApi:
         return await self._signed_in(request, user_id, body)
 
     # -- sign in and out ---------------------------------------------------------------------
-    def _check_throttle(self, *keys: str) -> None:
-        wait = self.attempts.locked_for(*keys)
-        if wait > 0:
-            raise ApiError(
-                429,
-                f"Too many failed attempts; try again in {int(wait) + 1} s.",
-                "locked",
-                **{"Retry-After": str(int(wait) + 1)},
+    def check_throttle(
+        self, request: web.Request, account: str, guard_account: bool = True
+    ) -> None:
+        """429 while this source must wait before trying `account` again."""
+        origin = origin_of(request)
+        wait = self.attempts.wait(account, address_of(request), origin, guard_account)
+        if wait <= 0:
+            return
+        seconds = math.ceil(wait)
+        message = f"Too many failed attempts; try again in {seconds} s."
+        if origin == "remote" and guard_account and self.attempts.paused_for(account) >= wait:
+            message = (
+                f"Too many failed attempts from outside the home network; try again in "
+                f"{seconds} s. Signing in at home still works."
             )
+        raise ApiError(429, message, "locked", **{"Retry-After": str(seconds)})
+
+    def failed(self, request: web.Request, account: str, guard_account: bool = True) -> None:
+        self.attempts.failed(account, address_of(request), origin_of(request), guard_account)
 
     async def post_login(self, request: web.Request) -> web.Response:
         """Sign in with a password (and a TOTP code or a recovery code when 2FA is on)."""
-        body = await json_body(request)
+        body = await json_only_body(request)
         username = str(text_field(body, "username")).strip()
         password = str(text_field(body, "password"))
-        keys = (f"user:{username.casefold()}", f"addr:{request.remote or '?'}")
-        self._check_throttle(*keys)
+        account = f"user:{username.casefold()}"
+        self.check_throttle(request, account)
         row = await self._hub.catalog.read(
             lambda db: db.execute(
-                "SELECT id, password_hash, totp_enabled, totp_secret FROM users WHERE username = ?",
+                "SELECT id, password_hash, totp_enabled FROM users WHERE username = ?",
                 [username],
             ).fetchone()
         )
         ok = await self._blocking(verify_password, row[1] if row else None, password)
         if row is None or not ok:
-            self.attempts.failed(*keys)
+            self.failed(request, account)
             _LOGGER.info("Failed sign-in for %r from %s", username, request.remote)
             raise ApiError(401, "Wrong user name or password.", "bad_credentials")
         if row[2]:
-            await self._second_factor(row[0], row[3], body, keys)
-        self.attempts.succeeded(*keys)
+            await self._second_factor(request, row[0], body, account)
+        self.attempts.succeeded(account, address_of(request))
         return await self._signed_in(request, row[0], body)
 
     async def _second_factor(
-        self, user_id: int, secret: str, body: dict[str, Any], keys: tuple[str, ...]
+        self, request: web.Request, user_id: int, body: dict[str, Any], account: str
     ) -> None:
         otp = body.get("otp")
         code = body.get("recovery_code")
         if isinstance(otp, str) and otp:
-            if self._totp_fresh(user_id, secret, otp):
+            if await self._totp_accepted(user_id, otp):
                 return
         elif isinstance(code, str) and code:
             used = await self._write(
@@ -139,22 +166,18 @@ class AuthApi:
                 return
         else:
             raise ApiError(401, "Enter the code from your authenticator app.", "otp_required")
-        self.attempts.failed(*keys)
+        self.failed(request, account)
         raise ApiError(401, "That code is not right.", "bad_otp")
 
-    def _totp_fresh(self, user_id: int, secret: str, otp: str) -> bool:
-        """A code from the current time step or one either side, never one accepted before
-        (RFC 6238 section 5.2: a code seen on the wire must not sign anyone in again)."""
-        totp = pyotp.TOTP(secret)
-        step = totp.timecode(self.clock())
-        otp = otp.replace(" ", "")
-        for candidate in (step - 1, step, step + 1):
-            if candidate > self._totp_used.get(user_id, -1) and secrets.compare_digest(
-                otp, totp.generate_otp(candidate)
-            ):
-                self._totp_used[user_id] = candidate
-                return True
-        return False
+    async def _totp_accepted(self, user_id: int, otp: str, pending: bool = False) -> bool:
+        """A right code never accepted before, used up now (see `two_factor`)."""
+        now = self.clock()
+        accepted: bool = await self._hub.catalog.write(
+            lambda db: two_factor.accept_code_blocking(
+                db, self.secret_box, user_id, otp, now, pending
+            )
+        )
+        return accepted
 
     async def _signed_in(
         self, request: web.Request, user_id: int, body: dict[str, Any]
@@ -280,13 +303,30 @@ class AuthApi:
         )
         return web.json_response({"id": key.id, "key": key.token, "scope": scope}, status=201)
 
+    async def post_password(self, request: web.Request) -> web.Response:
+        """Change your own password (needs the current one). Every session and device key of
+        yours ends, this one too; the answer is a fresh sign-in for this device."""
+        principal = principal_of(request)
+        body = await json_body(request)
+        await self._confirm_password(request, body.get("current_password"), "Wrong password.")
+        new = str(text_field(body, "new_password"))
+        user_id = principal.user_id or 0
+        try:
+            hashed = await self._blocking(accounts.new_password_hash, new)
+        except accounts.AccountError as err:
+            raise ApiError(400, str(err), "account") from err
+        ended = await self._write(lambda db: accounts.set_password_blocking(db, user_id, hashed))
+        self._hub.authenticator.forget(user_id=user_id)
+        _LOGGER.info("%s changed their password; %d sign-in(s) ended", principal.username, ended)
+        return await self._signed_in(request, user_id, body)
+
     # -- two-factor ----------------------------------------------------------------------------
     async def _confirm_password(self, request: web.Request, password: Any, wrong: str) -> None:
         """The signed-in person types their password again before a sensitive change;
         throttled like sign-in, so a stolen session cannot guess it."""
         principal = principal_of(request)
-        keys = (f"user:{principal.username.casefold()}", f"addr:{request.remote or '?'}")
-        self._check_throttle(*keys)
+        account = f"user:{principal.username.casefold()}"
+        self.check_throttle(request, account)
         stored = await self._hub.catalog.read(
             lambda db: db.execute(
                 "SELECT password_hash FROM users WHERE id = ?", [principal.user_id]
@@ -295,7 +335,7 @@ class AuthApi:
         if not isinstance(password, str) or not await self._blocking(
             verify_password, stored[0] if stored else None, password
         ):
-            self.attempts.failed(*keys)
+            self.failed(request, account)
             raise ApiError(401, wrong, "bad_credentials")
 
     async def post_2fa_setup(self, request: web.Request) -> web.Response:
@@ -317,8 +357,8 @@ class AuthApi:
                 "Two-factor is on; enter your password to replace it.",
             )
         await self._write(
-            lambda db: db.execute(
-                "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", [secret, user_id]
+            lambda db: two_factor.store_new_secret_blocking(
+                db, self.secret_box, user_id or 0, secret
             )
         )
         uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Hearth")
@@ -329,18 +369,10 @@ class AuthApi:
         principal = principal_of(request)
         body = await json_body(request)
         otp = str(text_field(body, "otp"))
-        user_id = principal.user_id
-        row = await self._hub.catalog.read(
-            lambda db: db.execute(
-                "SELECT totp_secret FROM users WHERE id = ?", [user_id]
-            ).fetchone()
-        )
-        if row is None or not row[0] or not self._totp_fresh(user_id or 0, row[0], otp):
+        user_id = principal.user_id or 0
+        if not await self._totp_accepted(user_id, otp, pending=True):
             raise ApiError(400, "That code is not right; check the clock of your phone.", "bad_otp")
-        secret = str(row[0])
-        codes: list[str] = await self._write(
-            lambda db: accounts.enable_totp_blocking(db, user_id or 0, secret)
-        )
+        codes: list[str] = await self._write(lambda db: accounts.enable_totp_blocking(db, user_id))
         return web.json_response({"enabled": True, "recovery_codes": codes})
 
     async def post_2fa_disable(self, request: web.Request) -> web.Response:
@@ -360,69 +392,6 @@ class AuthApi:
         await self._write(disable)
         return web.json_response({"enabled": False})
 
-    # -- profiles and PINs -----------------------------------------------------------------------
-    async def get_profiles(self, request: web.Request) -> web.Response:
-        """Profiles to pick on a shared household device: you and the managed profiles."""
-        principal = principal_of(request)
-        rows = await self._hub.catalog.read(
-            lambda db: db.execute(
-                "SELECT id, username, role, pin_hash IS NOT NULL FROM users "
-                "WHERE role = 'managed' OR id = ? ORDER BY role = 'managed', username",
-                [principal.user_id],
-            ).fetchall()
-        )
-        profiles = [
-            {"id": r[0], "username": r[1], "role": r[2], "has_pin": bool(r[3])} for r in rows
-        ]
-        return web.json_response({"profiles": profiles})
-
-    async def post_switch(self, request: web.Request) -> web.Response:
-        """Switch this device to a profile: a managed one needs its PIN (if it has one) unless
-        an adult switches; switching back to an adult needs their password or PIN."""
-        principal = principal_of(request)
-        body = await json_body(request)
-        target = body.get("user_id")
-        if not isinstance(target, int):
-            raise ApiError(400, "'user_id' must be a number.", "bad_body")
-        row = await self._hub.catalog.read(
-            lambda db: db.execute(
-                "SELECT role, pin_hash, password_hash FROM users WHERE id = ?", [target]
-            ).fetchone()
-        )
-        if row is None:
-            raise ApiError(404, "No such profile.", "not_found")
-        keys = (f"pin:{target}", f"addr:{request.remote or '?'}")
-        self._check_throttle(*keys)
-        pin = body.get("pin") if isinstance(body.get("pin"), str) else None
-        password = body.get("password") if isinstance(body.get("password"), str) else None
-        needs_secret = target != principal.user_id and (row[1] or row[0] != "managed")
-        if needs_secret:
-            ok = (
-                pin is not None and row[1] and await self._blocking(verify_password, row[1], pin)
-            ) or (password is not None and await self._blocking(verify_password, row[2], password))
-            if not ok:
-                self.attempts.failed(*keys)
-                raise ApiError(401, "Wrong PIN.", "bad_pin")
-        self.attempts.succeeded(*keys)
-        response = await self._signed_in(request, target, body)
-        if principal.session_id is not None and principal.via_cookie and body.get("cookie"):
-            # a shared device now belongs to the new profile: a child handed the tablet must
-            # not be able to step back into the parent's session without the PIN or password
-            await self._revoke(principal.user_id, principal.session_id)
-        return response
-
-    async def put_pin(self, request: web.Request) -> web.Response:
-        """Set your own 4-digit PIN (an admin may set a managed profile's: /api/users/{id}/pin)."""
-        principal = principal_of(request)
-        body = await json_body(request)
-        pin = validate_pin(body.get("pin"))
-        user_id = principal.user_id
-        hashed = await self._blocking(hash_password, pin)
-        await self._write(
-            lambda db: db.execute("UPDATE users SET pin_hash = ? WHERE id = ?", [hashed, user_id])
-        )
-        return web.json_response({"has_pin": True})
-
     # -- plumbing ----------------------------------------------------------------------------
     async def _write(self, work: Any) -> Any:
         try:
@@ -435,10 +404,17 @@ class AuthApi:
         return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
-def validate_pin(pin: Any) -> str:
-    if not isinstance(pin, str) or len(pin) != 4 or not pin.isdigit():
-        raise ApiError(400, "A PIN is 4 digits.", "bad_pin")
-    return pin
+async def json_only_body(request: web.Request) -> dict[str, Any]:
+    """The JSON body of a route anyone may call; anything but `application/json` is 415. A
+    browser sends a cross-site form or `text/plain` post without asking first, and such a post
+    must not reach the password check (nor count as a failed attempt that slows the owner)."""
+    if request.content_type != "application/json":
+        raise ApiError(
+            415,
+            "Send the body as JSON, with the header Content-Type: application/json.",
+            "unsupported_media_type",
+        )
+    return await json_body(request)
 
 
 def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
@@ -472,11 +448,10 @@ def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
         RouteSpec("DELETE", "/api/auth/sessions", api.delete_sessions, tags=tags),
         RouteSpec("DELETE", "/api/auth/sessions/{session}", api.delete_session, tags=tags),
         RouteSpec("POST", "/api/auth/keys", api.post_key, tags=tags),
+        RouteSpec("POST", "/api/auth/password", api.post_password, tags=tags),
         RouteSpec("POST", "/api/auth/2fa/setup", api.post_2fa_setup, tags=tags),
         RouteSpec("POST", "/api/auth/2fa/enable", api.post_2fa_enable, tags=tags),
         RouteSpec("POST", "/api/auth/2fa/disable", api.post_2fa_disable, tags=tags),
-        RouteSpec("GET", "/api/auth/profiles", api.get_profiles, tags=tags),
-        RouteSpec("POST", "/api/auth/switch", api.post_switch, tags=tags),
-        RouteSpec("PUT", "/api/auth/pin", api.put_pin, tags=tags),
     ):
         table.add(spec, "core")
+    add_profile_routes(table, ProfilesApi(api._hub, api))

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +21,8 @@ from core.catalog import Catalog
 from core.configuration import Configuration
 from core.people import accounts
 from core.people.access import ROLES
+from core.people.two_factor import matching_step, purpose
+from core.secret_box import SecretBox
 
 T = TypeVar("T")
 
@@ -33,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--libraries", help="comma-separated library names (default: all)")
     add.add_argument("--max-rating", help="for managed profiles, e.g. PG or TV-PG")
     sub.add_parser("list", help="list accounts")
-    passwd = sub.add_parser("passwd", help="set a new password (ends that person's sessions)")
+    passwd = sub.add_parser(
+        "passwd", help="set a new password (ends their sessions and device keys)"
+    )
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
     remove = sub.add_parser("remove", help="delete an account and everything about it")
@@ -126,15 +131,13 @@ async def _list(catalog: Catalog, args: argparse.Namespace) -> int:
 
 
 async def _passwd(catalog: Catalog, args: argparse.Namespace) -> int:
-    password = _password(args.password_stdin)
-
-    def change(db: Any) -> None:
-        user_id = _user_id(db, args.name)
-        accounts.set_password_blocking(db, user_id, password)
-        db.execute("DELETE FROM sessions WHERE user_id = ? AND kind = 'session'", [user_id])
-
-    await catalog.write(change)
-    print(f"password of {args.name} changed; their sessions were ended")
+    hashed = accounts.new_password_hash(_password(args.password_stdin))
+    ended = await catalog.write(
+        lambda db: accounts.set_password_blocking(db, _user_id(db, args.name), hashed)
+    )
+    # a running server sees the catalog's credential epoch move and refuses the old tokens
+    # on their very next request
+    print(f"password of {args.name} changed; {ended} session(s) and device key(s) ended")
     return 0
 
 
@@ -162,16 +165,24 @@ async def _twofa(catalog: Catalog, args: argparse.Namespace) -> int:
         )
         print(f"two-factor sign-in is {'on' if row[0] else 'off'} for {args.name}")
         return 0
+    box = SecretBox(catalog.path.parent)
     secret = pyotp.random_base32()
     uri = pyotp.TOTP(secret).provisioning_uri(name=args.name, issuer_name="Hearth")
     print(f"Secret: {secret}\nURI:    {uri}")
     print("Enter the 6-digit code your app shows: ", end="", flush=True)
     code = sys.stdin.readline().strip()
-    if not pyotp.TOTP(secret).verify(code, valid_window=1):
+    step = matching_step(secret, code, time.time(), None)
+    if step is None:
         raise accounts.AccountError("that code is not right; two-factor stays as it was")
-    codes: list[str] = await catalog.write(
-        lambda db: accounts.enable_totp_blocking(db, _user_id(db, args.name), secret)
-    )
+
+    def enable(db: Any) -> list[str]:
+        user_id = _user_id(db, args.name)
+        sealed = box.seal_blocking(secret, purpose(user_id))  # a copied catalog yields nothing
+        codes = accounts.enable_totp_blocking(db, user_id, sealed)
+        db.execute("UPDATE users SET totp_last_step = ? WHERE id = ?", [step, user_id])
+        return codes
+
+    codes: list[str] = await catalog.write(enable)
     print("Two-factor is on. One-time recovery codes (keep them on paper):")
     print("\n".join(f"  {item}" for item in codes))
     return 0

@@ -22,7 +22,6 @@ from core.people import accounts
 from core.people.credentials import verify_password
 from core.people.export import attachment_name, export_blocking
 from core.people.middleware import COOKIE, CSRF_COOKIE
-from core.people.throttle import AttemptLimiter
 from core.people.watch_api import user_of
 
 if TYPE_CHECKING:
@@ -34,7 +33,6 @@ class MeApi:
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._attempts = AttemptLimiter()
 
     async def get_export(self, request: web.Request) -> web.Response:
         """Everything stored about you, as a JSON file."""
@@ -57,10 +55,8 @@ class MeApi:
         if principal.role == "managed":
             raise ApiError(403, "Ask a parent to remove this profile.", "forbidden")
         password = str(text_field(await json_body(request), "password"))
-        key = f"delete:{user_id}"
-        wait = self._attempts.locked_for(key)
-        if wait > 0:
-            raise ApiError(429, f"Too many wrong passwords; try again in {int(wait) + 1} s.")
+        account = f"delete:{user_id}"
+        self._hub.auth_api.check_throttle(request, account)  # slowed down like sign-in
         stored = await self._hub.catalog.read(
             lambda db: db.execute(
                 "SELECT password_hash FROM users WHERE id = ?", [user_id]
@@ -71,9 +67,9 @@ class MeApi:
             None, verify_password, stored[0] if stored else None, password
         )
         if not ok:
-            self._attempts.failed(key)
+            self._hub.auth_api.failed(request, account)
             raise ApiError(401, "Wrong password.", "bad_credentials")
-        self._attempts.succeeded(key)
+        self._hub.auth_api.attempts.succeeded(account, request.remote or "?")
 
         def delete(db: Any) -> None:
             accounts.delete_user_blocking(db, user_id)

@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from core.http.errors import ApiError
 from core.people.access import Principal
 from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
+from core.people.credential_epoch import CredentialEpoch
 from core.people.links import link_of, link_principal
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ CSRF_COOKIE = "hearth_csrf"
 CSRF_HEADER = "X-Hearth-CSRF"
 PRINCIPAL = web.RequestKey("principal", Principal)
 TOUCH_EVERY = 3600.0
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 30.0  # only for a session's expiry date: changes clear the cache at once
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -45,13 +46,20 @@ def token_of(request: web.Request) -> tuple[str | None, bool]:
 
 
 class Authenticator:
-    """Resolves tokens to principals, with a short cache that revocation clears."""
+    """Resolves tokens to principals, with a cache that any change to sign-in clears.
+
+    The catalog's credential epoch (see `credential_epoch`) is compared on every request, so a
+    password changed or a session revoked — through the API or by `hearth user` in another
+    process — is refused on the very next request. `forget` still clears at once in this
+    process; the timer only bounds how late a session's own expiry date is noticed."""
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._touching: set[asyncio.Task[None]] = set()
         self._generation = 0  # bumped by every forget(): a lookup racing a revocation is not kept
+        self._epoch = CredentialEpoch()
+        self._seen_epoch: int | None = None
 
     def forget(self, session_id: int | None = None, user_id: int | None = None) -> None:
         """Drop cached principals after a revocation, a password change or a deletion."""
@@ -65,7 +73,19 @@ class Authenticator:
         if session_id is None and user_id is None:
             self._cache.clear()
 
+    async def _check_epoch(self) -> None:
+        """Forget everything when the catalog says sign-in changed (or cannot say)."""
+        epoch = self._epoch.current()
+        if epoch is None and not self._epoch.is_open:
+            path = self._hub.catalog.path
+            await asyncio.get_running_loop().run_in_executor(None, self._epoch.open_blocking, path)
+            epoch = self._epoch.current()
+        if epoch is None or epoch != self._seen_epoch:
+            self.forget()
+            self._seen_epoch = epoch
+
     async def principal(self, token: str, via_cookie: bool) -> Principal | None:
+        await self._check_epoch()
         cached = self._cache.get(token)
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             found = cached[1]  # the same token may come as a header one time, a cookie the next
@@ -106,6 +126,7 @@ class Authenticator:
     async def close(self) -> None:
         if self._touching:
             await asyncio.gather(*self._touching, return_exceptions=True)
+        self._epoch.close()
 
 
 def _older_than(stamp: str, seconds: float) -> bool:

@@ -17,9 +17,10 @@ from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
 from core.people.access import ROLES, Principal
-from core.people.auth_api import AuthApi, validate_pin
+from core.people.auth_api import AuthApi, json_only_body
 from core.people.credentials import hash_password, new_token, token_hash
 from core.people.middleware import principal_of
+from core.people.profiles_api import validate_pin
 from core.people.ratings import limit_rank
 
 if TYPE_CHECKING:
@@ -105,7 +106,14 @@ class UsersApi:
             _may_manage(actor, str(body["role"]))
         changes = self._changes(body)
         password = text_field(body, "password", required=False)
-        hashed = hash_password(accounts.validate_password(password)) if password else None
+        try:
+            hashed = (
+                await self._auth._blocking(accounts.new_password_hash, password)
+                if password
+                else None
+            )
+        except accounts.AccountError as err:
+            raise ApiError(400, str(err), "account") from err
 
         def apply(db: Any) -> None:
             if current[0] == "owner" and changes.get("role", "owner") != "owner":
@@ -126,9 +134,8 @@ class UsersApi:
                         )
                 else:
                     db.execute(f"UPDATE users SET {column} = ? WHERE id = ?", [value, user_id])
-            if hashed:
-                db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hashed, user_id])
-                db.execute("DELETE FROM sessions WHERE user_id = ? AND kind = 'session'", [user_id])
+            if hashed:  # every session and device key of theirs ends (a reset after a theft)
+                accounts.set_password_blocking(db, user_id, hashed)
 
         await self._auth._write(apply)
         self._hub.authenticator.forget(user_id=user_id)
@@ -259,12 +266,13 @@ class UsersApi:
 
     async def post_redeem(self, request: web.Request) -> web.Response:
         """Redeem an invite: choose a name and password, get signed in."""
-        body = await json_body(request)
+        body = await json_only_body(request)
         code = str(text_field(body, "code"))
         username = str(text_field(body, "username"))
         password = str(text_field(body, "password"))
-        keys = (f"addr:{request.remote or '?'}",)
-        self._auth._check_throttle(*keys)
+        # invite codes carry 256 random bits: no pause per account, which would only let a
+        # stranger block the real invitee; a guessing address still slows itself down
+        self._auth.check_throttle(request, "invite", guard_account=False)
 
         def redeem(db: Any) -> int | None:
             row = db.execute(
@@ -285,7 +293,7 @@ class UsersApi:
 
         user_id = await self._auth._write(redeem)
         if user_id is None:
-            self._auth.attempts.failed(*keys)
+            self._auth.failed(request, "invite", guard_account=False)
             raise ApiError(404, "This invite is unknown, used or expired.", "bad_invite")
         return await self._auth._signed_in(request, user_id, body)
 

@@ -120,7 +120,7 @@ async def test_a_handler_may_choose_its_own_value(bare_server: str) -> None:
         ("HEAD", "/api/items", True, 200),
         ("GET", "/api/items/nope", True, 404),
         ("DELETE", "/api/health", True, 405),
-        ("POST", "/api/auth/login", False, 400),
+        ("POST", "/api/auth/login", False, 415),  # no JSON body
     ],
 )
 async def test_api_answers_are_hardened(

@@ -56,16 +56,20 @@ async def call(
     json: Any = None,
     headers: dict[str, str] | None = None,
     client: aiohttp.ClientSession | None = None,
+    data: str | None = None,
 ) -> tuple[int, Any]:
     """One request as whoever `token` belongs to (no token: nobody); answers status and JSON
-    (None when the body is not JSON)."""
+    (None when the body is not JSON). `data` is a raw body, sent with the `headers` given."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
     own = client is None
     session = client or aiohttp.ClientSession()
     try:
-        async with session.request(method, server.url + path, json=json, headers=sent) as reply:
+        raw = data.encode() if data is not None else None
+        async with session.request(
+            method, server.url + path, json=json, data=raw, headers=sent
+        ) as reply:
             body = await reply.read()
             is_json = reply.content_type == "application/json"
             return reply.status, (await reply.json()) if is_json and body else None

@@ -74,6 +74,11 @@ async def test_admins_cannot_touch_owners(server: RunningServer) -> None:
         assert (status, error_code(answer)) == (403, "forbidden"), (method, path)
     assert (await call(server, "GET", "/api/auth/me", owner_token(server)))[0] == 200
     status, body = await call(server, "POST", "/api/auth/switch", admin, {"user_id": owner})
+    assert (status, error_code(body)) == (401, "pin_required")
+    assert body["error"]["message"] == "Enter the password of owner."
+    status, body = await call(
+        server, "POST", "/api/auth/switch", admin, {"user_id": owner, "pin": "1234"}
+    )
     assert (status, error_code(body)) == (401, "bad_pin")
     # but members are theirs to manage
     assert (await call(server, "PATCH", f"/api/users/{sam}", admin, {"role": "admin"}))[0] == 200
