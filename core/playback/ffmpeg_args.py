@@ -4,9 +4,13 @@ Every HLS run is cut to the segment timeline `hls` published and stamps its outp
 timeline's own clock (`-ss S -i … -output_ts_offset S`, negative-timestamp shifting off; copy
 runs seek by source timestamp), so a segment is the same whichever run made it and a seek is
 just a new run. Re-encoded video gets keyframes forced on the segment grid; copied video is cut
-only at the source keyframes the timeline was built from. `FfmpegProcess` runs one such line:
-niced, no stdin, stderr tail kept, stopped with SIGTERM then SIGKILL. This module never decides
-what a client can play and never tracks which session a process belongs to.
+only at the source keyframes the timeline was built from. One MPEG-TS muxer writes all of a
+run's segments (the segment muxer only switches files), so continuity counters, PCR and
+timestamps carry from one segment to the next and a player reads one continuous stream; the
+first packets of a run that starts mid-item carry the discontinuity indicator, the one place
+the counters do restart. `FfmpegProcess` runs one such line: niced, no stdin, stderr tail kept,
+stopped with SIGTERM then SIGKILL. This module never decides what a client can play and never
+tracks which session a process belongs to.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ much late: ffmpeg seeks to the last keyframe at or before the time and, copying,
 packet from there, so seeking early would start one GOP too soon."""
 NICENESS = 10
 STOP_GRACE_S = 2.0
-MAX_RUN_SEGMENTS = 600
-"""Cut points per run, keeping `-segment_times` well under Linux's 128 KiB per argument; a
-longer item simply needs another run when the player gets there."""
+MAX_RUN_SEGMENTS = 8000
+"""Cut points per run (about 13 bytes each), keeping `-segment_times` under Linux's 128 KiB per
+argument: 9 hours of 4-second segments, so a film plays through in one run and one continuous
+stream; a longer item needs another run when the player gets there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +231,12 @@ def hls_run_command(
         args += ["-t", _seconds(timeline.end_of(last) - seek - CUT_EPSILON)]
     cuts = ",".join(_seconds(timeline.starts[n] - CUT_EPSILON) for n in range(first + 1, last + 1))
     args += ["-avoid_negative_ts", "disabled", "-output_ts_offset", _seconds(seek)]
-    args += ["-f", "segment", "-segment_format", "mpegts"]
-    args += ["-segment_format_options", "avoid_negative_ts=disabled"]
+    # one muxer for the whole run (no header or trailer per file): the counters carry on
+    args += ["-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0"]
+    muxer = "avoid_negative_ts=disabled"
+    if first > 0:  # the player may have read segment first-1 from another run: say so
+        muxer += ":mpegts_flags=+initial_discontinuity"
+    args += ["-segment_format_options", muxer]
     # Always list a cut: without one the segment muxer falls back to 2-second segments.
     args += ["-segment_times", cuts or _seconds(timeline.duration + 3600)]
     args += ["-segment_start_number", str(first), str(out_dir / "%d.ts")]

@@ -69,6 +69,10 @@ def test_encode_run_seeks_then_forces_keyframes_on_the_segment_grid(tmp_path: Pa
     assert after(argv, "-segment_times") == "5.999500,7.999500"
     assert after(argv, "-segment_start_number") == "2"
     assert argv[-1] == str(tmp_path / "%d.ts") and "-t" not in argv
+    assert after(argv, "-individual_header_trailer") == "0"  # one muxer: counters carry on
+    assert after(argv, "-segment_format_options") == (
+        "avoid_negative_ts=disabled:mpegts_flags=+initial_discontinuity"
+    )  # a run that starts mid-item says so
 
 
 def test_copy_run_seeks_by_source_timestamp_past_the_keyframe(tmp_path: Path) -> None:
@@ -91,10 +95,11 @@ def test_single_segment_run_still_lists_a_cut(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "-ss" not in argv
     assert float(after(argv, "-segment_times")) > 3.0  # else the muxer cuts every 2 s
+    assert after(argv, "-segment_format_options") == "avoid_negative_ts=disabled"
 
 
 def test_long_item_is_produced_in_bounded_runs(tmp_path: Path) -> None:
-    timeline = SegmentTimeline.uniform(4 * 3600.0, 2.0)
+    timeline = SegmentTimeline.uniform(12 * 3600.0, 2.0)
     argv, last = hls_run_command(
         FFMPEG, "a.mp4", ENCODE, PROBE, EncoderSettings(), timeline, 10, tmp_path, 2.0
     )
