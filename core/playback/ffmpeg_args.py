@@ -96,6 +96,17 @@ class EncoderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamStart:
+    """Where a progressive stream starts (see `seek.stream_start_blocking`): `seconds` into the
+    item, which is what the client is told, and the `-ss` that gets ffmpeg there, in source
+    timestamps (`-seek_timestamp`) when the video is copied from a keyframe."""
+
+    seconds: float = 0.0
+    seek: float = 0.0
+    source_times: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class VideoOutput:
     """What the client receives: for the master playlist and the encoder alike."""
 
@@ -249,17 +260,27 @@ def progressive_command(
     plan: PlaybackPlan,
     probe: Mapping[str, Any],
     encoder: EncoderSettings,
-    start_seconds: float = 0.0,
+    start: StreamStart | None = None,
 ) -> list[str]:
-    """One MPEG-TS stream on stdout from `start_seconds`, for DLNA TVs that want a plain URL."""
+    """One MPEG-TS stream on stdout from `start`, for DLNA TVs that want a plain URL.
+
+    Timestamps begin at zero where the stream starts. Decoded streams are cut exactly there
+    (ffmpeg's accurate seek); copied audio drops its packets from before it, since ffmpeg keeps
+    a copied stream from wherever the demuxer landed, up to a keyframe interval early.
+    """
     encodes = plan.video.action == "encode"
     args = [str(ffmpeg), *BASE_ARGS, *(encoder.global_args if encodes else ())]
-    if start_seconds > 0:
-        args += ["-ss", _seconds(start_seconds)]
+    start = start or StreamStart()
+    if start.source_times:
+        args += ["-seek_timestamp", "1", "-ss", _seconds(start.seek)]
+    elif start.seek > 0:
+        args += ["-ss", _seconds(start.seek)]
     args += [*INPUT_ARGS, "-i", str(source)]
     keyframes = 2.0 if encodes else None  # TVs resync faster with a keyframe every 2 s
     args += _video_args(plan, probe, encoder, keyframes)
     args += _audio_args(plan, probe)
+    if start.seek > 0 and plan.audio.action == "copy":
+        args += ["-copypriorss:a", "0"]
     args += ["-sn", "-dn", "-map_metadata", "-1", "-max_muxing_queue_size", "1024"]
     return [*args, "-f", "mpegts", "pipe:1"]
 

@@ -83,16 +83,18 @@ class SegmentTimeline:
 
 @dataclass(frozen=True, slots=True)
 class KeyframeIndex:
-    """Video keyframe presentation times and the container's end, in source seconds.
+    """Video keyframe presentation times and the container's start and end, in source seconds.
 
     `seek_bias`: ffmpeg's command line seeks 3/23 s *before* the asked time in containers that
     cannot seek by presentation time (Matroska) when a stream has B-frames, which would land a
-    copy run one keyframe early; a copy run asks that much later to compensate.
+    copy run one keyframe early; a copy run asks that much later to compensate. `start` is
+    what ffmpeg counts `-ss` from without `-seek_timestamp` (an item's time 0).
     """
 
     times: tuple[float, ...]
     end: float
     seek_bias: float = 0.0
+    start: float = 0.0
 
 
 def keyframe_index_blocking(
@@ -121,11 +123,12 @@ def keyframe_index_blocking(
             # presentation times, which is what the muxer cuts on (0 for Matroska's Cues).
             shift = (stream.start_time - entries[0]) if stream.start_time is not None else 0
             base = float(stream.time_base)
-            end = ((box.start_time or 0) + box.duration) / 1_000_000
+            start = (box.start_time or 0) / 1_000_000
+            end = start + box.duration / 1_000_000
             delayed = any(s.codec_context.has_b_frames for s in box.streams.video)
             bias = 3 / 23 if delayed and not box.format.flags & _SEEK_TO_PTS else 0.0
             times = tuple(round((ts + shift) * base, 6) for ts in entries)
-            return KeyframeIndex(times, end, bias)
+            return KeyframeIndex(times, end, bias, start)
     except (av.FFmpegError, OSError, ValueError):
         return None
 

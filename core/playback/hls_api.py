@@ -11,6 +11,7 @@ what a client can play.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -39,9 +40,11 @@ from core.playback.hls import (
     video_codec_tag,
 )
 from core.playback.plan import AudioAction, PlaybackPlan, VideoAction
+from core.playback.seek import stream_start_blocking
 from core.playback.sessions import HlsSession, HlsSource, TranscodeManager
 
 MPEGURL = "application/vnd.apple.mpegurl"
+START_HEADER = "X-Hearth-Start"  # seconds into the item where a progressive stream starts
 TS_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3"})  # audio MPEG-TS players take as it is
 TS_VIDEO = frozenset({"h264", "hevc"})
 
@@ -243,7 +246,8 @@ def progressive_handler(
     """The handler for GET /api/items/{id}/transcode.ts."""
 
     async def get_progressive(request: web.Request) -> web.StreamResponse:
-        """One MPEG-TS stream for DLNA TVs; ffmpeg stops when the TV hangs up."""
+        """One MPEG-TS stream for DLNA TVs; ffmpeg stops when the TV hangs up. X-Hearth-Start
+        says where it starts: `start`, or the keyframe before it when the video is copied."""
         item_id = request.match_info["id"]
         try:
             start = float(request.query.get("start", "0"))
@@ -254,10 +258,16 @@ def progressive_handler(
         item = await resolve(request, item_id)
         _available(item)
         plan = item.plan if item.plan.needs_ffmpeg else _as_remux(item.plan, item.probe)
+        # copied video starts on a keyframe: the header says where, which may be before `start`
+        plan, begins = await asyncio.to_thread(stream_start_blocking, item.path, plan, start)
         response = web.StreamResponse(
-            headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}
+            headers={
+                "Content-Type": "video/mp2t",
+                "Cache-Control": "no-store",
+                START_HEADER: f"{begins.seconds:.3f}",
+            }
         )
-        chunks = manager.progressive_ts(item.path, plan, start, item.probe)
+        chunks = manager.progressive_ts(item.path, plan, begins, item.probe)
         return await send_progressive(request, response, chunks)
 
     return get_progressive

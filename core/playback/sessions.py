@@ -24,7 +24,12 @@ from typing import Any, Protocol
 
 from core.http.errors import ApiError
 from core.playback import ffmpeg_args
-from core.playback.ffmpeg_args import EncoderSettings, FfmpegProcess, transcode_failed
+from core.playback.ffmpeg_args import (
+    EncoderSettings,
+    FfmpegProcess,
+    StreamStart,
+    transcode_failed,
+)
 from core.playback.hls import SegmentTimeline, keyframe_index_blocking, with_timestamp_map
 from core.playback.plan import PlaybackPlan
 
@@ -454,7 +459,7 @@ class TranscodeManager:
         self,
         path: Path,
         plan: PlaybackPlan,
-        start_seconds: float = 0.0,
+        start: StreamStart | None = None,
         probe: Mapping[str, Any] | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """MPEG-TS from ffmpeg's stdout, chunk by chunk; closing the iterator stops ffmpeg.
@@ -463,7 +468,7 @@ class TranscodeManager:
         """
         settings = self._settings
         argv = ffmpeg_args.progressive_command(
-            settings.ffmpeg, path, plan, probe or {}, settings.encoder, start_seconds
+            settings.ffmpeg, path, plan, probe or {}, settings.encoder, start
         )
         weight = settings.capacity.acquire(plan.encodes_video)
         try:

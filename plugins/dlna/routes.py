@@ -70,7 +70,8 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
             "GET",
             "/dlna/transcode/{id}.ts",
             transcode.transcode,
-            "A video as MPEG-TS (H.264/AAC) for a TV, seekable with TimeSeekRange.dlna.org",
+            "A video as MPEG-TS for a TV (what it cannot play re-encoded to H.264 or AAC),"
+            " seekable with TimeSeekRange.dlna.org",
         ),
         _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
         _spec(

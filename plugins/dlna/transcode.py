@@ -4,10 +4,13 @@ Public, like every DLNA route (a TV has no account), and bound by the same LAN r
 the browse tree shows are streamed, anything else is 404. The device profile comes from the
 asking TV's own headers (User-Agent, X-AV-Client-Info, FriendlyName.DLNA.ORG; a generic DLNA TV
 when nothing matches), the playback engine decides what to copy and what to encode, and its
-transcoder streams H.264/AAC in MPEG-TS from ffmpeg's stdout while the TV reads. Seeking is by
-time: `TimeSeekRange.dlna.org: npt=START-` starts ffmpeg at START and is echoed back; byte
-ranges are refused (the length is unknown until the end). A box already transcoding all it can
-answers 503 with Retry-After before any byte is sent. It never writes anything and never keeps
+transcoder streams MPEG-TS from ffmpeg's stdout while the TV reads (H.264, or the source's
+video when the TV plays it; AAC, or the source's AC3/E-AC3/MP3 when the TV plays it). Seeking
+is by time: `TimeSeekRange.dlna.org: npt=START-` starts video and audio together at START, or,
+when the video is copied, at the keyframe at or before START, and the answer names the time the
+stream really starts (core.playback.seek); byte ranges are refused (the length is unknown until
+the end). A box already transcoding all it can answers 503 with Retry-After before any byte is
+sent. It never writes anything and never keeps
 a stream running after the TV hangs up.
 """
 
@@ -22,6 +25,7 @@ from core.http.errors import ApiError
 from core.playback.decision import UnplayableError, decide
 from core.playback.hls_api import plan_for_request, send_progressive
 from core.playback.profiles import detect_profile
+from core.playback.seek import stream_start_blocking
 from plugins.dlna.media import dlna_headers, item_id_of, library_path, playable_file
 from plugins.dlna.objects import VIDEO_KINDS
 from plugins.dlna.profiles import TRANSCODE
@@ -67,7 +71,7 @@ class DlnaTranscode:
         self.service = service
 
     async def transcode(self, request: web.Request) -> web.StreamResponse:
-        """An item as progressive MPEG-TS (H.264/AAC) for a TV, seekable by time."""
+        """An item as progressive MPEG-TS for a TV, seekable by time."""
         check_host(request)
         item, path = await playable_file(self.service, item_id_of(request))
         if item.kind not in VIDEO_KINDS:
@@ -86,15 +90,19 @@ class DlnaTranscode:
         except UnplayableError as err:
             raise ApiError(415, str(err), "unplayable") from err
         plan, _ = plan_for_request(plan, item.probe, MultiDict())
+        # copied video starts on the keyframe at or before `start`: the answer says which
+        plan, begins = await self.service.ctx.run_blocking(
+            stream_start_blocking, path, plan, start or 0.0
+        )
         headers = dlna_headers(request, TRANSCODE, features=True)
         headers["Cache-Control"] = "no-store"
         if start is not None:
-            headers["TimeSeekRange.dlna.org"] = time_seek_answer(start, item.duration)
+            headers["TimeSeekRange.dlna.org"] = time_seek_answer(begins.seconds, item.duration)
         if request.headers.get("getMediaInfo.sec", "").strip() == "1" and item.duration:
             headers["MediaInfo.sec"] = f"SEC_Duration={round(item.duration * 1000)};"
         response = web.StreamResponse(headers=headers)
         if request.method == "HEAD":  # players ask what it is before they fetch it
             await response.prepare(request)
             return response
-        chunks = engine.manager.progressive_ts(path, plan, start or 0.0, item.probe)
+        chunks = engine.manager.progressive_ts(path, plan, begins, item.probe)
         return await send_progressive(request, response, chunks)

@@ -16,6 +16,7 @@ from core.playback.ffmpeg_args import (
     CUT_EPSILON,
     EncoderSettings,
     FfmpegProcess,
+    StreamStart,
     hls_run_command,
     output_size,
     progressive_command,
@@ -133,8 +134,14 @@ def test_hardware_encoders_get_their_device_and_upload(tmp_path: Path) -> None:
 
 
 def test_progressive_and_subtitle_commands() -> None:
-    argv = progressive_command(FFMPEG, "a.mp4", ENCODE, PROBE, EncoderSettings(), 12.5)
+    start = StreamStart(12.5, 12.5)
+    argv = progressive_command(FFMPEG, "a.mp4", ENCODE, PROBE, EncoderSettings(), start)
     assert after(argv, "-ss") == "12.500000" and argv[-3:] == ["-f", "mpegts", "pipe:1"]
+    assert "-seek_timestamp" not in argv and "-copypriorss:a" not in argv  # all decoded
+    keyframe = StreamStart(10.0, 10.0 + CUT_EPSILON, source_times=True)
+    argv = progressive_command(FFMPEG, "a.mkv", COPY, PROBE, EncoderSettings(), keyframe)
+    assert argv.index("-seek_timestamp") < argv.index("-ss") < argv.index("-i")
+    assert after(argv, "-copypriorss:a") == "0"  # copied audio starts with the video
     audio_only = PlaybackPlan("transcode", (), "mpegts", audio=AudioPlan("encode", 1))
     assert "-vn" in progressive_command(FFMPEG, "a.flac", audio_only, {}, EncoderSettings())
     vtt = webvtt_command(FFMPEG, "a.mkv", 3, Path("s.vtt"), source_times=True)
