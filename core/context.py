@@ -23,6 +23,7 @@ from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
 from core.network import HomeNetwork
+from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
 
 if TYPE_CHECKING:
     from core.hub import Hub
@@ -132,6 +133,24 @@ class PluginContext:
     def home_network(self) -> HomeNetwork:
         """The attached subnets and the owner's `lan_subnets`: what counts as the home."""
         return self._hub.home
+
+    async def ssdp_subscribe(
+        self,
+        receiver: Receiver,
+        addresses: Iterable[str],
+        *,
+        port: int = SSDP_PORT,
+        group: bool = True,
+        direct: bool = True,
+    ) -> SsdpSubscription:
+        """Hear SSDP from the home network on the box's one shared listener (core.ssdp) until
+        teardown: what is sent to the group on `addresses`' interfaces (`group`) and straight
+        to `addresses` (`direct`, which also lets the subscription announce). OSError when
+        the port cannot be bound."""
+        shared = sockets_of(self._hub, self._hub.home)
+        subscription = await shared.subscribe(receiver, addresses, port, group, direct)
+        self._cleanups.append(subscription.close)
+        return subscription
 
     def add_host_name(self, name: str) -> None:
         """Let requests call the box by `name` (the relay's public name) while the plugin runs."""

@@ -63,7 +63,7 @@ async def setup(ctx: PluginContext, config: DlnaConfig) -> None:
     )
     server = SsdpServer(identity, interfaces, config.ssdp, config.ssdp_port, ctx.logger)
     try:
-        await server.open()
+        await server.open(ctx)
     except OSError as err:
         server.stop()
         raise PluginNotReady(f"cannot listen for SSDP on port {config.ssdp_port}: {err}") from err

@@ -12,6 +12,8 @@ while every TV is idle except a periodic SSDP search.
 
 from __future__ import annotations
 
+import functools
+
 from core.context import PluginContext
 from plugins.dlna_renderer.config import CONFIG_SCHEMA, RendererConfig
 
@@ -42,7 +44,7 @@ async def setup(ctx: PluginContext, config: RendererConfig) -> None:
             tracker = HomeTracker(ctx.home_network, config.renderers, ctx.logger)
             discovery = SsdpDiscovery(addresses, tracker, fleet.seen, fleet.gone, ctx.logger)
             ctx.on_teardown(discovery.stop)
-            await discovery.start()
+            await discovery.start(functools.partial(ctx.ssdp_subscribe, direct=False))
             fleet.alive = discovery.alive
             ctx.create_task(discovery.search_forever(config.search_interval), "ssdp-search")
         else:

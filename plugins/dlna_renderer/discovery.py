@@ -1,28 +1,35 @@
-"""Finding MediaRenderers with SSDP: async_upnp_client's SsdpListener, one per LAN address.
+"""Finding MediaRenderers with SSDP: TVs' NOTIFYs heard on the box's shared SSDP listener
+(core.ssdp, shared with the DLNA server, so neither takes port 1900 from the other), and
+`MediaRenderer:1` searches sent with async_upnp_client's SsdpSearchListener out of each LAN
+address (multicast TTL 2, as UDA asks; answers come back to that listener's own port).
 
-Each listener hears `ssdp:alive` and `ssdp:byebye` on its interface and sends M-SEARCH for
-`MediaRenderer:1` out of it (multicast TTL 2, as UDA asks). Every message passes the rules of
-`trust.py` before it reaches the shared device tracker (`HomeTracker`): one from off the home
-network, or naming a LOCATION that is a host name, loopback or another subnet, is dropped and
-logged once, so it can neither add a TV nor refresh or replace one we know. A renderer is
-reported when it is first seen or its LOCATION changes, and reported gone at byebye; `alive`
-says whether its latest advert or answer is still within its max-age, so the caller can forget
-a TV that was unplugged without saying goodbye. It never searches on loopback or on an
-interface the owner did not allow, and never fetches anything itself.
+Every message passes the rules of `trust.py` before it reaches the shared device tracker
+(`HomeTracker`, async_upnp_client's): one from off the home network, or naming a LOCATION that
+is a host name, loopback or another subnet, is dropped and logged once, so it can neither add a
+TV nor refresh or replace one we know. A renderer is reported when it is first seen or its
+LOCATION changes, and reported gone at byebye; `alive` says whether its latest advert or answer
+is still within its max-age, so the caller can forget a TV that was unplugged without saying
+goodbye. It never searches on loopback or on an interface the owner did not allow, and never
+fetches anything itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
-from async_upnp_client.const import DeviceOrServiceType, SsdpSource
-from async_upnp_client.ssdp_listener import SsdpDevice, SsdpDeviceTracker, SsdpListener
+from aiohttp.http_exceptions import HttpProcessingError
+from async_upnp_client.const import DeviceOrServiceType, NotificationSubType, SsdpSource
+from async_upnp_client.exceptions import UpnpError
+from async_upnp_client.search import SsdpSearchListener
+from async_upnp_client.ssdp import SSDP_DISCOVER, decode_ssdp_packet, is_valid_ssdp_packet
+from async_upnp_client.ssdp_listener import SsdpDevice, SsdpDeviceTracker
 from async_upnp_client.utils import CaseInsensitiveDict
 
 from core.network import HomeNetwork
+from core.ssdp import Receiver, SsdpDatagram, SsdpSubscription
 from plugins.dlna_renderer.trust import location_refusal, sender_refusal
 
 RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
@@ -31,6 +38,12 @@ MAX_WARNED = 256  # distinct refusals logged at INFO; later ones at DEBUG (a flo
 
 Seen = Callable[[str, str], None]  # (udn, location)
 Gone = Callable[[str], None]  # (udn)
+Subscribe = Callable[[Receiver, list[str]], Awaitable[SsdpSubscription]]
+_ADVERTS = {
+    NotificationSubType.SSDP_ALIVE: SsdpSource.ADVERTISEMENT_ALIVE,
+    NotificationSubType.SSDP_UPDATE: SsdpSource.ADVERTISEMENT_UPDATE,
+    NotificationSubType.SSDP_BYEBYE: SsdpSource.ADVERTISEMENT_BYEBYE,
+}
 _NOT_SEEN: tuple[bool, None, None] = (False, None, None)
 
 
@@ -81,7 +94,7 @@ class HomeTracker(SsdpDeviceTracker):
 
 
 class SsdpDiscovery:
-    """Listens and searches on the given addresses; calls back on renderers seen and gone."""
+    """Hears adverts and searches on the given addresses; calls back on renderers seen and gone."""
 
     def __init__(
         self,
@@ -92,41 +105,70 @@ class SsdpDiscovery:
         logger: logging.Logger,
     ) -> None:
         self.addresses = addresses
-        self.tracker = tracker  # one for every listener: a TV heard on two is one TV
+        self.tracker = tracker  # one for every address: a TV heard on two is one TV
         self._on_seen, self._on_gone = on_seen, on_gone
         self._logger = logger
-        self._listeners: list[SsdpListener] = []
+        self._adverts: SsdpSubscription | None = None
+        self._searchers: list[SsdpSearchListener] = []
 
-    async def start(self) -> None:
-        """Open a listener per address; one that cannot is logged and skipped."""
+    async def start(self, subscribe: Subscribe) -> None:
+        """Hear adverts through `subscribe` (the context's shared listener, group only) and
+        open a searcher per address; one that cannot is logged and skipped."""
+        try:
+            self._adverts = await subscribe(self.advertised, self.addresses)
+        except OSError as err:
+            self._logger.warning("Cannot hear TVs announce themselves: %s", err)
         for address in self.addresses:
-            listener = SsdpListener(
-                callback=self.heard,
-                source=(address, 0),
-                search_target=RENDERER,
-                device_tracker=self.tracker,
+            searcher = SsdpSearchListener(
+                callback=self.answered, source=(address, 0), search_target=RENDERER
             )
             try:
-                await listener.async_start()
-            except OSError as err:
+                await searcher.async_start()
+            except (OSError, UpnpError) as err:
                 self._logger.warning("Cannot look for TVs on %s: %s", address, err)
-                await listener.async_stop()
+                searcher.async_stop()
                 continue
-            self._listeners.append(listener)
+            self._searchers.append(searcher)
         self._logger.info("Looking for TVs with SSDP on %s", ", ".join(self.addresses))
 
     async def search_forever(self, interval: float) -> None:
         """Search now, again shortly (UDP may drop one), then every `interval` seconds."""
         delays = [2.0]
         while True:
-            for listener in self._listeners:
-                await listener.async_search()
+            for searcher in self._searchers:
+                searcher.async_search()
             await asyncio.sleep(delays.pop() if delays else interval)
 
     def alive(self, udn: str) -> bool:
         """Whether the renderer's last advert or answer is still within its max-age."""
         device = self.tracker.devices.get(udn)
         return device is not None and device.valid_to > datetime.now()
+
+    def advertised(self, datagram: SsdpDatagram) -> None:
+        """A datagram to the SSDP group (from the home network, the core made sure): NOTIFYs
+        go to the tracker; searches are the DLNA server's business."""
+        if not is_valid_ssdp_packet(datagram.data):
+            return
+        try:
+            _, headers = decode_ssdp_packet(datagram.data, None, datagram.sender)
+        except (HttpProcessingError, ValueError):  # a broken header, or text that is not
+            return
+        source = _ADVERTS.get(headers.get_lower("nts"))
+        if headers.get_lower("man") == SSDP_DISCOVER or source is None:
+            return
+        headers["_source"] = SsdpSource.ADVERTISEMENT
+        if source == SsdpSource.ADVERTISEMENT_BYEBYE:
+            propagate, device, kind = self.tracker.unsee_advertisement(headers)
+        else:
+            propagate, device, kind = self.tracker.see_advertisement(headers)
+        if propagate and device is not None and kind is not None:
+            self.heard(device, kind, source)
+
+    def answered(self, headers: CaseInsensitiveDict) -> None:
+        """An answer to one of our searches."""
+        propagate, device, kind, source = self.tracker.see_search(headers)
+        if propagate and device is not None and kind is not None and source is not None:
+            self.heard(device, kind, source)
 
     def heard(self, device: SsdpDevice, kind: str, source: SsdpSource) -> None:
         """The tracker's news about a device (already judged by `trust.py`)."""
@@ -140,6 +182,9 @@ class SsdpDiscovery:
             self._on_seen(device.udn, location)
 
     async def stop(self) -> None:
-        for listener in self._listeners:
-            await listener.async_stop()
-        self._listeners.clear()
+        for searcher in self._searchers:
+            searcher.async_stop()
+        self._searchers.clear()
+        if self._adverts is not None:
+            self._adverts.close()
+            self._adverts = None

@@ -5,6 +5,9 @@
 every request, on 127.0.0.1, on the TV's address and on the stranger's), then a real TV
 (async_upnp_client's UpnpServer with the fake DMR) comes up on the subnet and must be found.
 
+`shared_ssdp`: a real TV (as in `hostile`) on the subnet must be found while the DLNA server
+answers M-SEARCH on the same box: to the group, and sent straight to the server's address.
+
 `gmediarender`: a real renderer (libupnp, GStreamer into fake sinks that keep real time) on the
 TV's address is found, and a movie played on it, paused, resumed, seeked and stopped through
 the API, each step waiting for the state (and position) the renderer itself reports.
@@ -22,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -132,6 +136,62 @@ async def hostile(out: Path, hearth: str, token: str, trap_port: str, tv_port: s
     (out / "result.json").write_text(json.dumps({"renderers": found, "hits": hits}))
 
 
+def search_message(target: str, mx: int | None) -> bytes:
+    lines = ["M-SEARCH * HTTP/1.1", "HOST: 239.255.255.250:1900", 'MAN: "ssdp:discover"']
+    lines += [f"ST: {target}", *([f"MX: {mx}"] if mx is not None else [])]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def search_from(source: str, to: tuple[str, int], target: str) -> list[dict[str, str]]:
+    """M-SEARCH from `source` (unicast without MX, to the group with MX 1) until answered,
+    then every answer that comes within a second of the first."""
+    answers: list[dict[str, str]] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not answers:
+            sock.sendto(search_message(target, 1 if to == GROUP else None), to)
+            answered_by = time.monotonic() + 1.5
+            while time.monotonic() < answered_by:
+                try:
+                    data, sender = await asyncio.to_thread(sock.recvfrom, 2048)
+                except TimeoutError:
+                    continue
+                lines = data.decode().split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+                answers.append({"from": f"{sender[0]}:{sender[1]}", "status": lines[0], **headers})
+    return answers
+
+
+async def shared_ssdp(out: Path, hearth: str, token: str, tv_port: str) -> None:
+    from async_upnp_client.server import UpnpServer
+
+    from tests.plugins.dlna_renderer.dmr import FakeTv
+
+    server = urlsplit(hearth).hostname or ""
+    tv = UpnpServer(FakeTv, (TV, 0), http_port=int(tv_port))  # its own SSDP binds 1900 too
+    await tv.async_start()
+    (out / "ready").write_text("")
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        api = Api(http, hearth)
+
+        async def renderers() -> Any:
+            return await api.get("/api/renderers")
+
+        found = await until(renderers, 30)
+        server_type = "urn:schemas-upnp-org:device:MediaServer:1"
+        result = {
+            "renderers": found,
+            "unicast_all": await search_from(TV, (server, 1900), "ssdp:all"),
+            "unicast_server": await search_from(TV, (server, 1900), server_type),
+            "multicast_server": await search_from(TV, GROUP, server_type),
+        }
+    await tv.async_stop()
+    (out / "result.json").write_text(json.dumps(result))
+
+
 def start_gmediarender(out: Path, port: str) -> subprocess.Popen[bytes]:
     """gmediarender on the TV's end of the veth pair, playing in real time into fake sinks."""
     command = [
@@ -240,7 +300,7 @@ async def gmediarender(out: Path, hearth: str, token: str, port: str) -> None:
     (out / "result.json").write_text(json.dumps(result))
 
 
-PEERS = {"hostile": hostile, "gmediarender": gmediarender}
+PEERS = {"hostile": hostile, "gmediarender": gmediarender, "shared_ssdp": shared_ssdp}
 
 if __name__ == "__main__":
     name, folder, *arguments = sys.argv[1:]
