@@ -41,6 +41,7 @@ from core.playback.hls import (
 )
 from core.playback.plan import AudioAction, PlaybackPlan, VideoAction
 from core.playback.seek import stream_start_blocking
+from core.playback.sendfile import send_server_file
 from core.playback.sessions import HlsSession, HlsSource, TranscodeManager
 
 MPEGURL = "application/vnd.apple.mpegurl"
@@ -305,7 +306,7 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
     async def get_segment(request: web.Request) -> web.StreamResponse:
         """One MPEG-TS segment, waiting (bounded) for ffmpeg to finish it."""
         path = await session_of(request).segment(int(request.match_info["n"]))
-        return web.FileResponse(path, headers={"Content-Type": "video/mp2t"})
+        return await send_server_file(request, path, {"Content-Type": "video/mp2t"})
 
     async def get_subtitle_playlist(request: web.Request) -> web.StreamResponse:
         session = session_of(request)
@@ -317,7 +318,7 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
 
     async def get_subtitle(request: web.Request) -> web.StreamResponse:
         path = await session_of(request).subtitle(int(request.match_info["index"]))
-        return web.FileResponse(path, headers={"Content-Type": "text/vtt; charset=utf-8"})
+        return await send_server_file(request, path, {"Content-Type": "text/vtt; charset=utf-8"})
 
     async def delete_session(request: web.Request) -> web.StreamResponse:
         """The player is done: stop ffmpeg and free the scratch space now, not at idle time."""

@@ -59,4 +59,11 @@ async def test_only_the_opener_reaches_an_hls_session(
 
     status, _, segment = await fetch(server, "GET", f"{base}/{session}/0.ts", owner)
     assert status == 200 and segment[:1] == b"\x47"  # MPEG-TS sync byte: still playing
+    # a segment is a file the server made: the same byte ranges as a library file
+    ranged = {"Authorization": f"Bearer {owner}", "Range": "bytes=-0"}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(f"{server.url}{base}/{session}/0.ts", headers=ranged) as reply,
+    ):
+        assert reply.status == 416
     assert (await fetch(server, "DELETE", f"{base}/{session}", owner))[0] == 204
