@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,20 +38,29 @@ def world(tmp_path: Path) -> Iterator[RelayWorld]:
         yield RelayWorld(topology, tmp_path)
 
 
-def start_all(world: RelayWorld) -> tuple[Path, int, str]:
-    """Relay running, box enrolled and its home server up: (box key, port, certificate sha)."""
-    world.start_relay()
+@dataclass(frozen=True)
+class Started:
+    relay: subprocess.Popen[str]
+    key: Path  # the box's private key
+    port: int  # its loopback port on the relay
+    home_sha: str  # SHA-256 of the home server's certificate
+
+
+def start_all(world: RelayWorld) -> Started:
+    """Relay running, a box enrolled and its home server up (its tunnel not yet)."""
+    relay = world.start_relay()
     key = world.box_key(NAME)
     block = world.enrol(NAME, key.with_suffix(".pub"))
     certificate = make_certificate(world.folder, SNI)
     world.start_home(certificate)
-    return key, int(block["port"]), certificate.sha256
+    return Started(relay, key, int(block["port"]), certificate.sha256)
 
 
 def test_phone_gets_the_homes_certificate_and_the_relay_sees_only_ciphertext(
     world: RelayWorld,
 ) -> None:
-    key, port, home_sha = start_all(world)
+    started = start_all(world)
+    key, port, home_sha = started.key, started.port, started.home_sha
     capture = world.folder / "relay.pcap"
     tcpdump = world.topology.start(
         world.topology.relay,
@@ -116,7 +126,8 @@ def test_enrolled_key_may_only_listen_on_its_own_port(world: RelayWorld) -> None
 
 
 def test_revoke_cuts_the_live_tunnel_and_the_name_stops_routing(world: RelayWorld) -> None:
-    key, port, home_sha = start_all(world)
+    started = start_all(world)
+    key, port, home_sha = started.key, started.port, started.home_sha
     box = world.start_tunnel(key, port)
     holding = world.topology.start(
         world.topology.phone, world.phone_args("phone", SNI, "hello", "--hold"),
@@ -142,12 +153,12 @@ def test_revoke_cuts_the_live_tunnel_and_the_name_stops_routing(world: RelayWorl
 
 
 def test_box_that_dials_again_comes_back_after_the_relay_restarts(world: RelayWorld) -> None:
-    key, port, home_sha = start_all(world)
+    started = start_all(world)
+    key, port, home_sha = started.key, started.port, started.home_sha
     world.start_tunnel(key, port, loop=True)
     assert world.phone("phone", SNI, "before")["reply"] == "home got: before\n"
-    relay = world.topology.started[0]
 
-    world.topology.stop(relay)  # sshd, haproxy and every box session end
+    world.topology.stop(started.relay)  # sshd, haproxy and every box session end
     assert not world.listening(port)
     world.start_relay()
 

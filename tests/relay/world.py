@@ -176,10 +176,18 @@ class RelayWorld:
             *options, f"{self.user}@{RELAY_HOME_SIDE}", *command,
         ]  # fmt: skip
 
-    def start_tunnel(self, key: Path, port: int, *, loop: bool = False) -> subprocess.Popen[str]:
-        forward = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=2",
-                   "-o", "ServerAliveCountMax=3",
-                   "-R", f"127.0.0.1:{port}:127.0.0.1:{HOME_TLS_PORT}"]  # fmt: skip
+    def start_tunnel(
+        self,
+        key: Path,
+        port: int,
+        *,
+        loop: bool = False,
+        target: int = HOME_TLS_PORT,
+        options: tuple[str, ...] = ("-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=3"),
+    ) -> subprocess.Popen[str]:
+        """Plain OpenSSH as the box: `ssh -N -R 127.0.0.1:PORT:127.0.0.1:TARGET`, up on return."""
+        forward = ["-N", "-o", "ExitOnForwardFailure=yes", *options,
+                   "-R", f"127.0.0.1:{port}:127.0.0.1:{target}"]  # fmt: skip
         command = self.ssh(key, *forward)
         if loop:  # what a box's supervisor does: dial again whenever ssh ends
             quoted = " ".join(f"'{part}'" for part in command)

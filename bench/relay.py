@@ -1,0 +1,414 @@
+"""Relay benchmark: what the SNI relay (HAProxy + sshd, scripts/relay) costs and carries.
+
+Why: the relay issue asks how many homes and Mbit/s a small VPS carries, and sets goals for the
+box's own tunnel against a plain OpenSSH `ssh -R` on the same path (throughput >= 0.8x, added
+time to first byte p95 <= 15 ms). This measures the reference: a 200 MB file phone -> relay ->
+home through `ssh -R` (OpenSSH's default cipher, and aes128-gcm), and the same file direct
+(phone -> home routed by the relay namespace's kernel, no relay software on the path).
+
+Where: tests/relay/topology.py's three namespaces (home, relay, phone); the relay is
+scripts/relay/setup --root + run. The home's HTTPS server (the "origin") is Python's
+http.server over TLS, serving a random 200 MB file and a small one. The phone is this file run
+as `relay.py client ...` in the phone namespace: HTTP/1.1 GETs over TLS with SNI NAME.DOMAIN,
+read in 1 MiB buffers; it reports its own CPU time.
+
+Measured per case, `--runs` times (cases alternate, medians printed; the box is shared):
+- MB/s for one download and for `--streams` concurrent downloads of the file;
+- time to first byte p50/p95: `--ttfb` fresh connections (TCP + TLS + GET of the small file);
+- CPU seconds per GB on each side: relay (haproxy, sshd and its box sessions), home (origin and
+  tunnel processes), phone (client). Kernel network time is not counted anywhere.
+Then the idle cost: `--idle-boxes` extra boxes connected for `--idle-seconds` (relay memory
+(PSS) per connected box, and keepalive bytes per box per hour on the relay's home link).
+
+Adding a case (the box's own tunnel, later): write an `Origin` (how the home's HTTPS server
+starts: port, paths, headers, the PIDs whose CPU counts) and/or a `HomeEnd` (what carries the
+relay's connections for the enrolled box home, up when it yields, yielding its PIDs), and add
+a `Case` to `cases()`.
+
+Usage (as root): .venv/bin/python bench/relay.py [--runs 3] [--size-mb 200] [--streams 4]
+                 [--ttfb 50] [--idle-boxes 20] [--idle-seconds 30] [--work-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.debian import install_without_starting  # noqa: E402
+from tests.relay import topology as net  # noqa: E402
+from tests.relay.world import (  # noqa: E402
+    DOMAIN,
+    HTTPS_PORT,
+    RelayWorld,
+    make_certificate,
+)
+
+NAME = "bench"
+SNI = f"{NAME}.{DOMAIN}"
+ORIGIN_PORT = 8444
+MB = 1_000_000
+
+
+# --- the phone (runs inside the phone namespace) ------------------------------------------------
+
+
+def fetch(host: str, port: int, path: str, headers: list[str]) -> tuple[int, float, float]:
+    """GET path over a fresh TLS connection: (body bytes, seconds to first byte, seconds)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    start = time.perf_counter()
+    raw = socket.create_connection((host, port), timeout=60)
+    with context.wrap_socket(raw, server_hostname=SNI) as tls:
+        head = "".join(f"{h}\r\n" for h in [f"Host: {SNI}", "Connection: close", *headers])
+        tls.sendall(f"GET {path} HTTP/1.1\r\n{head}\r\n".encode())
+        buffer = bytearray(1 << 20)
+        received = tls.recv_into(buffer)
+        first = time.perf_counter() - start
+        data = bytes(buffer[:received])
+        while b"\r\n\r\n" not in data:
+            data += tls.recv(65536)
+        header, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in header.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        got = len(body)
+        while got < length and (n := tls.recv_into(buffer)):
+            got += n
+    if got != length:
+        raise OSError(f"short body: {got} of {length}")
+    return got, first, time.perf_counter() - start
+
+
+def client(args: argparse.Namespace) -> None:
+    headers = json.loads(args.headers)
+    cpu = time.process_time()
+    if args.mode == "ttfb":
+        firsts = [fetch(args.host, args.port, args.path, headers)[1] for _ in range(args.count)]
+        result: dict[str, Any] = {"ttfb": firsts}
+    else:
+        results: list[tuple[int, float, float]] = []
+        start = time.perf_counter()
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(fetch(args.host, args.port, args.path, headers))
+            )
+            for _ in range(args.count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if len(results) != args.count:
+            raise SystemExit("a download failed")
+        result = {"bytes": sum(r[0] for r in results), "seconds": time.perf_counter() - start}
+    result["cpu"] = time.process_time() - cpu
+    print(json.dumps(result), flush=True)
+
+
+# --- the home's HTTPS server (runs inside the home namespace) ----------------------------------
+
+
+def origin(args: argparse.Namespace) -> None:
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *values: Any) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    handler = functools.partial(Quiet, directory=args.folder)
+    server = ThreadingHTTPServer(("0.0.0.0", args.port), handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+# --- the cases ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """The home's HTTPS server as the phone sees it."""
+
+    port: int  # on every address of the home namespace
+    big: str  # path of the file to download
+    small: str  # path of a small answer (time to first byte)
+    headers: tuple[str, ...]  # sent with every request (a session token, say)
+    pids: tuple[int, ...]  # whose CPU counts for the home
+
+
+@dataclass
+class Bench:
+    world: RelayWorld
+    folder: Path
+    size_mb: int
+    key: Path  # the enrolled box's private key
+    port: int  # its loopback port on the relay
+    relay_pid: int
+
+
+Origin = Callable[[Bench], AbstractContextManager[Served]]
+HomeEnd = Callable[[Bench, Served], AbstractContextManager[tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    origin: Origin
+    home_end: HomeEnd | None  # None: direct, phone -> home without the relay
+
+
+@contextlib.contextmanager
+def python_origin(bench: Bench) -> Iterator[Served]:
+    world = bench.world
+    certificate = make_certificate(bench.folder, SNI)
+    process = world.topology.start(
+        world.topology.home,
+        [sys.executable, str(Path(__file__).resolve()), "origin", str(bench.folder / "www"),
+         str(ORIGIN_PORT), str(certificate.cert), str(certificate.key)],
+        log=bench.folder / "origin.log",
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    try:
+        yield Served(ORIGIN_PORT, "/big.bin", "/small.txt", (), (process.pid,))
+    finally:
+        world.topology.stop(process)
+
+
+def openssh(*options: str) -> HomeEnd:
+    @contextlib.contextmanager
+    def start(bench: Bench, served: Served) -> Iterator[tuple[int, ...]]:
+        tunnel = bench.world.start_tunnel(
+            bench.key, bench.port, target=served.port,
+            options=("-o", "ServerAliveInterval=15", *options),
+        )  # fmt: skip
+        try:
+            yield (tunnel.pid,)
+        finally:
+            bench.world.topology.stop(tunnel)
+
+    return start
+
+
+def cases() -> list[Case]:
+    return [
+        Case("direct (no relay)", python_origin, None),
+        Case("OpenSSH ssh -R, default cipher", python_origin, openssh()),
+        Case("OpenSSH ssh -R, aes128-gcm", python_origin, openssh("-c", "aes128-gcm@openssh.com")),
+    ]
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def relay_pids(bench: Bench) -> list[int]:
+    run = psutil.Process(bench.relay_pid)
+    return [bench.relay_pid, *(child.pid for child in run.children(recursive=True))]
+
+
+def phone(bench: Bench, served: Served, via_relay: bool, mode: str, count: int) -> dict[str, Any]:
+    host, port = (net.RELAY_PHONE_SIDE, HTTPS_PORT) if via_relay else (net.HOME, served.port)
+    path = served.small if mode == "ttfb" else served.big
+    done = subprocess.run(
+        [*bench.world.topology.phone.prefix, sys.executable, str(Path(__file__).resolve()),
+         "client", mode, host, str(port), path, str(count), json.dumps(list(served.headers))],
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def measure(bench: Bench, case: Case, streams: int, ttfb: int) -> dict[str, float]:
+    with case.origin(bench) as served:
+        home_end = case.home_end(bench, served) if case.home_end else contextlib.nullcontext(())
+        with home_end as tunnel_pids:
+            home = [*served.pids, *tunnel_pids]
+            relay = relay_pids(bench) if case.home_end else []
+            figures: dict[str, float] = {}
+            for label, count in (("1 stream", 1), (f"{streams} streams", streams)):
+                before = cpu_of(relay), cpu_of(home)
+                got = phone(bench, served, case.home_end is not None, "download", count)
+                gigabytes = got["bytes"] / 1e9
+                figures[f"{label} MB/s"] = got["bytes"] / MB / got["seconds"]
+                if count == 1:
+                    figures["relay CPU s/GB"] = (cpu_of(relay) - before[0]) / gigabytes
+                    figures["home CPU s/GB"] = (cpu_of(home) - before[1]) / gigabytes
+                    figures["phone CPU s/GB"] = got["cpu"] / gigabytes
+            firsts = sorted(phone(bench, served, case.home_end is not None, "ttfb", ttfb)["ttfb"])
+            figures["TTFB p50 ms"] = 1000 * statistics.median(firsts)
+            figures["TTFB p95 ms"] = 1000 * firsts[int(0.95 * (len(firsts) - 1))]
+            return figures
+
+
+def pss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def link_bytes(bench: Bench) -> int:
+    relay = bench.world.topology.relay
+    total = 0
+    for direction in ("rx", "tx"):
+        done = subprocess.run(
+            [*relay.prefix, "cat", f"/sys/class/net/rv0/statistics/{direction}_bytes"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        total += int(done.stdout)
+    return total
+
+
+def idle_cost(bench: Bench, boxes: int, seconds: float) -> dict[str, float]:
+    """Memory on the relay per connected box, and keepalive bytes per box per hour."""
+    world = bench.world
+    before = pss_kib(relay_pids(bench))
+    tunnels = []
+    for index in range(boxes):
+        key = world.box_key(f"idle{index}")
+        port = int(world.enrol(f"idle{index}", key.with_suffix(".pub"))["port"])
+        tunnels.append(
+            world.start_tunnel(key, port, target=ORIGIN_PORT,
+                               options=("-o", "ServerAliveInterval=15"))
+        )  # fmt: skip
+    time.sleep(1)  # let the sessions settle after their last handshake packets
+    memory = (pss_kib(relay_pids(bench)) - before) / boxes
+    box_rss = statistics.median(psutil.Process(t.pid).memory_info().rss for t in tunnels) / 1024
+    start_bytes, start = link_bytes(bench), time.monotonic()
+    time.sleep(seconds)
+    carried = (link_bytes(bench) - start_bytes) / boxes / (time.monotonic() - start) * 3600
+    for tunnel in tunnels:
+        world.topology.stop(tunnel)
+    return {
+        "relay PSS per box KiB": memory,
+        "box ssh RSS KiB": box_rss,
+        "keepalive bytes per box per hour": carried,
+    }
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def prepare(folder: Path, size_mb: int) -> None:
+    www = folder / "www"
+    www.mkdir(parents=True, exist_ok=True)
+    (www / "small.txt").write_text("hello from home\n")
+    with open(www / "big.bin", "wb") as out:
+        for _ in range(size_mb):
+            out.write(os.urandom(MB))
+
+
+def main_bench(args: argparse.Namespace) -> None:
+    for command, package in (("/usr/sbin/sshd", "openssh-server"), ("haproxy", "haproxy")):
+        if not shutil.which(command):
+            install_without_starting(package)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="hr1-relay-bench-"))
+    prepare(work, args.size_mb)
+    results: dict[str, list[dict[str, float]]] = {}
+    with net.three_namespaces() as topology:
+        net.route_directly(topology)
+        world = RelayWorld(topology, work)
+        relay = world.start_relay()
+        key = world.box_key(NAME)
+        port = int(world.enrol(NAME, key.with_suffix(".pub"))["port"])
+        bench = Bench(world, work, args.size_mb, key, port, relay.pid)
+        for run in range(args.runs):
+            for case in cases():
+                figures = measure(bench, case, args.streams, args.ttfb)
+                results.setdefault(case.name, []).append(figures)
+                print(f"run {run + 1} {case.name}: {json.dumps(figures)}", file=sys.stderr)
+        idle = idle_cost(bench, args.idle_boxes, args.idle_seconds) if args.idle_boxes else {}
+    report(results, idle, args)
+    if not args.work_dir:
+        shutil.rmtree(work)
+
+
+def report(results: dict[str, list[dict[str, float]]], idle: dict[str, float], args: Any) -> None:
+    print(f"\nRelay bench: {args.size_mb} MB file, medians of {args.runs} runs, "
+          f"{psutil.cpu_count()} CPUs ({' '.join(os.uname()[2:3])})")  # fmt: skip
+    medians = {
+        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for name, runs in results.items()
+    }
+    keys = list(next(iter(medians.values())))
+    print(f"{'':34}" + "".join(f"{key:>18}" for key in keys))
+    for name, figures in medians.items():
+        print(f"{name:34}" + "".join(f"{figures[key]:>18.1f}" for key in keys))
+    direct = medians.get("direct (no relay)")
+    if direct:
+        for name, figures in medians.items():
+            if figures is direct:
+                continue
+            ratio = figures["1 stream MB/s"] / direct["1 stream MB/s"]
+            added = figures["TTFB p95 ms"] - direct["TTFB p95 ms"]
+            print(f"{name}: {ratio:.2f}x direct throughput, TTFB p95 +{added:.1f} ms")
+            cpu = figures["relay CPU s/GB"]
+            if cpu > 0:
+                print(f"  one relay CPU like this one carries ~{8000 / cpu:.0f} Mbit/s")
+    for key, value in idle.items():
+        print(f"idle: {key}: {value:.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="role")
+    run = sub.add_parser("bench")
+    run.add_argument("--runs", type=int, default=3)
+    run.add_argument("--size-mb", type=int, default=200)
+    run.add_argument("--streams", type=int, default=4)
+    run.add_argument("--ttfb", type=int, default=50)
+    run.add_argument("--idle-boxes", type=int, default=20)
+    run.add_argument("--idle-seconds", type=float, default=30)
+    run.add_argument("--work-dir")
+    each = sub.add_parser("client")
+    for name in ("mode", "host", "port", "path", "count", "headers"):
+        each.add_argument(name, type=int if name in ("port", "count") else str)
+    serve = sub.add_parser("origin")
+    for name in ("folder", "port", "cert", "key"):
+        serve.add_argument(name, type=int if name == "port" else str)
+    argv = sys.argv[1:]
+    if not argv or argv[0] not in sub.choices:
+        argv = ["bench", *argv]
+    args = parser.parse_args(argv)
+    {"bench": main_bench, "client": client, "origin": origin}[args.role](args)
+
+
+if __name__ == "__main__":
+    main()
