@@ -28,7 +28,6 @@ from yarl import URL
 from core import __version__
 from core.catalog import Catalog
 from core.egress_ledger import EgressLedger
-from core.egress_tcp import P, open_tcp
 from core.egress_policy import (
     ANY_HOST,
     Destination,
@@ -42,6 +41,7 @@ from core.egress_policy import (
     is_local_address,
     system_resolver,
 )
+from core.egress_tcp import P, open_tcp
 from core.manifest import Manifest
 
 _LOGGER = logging.getLogger("hearth.egress")

@@ -1,7 +1,8 @@
 """What each network scope lets a plugin reach: the egress gate's decisions, before any socket.
 
 `none` reaches nothing; `lan` only private, loopback and link-local addresses, every address of
-a name checked; `internet` only hosts its manifest lists and the owner enabled. The answer is a
+a name checked; `internet` only hosts its manifest lists and the owner enabled (a manifest that
+lists `*` — the relay — reaches only the hosts the owner enabled). The answer is a
 `Destination` holding the checked addresses, which are the only ones a connection may then go to
 (so a second DNS answer cannot swap in another). It never connects and never writes.
 """
@@ -20,6 +21,9 @@ from core.errors import HearthError
 from core.manifest import Manifest
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+ANY_HOST = "*"
+"""In a manifest's hosts: the plugin's one host is the owner's choice (the relay server they
+run or were given), so only what the owner lists under `hearth: egress:` is reachable."""
 
 
 class EgressError(HearthError):
@@ -67,11 +71,19 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def declares(manifest: Manifest, host: str) -> bool:
+    """Whether the manifest lists `host` (or `*`: the one the owner names)."""
+    listed = {h.lower() for h in manifest.network.hosts}
+    return host.lower() in listed or ANY_HOST in listed
+
+
 def enabled_hosts(manifest: Manifest, enabled: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
     """The manifest's hosts the owner enabled: where this plugin may actually go."""
     if manifest.network.scope != "internet":
         return ()
-    chosen = {h.lower() for h in enabled.get(manifest.domain, ())}
+    chosen = [h.lower() for h in enabled.get(manifest.domain, ())]
+    if ANY_HOST in manifest.network.hosts:
+        return tuple(dict.fromkeys(chosen))
     return tuple(h for h in manifest.network.hosts if h.lower() in chosen)
 
 
@@ -79,21 +91,33 @@ async def check_destination(
     manifest: Manifest, url: URL, enabled: Mapping[str, frozenset[str]], resolve: Resolver
 ) -> Destination:
     """The checked destination, or EgressRefused saying why (nothing is sent)."""
-    scope = manifest.network.scope
     if url.scheme not in ("http", "https") or not url.host:
         kind = f"'{url.scheme}:'" if url.scheme else "relative"
         raise EgressRefused(f"only http(s) URLs with a host may be requested, not {kind} ones")
-    host = url.host.lower().rstrip(".")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return await check_host(manifest, url.host, port, enabled, resolve)
+
+
+async def check_host(
+    manifest: Manifest,
+    name: str,
+    port: int,
+    enabled: Mapping[str, frozenset[str]],
+    resolve: Resolver,
+) -> Destination:
+    """The checked destination of a connection to `name:port` (a request's, or a plugin's own
+    TCP link such as the relay's SSH), or EgressRefused saying why (nothing is sent)."""
+    scope = manifest.network.scope
+    host = name.lower().rstrip(".")
     if scope == "none":
         raise EgressRefused(f"the {manifest.domain} plugin declares network scope 'none'")
     if scope == "internet":
-        if host not in {h.lower() for h in manifest.network.hosts}:
+        if not declares(manifest, host):
             raise EgressRefused(f"{host} is not listed in the {manifest.domain} manifest")
         if host not in enabled.get(manifest.domain, frozenset()):
             raise EgressRefused(
                 f"{host} is not enabled by the owner (hearth: egress: {manifest.domain})"
             )
-    port = url.port or (443 if url.scheme == "https" else 80)
     try:
         addresses = await resolve(host, port)
     except OSError as err:

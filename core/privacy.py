@@ -50,7 +50,8 @@ def plugin_reach(config: Configuration) -> list[dict[str, Any]]:
                 "name": manifest.name,
                 "kind": manifest.kind,
                 "scope": manifest.network.scope,
-                "hosts": list(manifest.network.hosts),
+                # `*` (the relay): its hosts are the ones the owner named
+                "hosts": list(enabled if "*" in manifest.network.hosts else manifest.network.hosts),
                 "reason": manifest.network.reason,
                 "enabled_hosts": list(enabled),
                 "ignored_hosts": [h for h in chosen if h not in {e.lower() for e in enabled}],

@@ -1,0 +1,183 @@
+"""A plugin's own TCP link out through the egress gate: checked like a request, then metered.
+
+For a plugin that keeps one connection open and speaks its own protocol over it (the relay's
+SSH link). The destination is checked exactly as a request's is (scope, listed and enabled
+hosts) and the connection goes only to the checked addresses, never to a name. The ledger gets
+a row for every attempt (refused, failed or connected) and, when the connection ends, one with
+the bytes it carried each way. It never reads, changes or buffers what is carried, and never
+reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from core.egress_policy import EgressFailed, EgressRefused
+
+if TYPE_CHECKING:
+    from core.egress import EgressGate
+    from core.manifest import Manifest
+
+P = TypeVar("P", bound=asyncio.Protocol)
+
+
+class _Meter:
+    """Counts bytes each way and writes the closing ledger row once."""
+
+    def __init__(self, gate: EgressGate, domain: str, host: str, purpose: str, where: str) -> None:
+        self.gate = gate
+        self.domain = domain
+        self.host = host
+        self.purpose = purpose
+        self.where = where
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.opened = time.monotonic()
+
+    def closed(self, exc: BaseException | None) -> None:
+        seconds = time.monotonic() - self.opened
+        why = f": {exc}" if exc is not None else ""
+        self.gate.ledger.record(
+            self.domain,
+            self.host,
+            self.purpose,
+            True,
+            self.bytes_in,
+            self.bytes_out,
+            f"TCP {self.where} closed after {seconds:.0f} s{why}",
+        )
+
+
+class _MeteredTransport(asyncio.Transport):
+    """The real transport, counting what the plugin's protocol writes."""
+
+    def __init__(self, inner: asyncio.Transport, meter: _Meter) -> None:
+        super().__init__()
+        self._inner = inner
+        self._meter = meter
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._meter.bytes_out += len(data)
+        self._inner.write(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._inner.get_extra_info(name, default)
+
+    def is_closing(self) -> bool:
+        return self._inner.is_closing()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+    def pause_reading(self) -> None:
+        self._inner.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._inner.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._inner.is_reading()
+
+    def can_write_eof(self) -> bool:
+        return self._inner.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._inner.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._inner.get_write_buffer_size()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._inner.set_write_buffer_limits(high, low)
+
+
+class _MeteredProtocol(asyncio.Protocol, Generic[P]):
+    """Stands between the socket and the plugin's protocol, counting what arrives."""
+
+    def __init__(self, factory: Callable[[], P], meter: _Meter) -> None:
+        self.inner = factory()
+        self._meter = meter
+        self.transport: _MeteredTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = _MeteredTransport(transport, self._meter)
+        self.inner.connection_made(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._meter.bytes_in += len(data)
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._meter.closed(exc)
+        self.inner.connection_lost(exc)
+
+
+async def open_tcp(
+    gate: EgressGate,
+    manifest: Manifest,
+    host: str,
+    port: int,
+    protocol_factory: Callable[[], P],
+    purpose: str,
+    time_limit: float,
+) -> tuple[asyncio.Transport, P]:
+    """Check `host:port` for this plugin, connect to its checked addresses in turn and return
+    the (metered) transport and the plugin's protocol. Raises EgressRefused or EgressFailed;
+    both are in the ledger."""
+    domain, ledger = manifest.domain, gate.ledger
+    name = host.lower().rstrip(".")[:255]
+    why = purpose.strip() if isinstance(purpose, str) else ""
+    try:
+        if not why:
+            raise EgressRefused("every connection must say its purpose")
+        destination = await gate.check_host(manifest, name, port)
+    except EgressRefused as err:
+        ledger.record(domain, name, why, False, detail=f"refused: {err}")
+        gate.refused(domain, name, str(err))
+        raise
+    except EgressFailed as err:
+        ledger.record(domain, name, why, True, detail=f"failed: {err}")
+        raise
+    loop = asyncio.get_running_loop()
+    failure: BaseException | None = None
+    for address in destination.addresses:
+        where = f"{address.split('%', 1)[0]}:{port}"
+        meter = _Meter(gate, domain, destination.host, why, where)
+        try:
+            async with asyncio.timeout(time_limit):
+                _, metered = await loop.create_connection(
+                    functools.partial(_MeteredProtocol, protocol_factory, meter),
+                    address.split("%", 1)[0],
+                    port,
+                )
+        except (OSError, TimeoutError) as err:  # nothing was carried: try the next address
+            failure = err
+            continue
+        except asyncio.CancelledError:
+            ledger.record(domain, destination.host, why, True, detail="cancelled")
+            raise
+        ledger.record(domain, destination.host, why, True, detail=f"TCP {where} connected")
+        assert (
+            metered.transport is not None
+        )  # connection_made ran before create_connection returned
+        return metered.transport, metered.inner
+    message = f"cannot connect to {destination.host}:{port}: {failure or 'timed out'}"
+    ledger.record(domain, destination.host, why, True, detail=f"failed: {message}")
+    raise EgressFailed(message) from failure
