@@ -52,6 +52,56 @@ need_chromium() {
     fi
 }
 
+need_gmediarender() {
+    # gmediarender (libupnp and GStreamer: a real UPnP renderer) plays the TV in the play-to-TV
+    # tests, run only inside their network namespaces with fake video and audio sinks. Its
+    # Debian package starts a daemon that would announce itself on the real network, so
+    # policy-rc.d refuses every service start while it installs and the service is disabled.
+    if command -v gmediarender >/dev/null 2>&1; then
+        return 0
+    fi
+    local guard=/usr/sbin/policy-rc.d made=""
+    if [ "$(id -u)" -eq 0 ] && [ ! -e "$guard" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard" && made=1
+    fi
+    apt_install gmediarender gstreamer1.0-plugins-good gstreamer1.0-libav \
+        || say "play-to-TV tests with a real renderer will be skipped until gmediarender is installed"
+    if [ -n "$made" ]; then
+        rm -f "$guard"
+    fi
+    if [ -e /etc/init.d/gmediarender ] && command -v update-rc.d >/dev/null 2>&1; then
+        update-rc.d gmediarender disable >/dev/null 2>&1 || true
+    fi
+}
+
+need_relay() {
+    # The relay (scripts/relay/) is stock Debian software: OpenSSH's sshd and HAProxy. Its tests
+    # run them only inside their own network namespaces and capture there with tcpdump. The
+    # packages' own services (sshd on 22, haproxy) must not start on this machine, so
+    # policy-rc.d refuses every service start while they install, as for gmediarender.
+    if [ -x /usr/sbin/sshd ] && command -v haproxy >/dev/null 2>&1 &&
+        command -v tcpdump >/dev/null 2>&1; then
+        return 0
+    fi
+    local guard=/usr/sbin/policy-rc.d made=""
+    if [ "$(id -u)" -eq 0 ] && [ ! -e "$guard" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard" && made=1
+    fi
+    apt_install openssh-server haproxy tcpdump \
+        || say "relay tests will be skipped until openssh-server, haproxy and tcpdump are installed"
+    if [ -n "$made" ]; then
+        rm -f "$guard"
+    fi
+}
+
+need_vlc() {
+    # VLC (cvlc with dummy outputs) is the HLS client in tests/core/playback/test_hls_continuity.py:
+    # it must play a whole session without logging a discontinuity. No service comes with it.
+    if ! command -v cvlc >/dev/null 2>&1; then
+        apt_install vlc-bin vlc-plugin-base || say "VLC tests will be skipped until vlc-bin is installed"
+    fi
+}
+
 bootstrap() {
     # bootstrap [EXTRAS] : .venv with Hearth installed (editable) with the given extras.
     local extras="${1:-}"
