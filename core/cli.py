@@ -183,6 +183,22 @@ def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Remote access: the box's SSH key for the relay, and what the relay is doing."""
+    from core.relay_command import run_relay
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    return run_relay(config, args)
+
+
+def _relay_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.relay_command import add_arguments
+
+    add_arguments(parser)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
     "check-config": CommandSpec(cmd_check_config, "validate configuration.yaml without starting"),
@@ -193,6 +209,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "user": CommandSpec(cmd_user, "add, list, change or remove accounts", _user_arguments),
     "privacy": CommandSpec(
         cmd_privacy, "what may leave the box, what did, what is stored", _privacy_arguments
+    ),
+    "relay": CommandSpec(
+        cmd_relay, "remote access: the box's SSH key, the relay's state", _relay_arguments
     ),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
