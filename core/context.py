@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,10 +20,12 @@ from core.catalog import Catalog
 from core.egress import PluginEgress
 from core.events import Event
 from core.http.routes import RouteSpec
+from core.http.tls import TlsError
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
 from core.network import HomeNetwork
+from core.relay_identity import BoxIdentity, identity_blocking
 from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Event)
 Cleanup = Callable[[], Awaitable[None] | None]
 _LOGGER = logging.getLogger("hearth.context")
+_UNIX_PATH_ROOM = 90  # 107 bytes for a socket's path, less "/tunnel.sock" and some margin
 
 
 class PluginContext:
@@ -162,6 +166,32 @@ class PluginContext:
         tunnels = self._hub.tunnels
         tunnels.add(sockname)
         self._cleanups.append(lambda: tunnels.discard(sockname))
+
+    async def serve_tunnel(self) -> str:
+        """A Unix socket whose connections reach the box's HTTPS server, `remote` whatever
+        they say (a tunnel hands in there what it carries), until teardown; returns its path.
+        Call once the server listens (HubStarted); raises TlsError while HTTPS is not serving."""
+        https = self._hub.https
+        if https.context is None:
+            raise TlsError(https.error or "HTTPS is not serving (hearth: tls: enabled)")
+        folder = self.data_dir
+        if len(str(folder)) > _UNIX_PATH_ROOM:  # a socket's path must fit in 108 bytes
+            folder = Path(await self.run_blocking(tempfile.mkdtemp, prefix="hearth-"))
+        path = folder / "tunnel.sock"
+        site = await self._hub.http.add_unix_site(str(path), https.context)
+
+        async def close() -> None:
+            await site.stop()
+            path.unlink(missing_ok=True)
+            if folder != self.data_dir:
+                folder.rmdir()
+
+        self._cleanups.append(close)
+        return str(path)
+
+    async def ssh_identity(self) -> BoxIdentity:
+        """The box's SSH key (core.relay_identity), made once: how a relay knows the box."""
+        return await self.run_blocking(identity_blocking, self._hub.config.hearth.data_dir)
 
     @property
     def http_port(self) -> int:

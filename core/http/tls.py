@@ -225,6 +225,7 @@ class HttpsEndpoint:
     def __init__(self, hearth: HearthConfig) -> None:
         self._hearth = hearth
         self.certificate: Certificate | None = None
+        self.context: ssl.SSLContext | None = None  # also serves tunnels (PluginContext)
         self.port = 0
         self.error: str | None = None
 
@@ -245,7 +246,7 @@ class HttpsEndpoint:
             self.error = str(err)
             _LOGGER.error("HTTPS is off: %s", err)
             return
-        self.certificate = cert
+        self.certificate, self.context = cert, context
         _LOGGER.info("HTTPS on port %d; certificate SHA-256 %s", self.port, cert.fingerprint_sha256)
 
     def redirect_port(self) -> int | None:

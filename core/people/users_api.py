@@ -228,10 +228,15 @@ class UsersApi:
                 "id": cursor_id,
                 "code": code,
                 "path": f"/#/invite/{code}",
+                # from outside the home too, while the relay is up
+                "url": next((f"{u}/#/invite/{code}" for u in self._relay_urls()), None),
                 "expires_at": accounts.now_text(days * 86400),
             },
             status=201,
         )
+
+    def _relay_urls(self) -> list[str]:
+        return [url for relay in self._hub.relays.values() if (url := relay.public_url())]
 
     async def get_invites(self, request: web.Request) -> web.Response:
         """Invites and whether they were used (codes are never shown again)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from core.http.errors import ApiError
+from core.http.origin import origin_of
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.library.roots import LibraryRoots
 from core.people.middleware import principal_of
@@ -87,13 +88,21 @@ class PlaybackEngine:
             return self.profiles[name]
         return detect_profile(self.profiles, request.headers)
 
+    def remote_ceiling(self, request: web.Request) -> int | None:
+        """The owner's bitrate ceiling for a client outside the home (`relay: max_mbps`)."""
+        if origin_of(request) != "remote":
+            return None
+        return min(filter(None, (r.max_bitrate for r in self._hub.relays.values())), default=None)
+
     async def resolve(self, request: web.Request, item_id: str) -> ResolvedItem:
         principal = principal_of(request)
         found = await self._hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
         if found is None or found.probe is None:
             raise ApiError(404, "No such item, or nothing to play.", "item_not_found")
         try:
-            plan = decide(found.probe, self.profile_for(request))
+            plan = decide(
+                found.probe, self.profile_for(request), max_bitrate=self.remote_ceiling(request)
+            )
         except UnplayableError as err:
             raise ApiError(415, str(err), "unplayable") from err
         path = found.path
