@@ -1,9 +1,10 @@
 // Running the box (owners and admins): libraries with live scan progress and USB drives,
-// people and invites (people.js), the privacy report, and hardware, transcoding and plugins.
+// people and invites (people.js), the privacy report, and hardware, transcoding, remote access
+// (the relay's public URL, as text and as a QR code made by the server) and plugins.
 // Scan progress is polled once a second while this page is open, and never otherwise.
 
 import { get, has, patch, post } from '../api.js';
-import { h, mount, plural } from '../dom.js';
+import { bytes, h, mount, plural } from '../dom.js';
 import { session } from '../session.js';
 import { button, heading, toast } from '../ui.js';
 import { facts, table, value } from './facts.js';
@@ -149,6 +150,7 @@ async function systemTab(root, ctx) {
       name: health.name, version: health.version, status: health.status,
       uptime: `${Math.round((health.uptime_seconds || 0) / 60)} min`,
     })),
+    remoteSection(health),
     health.playback ? h('section', h('h2', 'Transcoding'), facts(health.playback)) : null,
     h('section', h('h2', 'Hardware'),
       state === 'detecting' ? h('p', 'Still finding out what this box can do…') : facts(details)),
@@ -159,4 +161,29 @@ async function systemTab(root, ctx) {
     const cell = row.children[3];
     if (cell && cell.textContent !== 'running') row.classList.add('attention');
   }
+}
+
+// The relay plugin's report: where people outside the home reach this box, and how it goes.
+function remoteSection(health) {
+  const relay = (health.plugins || []).find((p) => p.kind === 'relay' && p.detail && p.detail.url);
+  if (!relay) return null;
+  const d = relay.detail;
+  const tls = health.tls || {};
+  const up = d.state === 'connected';
+  return h('section.remote', h('h2', 'Remote access'),
+    h('p', up ? 'People you invite reach this box from outside the home at:'
+      : `Remote access is ${d.state}; once it connects, people you invite reach this box at:`),
+    h('p.public-url', h('code', d.url)),
+    has('GET', '/api/relay/qr.svg')
+      ? h('img.qr', { src: '/api/relay/qr.svg', alt: `QR code for ${d.url}`, width: 180, height: 180 }) : null,
+    tls.source === 'generated' ? h('p.small.fingerprint',
+      'The certificate is this box\'s own (self-signed): a phone that pins it should trust SHA-256 ',
+      h('code', tls.fingerprint_sha256), '.') : null,
+    facts({
+      state: d.state, since: d.since, relay: d.server,
+      carried: `${bytes(d.bytes_in)} in, ${bytes(d.bytes_out)} out`,
+      connections: `${d.connections} (${d.open} open now)`,
+      remote_bitrate_ceiling: d.max_mbps ? `${d.max_mbps} Mbit/s` : 'none',
+      last_error: d.last_error,
+    }));
 }

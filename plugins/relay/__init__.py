@@ -1,0 +1,68 @@
+"""Remote access through a relay the household or a friend runs: the box dials out, TLS ends here.
+
+Keeps one SSH connection to the configured relay (link.py), which forwards the HTTPS
+connections of people outside the home, by name and still encrypted, back over it; each one is
+joined to the box's own HTTPS server on a Unix socket, so everything arriving this way is
+`remote` (LAN-only routes refuse it, sign-in and rate limits apply as for any remote client).
+Off unless configured, and the relay must also be enabled under `hearth: egress: relay:`.
+It never terminates TLS itself, never opens a port at home, and never trusts a relay host key
+it was not given.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core.context import PluginContext
+from core.errors import PluginSetupError
+from core.events import HubStarted
+from core.http.tls import TlsError
+from core.relay_identity import IdentityError
+from plugins.relay.config import CONFIG_SCHEMA, RelayConfig
+
+__all__ = ["CONFIG_SCHEMA", "setup"]
+
+
+async def setup(ctx: PluginContext, config: RelayConfig) -> None:
+    """Check consent, register the relay and its public name, and start the link once the
+    HTTPS server listens."""
+    import asyncssh  # this plugin's requirement: imported once the loader found it installed
+
+    from plugins.relay.api import qr_routes
+    from plugins.relay.link import RelayLink, cipher_order_blocking
+
+    # asyncssh says every connection and channel at INFO; the link's own messages say enough
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    if config.server not in ctx.http.enabled_hosts():
+        raise PluginSetupError(
+            f"{config.server} is not enabled: add it under hearth: egress: relay: [{config.server}]"
+        )
+    try:
+        identity = await ctx.ssh_identity()
+        key = await ctx.run_blocking(asyncssh.read_private_key, identity.private_key)
+    except (IdentityError, OSError, asyncssh.KeyImportError) as err:
+        raise PluginSetupError(f"the box's SSH key cannot be used: {err}") from err
+    ciphers = await ctx.run_blocking(cipher_order_blocking)
+    link = RelayLink(config, ctx.http, identity, key, ciphers, ctx.report, ctx.logger)
+    ctx.state = link
+    ctx.on_teardown(link.close)
+    ctx.register_relay(link)
+    ctx.add_host_name(config.public_name)
+    ctx.add_routes(qr_routes(config.public_url))
+    ctx.report(link.status())
+
+    async def serve() -> None:
+        try:
+            path = await ctx.serve_tunnel()
+        except TlsError as err:
+            link.refuse(f"the relay carries HTTPS only, and HTTPS is off here: {err}")
+            return
+        await link.run(path)
+
+    def start(_event: HubStarted | None = None) -> None:
+        ctx.create_task(serve(), "link")
+
+    if ctx.http_port:  # set up again after a retry: the server listens already
+        start()
+    else:
+        ctx.subscribe(HubStarted, start)
