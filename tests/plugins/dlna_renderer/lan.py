@@ -91,14 +91,21 @@ class Outcome:
 
 
 def run_with_peer(
-    ns: netns.NetNs, out: Path, config: Path, peer: str, arguments: list[str], seconds: float = 60
+    ns: netns.NetNs,
+    out: Path,
+    config: Path,
+    peer: str,
+    arguments: list[str],
+    seconds: float = 60,
+    module: str = PEERS,
 ) -> Outcome:
-    """Start the peer (a name in peers.py), then the server once the peer is ready; stop the
-    server when the peer is done (it must end with status 0 and a `result.json`)."""
+    """Start the peer (a name in peers.py, or in another `module` run as `-m module NAME`), then
+    the server once the peer is ready; stop the server when the peer is done (it must end with
+    status 0 and a `result.json`)."""
     lookups = out / "lookups.txt"
     lookups.touch()
     process = subprocess.Popen(
-        [*ns.prefix, sys.executable, "-m", PEERS, peer, str(out), *arguments],
+        [*ns.prefix, sys.executable, "-m", module, peer, str(out), *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,7 +1,8 @@
 // The player: a native <video> fed the file itself when the decision says direct play, else
 // the engine's HLS. It resumes where this person stopped, reports the position every ~10 s
 // (and on pause, seek and leaving), says "watched" at 90 %, shows why it plays the way it
-// does, offers audio and subtitle tracks, plays a playlist through, and can hand off to a TV.
+// does, offers audio and subtitle tracks, plays a playlist through, and can hand off to a TV
+// (then the TV remote, remote.js, takes the picture's place).
 
 import { get, has, post, put, qs } from '../api.js';
 import { progressOf, sendingProgress } from '../catalog.js';
@@ -11,6 +12,7 @@ import { subtitleFile } from '../hls.js';
 import { attach, decide, endHlsSession, hlsRouteExists, hlsUrl } from '../playback.js';
 import { go } from '../router.js';
 import { button, dialog, field, toast } from '../ui.js';
+import { listRenderers, stateText, tvRemote } from './remote.js';
 
 const REPORT_EVERY = 10_000;
 const WATCHED_AT = 0.9;
@@ -200,24 +202,55 @@ export async function playerView(root, ctx) {
       field('Subtitles', subSelect));
   }
 
-  async function offerTv() {
+  // Play on TV: pick a TV (asked for when the button is pressed: TVs come and go), send the
+  // item there from where this screen is, and show the remote in place of the picture.
+  function offerTv() {
     if (!has('GET', '/api/renderers')) return;
-    let renderers = [];
-    try {
-      const answer = await get('/api/renderers', { signal });
-      renderers = answer.renderers || answer.items || [];
-    } catch (err) {
-      return;
-    }
-    if (!renderers.length) return;
-    const tv = button('Play on TV', () => {
-      const box = dialog('Play on a TV', h('ul.list', renderers.map((r) => h('li', button(r.name || r.friendly_name || r.id, async () => {
-        await post(`/api/renderers/${encodeURIComponent(r.id)}/play`, { item_id: item.id, position: video.currentTime });
+    const stage = root.querySelector('.stage');
+    let remote = null;
+    const closeRemote = () => {
+      if (remote) remote.dispose();
+      remote?.remove();
+      remote = null;
+      stage.hidden = false;
+    };
+    const showRemote = (renderer) => {
+      closeRemote();
+      remote = tvRemote(item, renderer, { signal, onClose: () => { closeRemote(); video.focus(); } });
+      stage.hidden = true;
+      status.replaceChildren(); // what it said about this screen's player is moot now
+      stage.after(remote);
+      remote.focusFirst();
+    };
+    const choose = async (renderer, box) => {
+      try {
+        const status = await post(`/api/renderers/${encodeURIComponent(renderer.id)}/play`,
+          { item_id: item.id, position: Math.floor(video.currentTime || 0) });
         video.pause();
         box.close();
-        toast(`Playing on ${r.name || 'the TV'}.`);
-      }, { kind: 'block' })))));
-    }, { kind: 'ghost', label: 'Play on TV' });
+        showRemote(status);
+        toast(`Playing on ${renderer.name}.`);
+      } catch (err) {
+        toast(err.message);
+      }
+    };
+    const pick = async () => {
+      let renderers;
+      try {
+        renderers = await listRenderers(signal);
+      } catch (err) {
+        if (err.name !== 'AbortError') toast(err.message);
+        return;
+      }
+      const list = h('ul.list.tv-list');
+      const box = dialog('Play on a TV', renderers.length ? list
+        : h('p', 'No TV was found on your network. Switch it on, and check it is on the same network as this server.'));
+      list.append(...renderers.map((r) => h('li', button(
+        [h('span', r.name), h('span.sub', [r.model, stateText(r.state)].filter(Boolean).join(' · '))],
+        () => choose(r, box), { kind: 'block', dataset: { tv: r.id } }))));
+      list.querySelector('button')?.focus();
+    };
+    const tv = button('Play on TV', pick, { kind: 'ghost', label: 'Play on TV' });
     bar.querySelector('.player-buttons').prepend(tv);
   }
 
