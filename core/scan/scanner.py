@@ -236,15 +236,25 @@ class LibraryScan:
         return {((new if root == old else root), rel): row for (root, rel), row in known.items()}
 
     def _scope(self, folders: list[str]) -> list[Key]:
-        """(root, folder relative to it) for each absolute folder inside one of the roots."""
-        scope = []
+        """(root, folder relative to it) for each absolute folder inside one of the roots, each
+        walked once: the watcher and a scan resumed after a full disk may name a folder twice,
+        or a folder and one inside it, and a file walked twice would be inserted twice."""
+        found: set[Key] = set()
         for folder in folders:
             for root in map(os.fspath, self._source.roots()):
                 if folder == root:
-                    scope.append((root, ""))
+                    found.add((root, ""))
                 elif folder.startswith(root + os.sep):
-                    scope.append((root, os.path.relpath(folder, root)))
-        return scope
+                    found.add((root, os.path.relpath(folder, root)))
+        return [
+            (root, rel)
+            for root, rel in sorted(found)
+            if not any(
+                other_root == root and (other == "" or rel.startswith(other + os.sep))
+                for other_root, other in found
+                if (other_root, other) != (root, rel)
+            )
+        ]
 
     def _walk(self, scope: list[Key] | None) -> Iterator[FileRecord | WalkProblem]:
         if scope is None:

@@ -245,3 +245,25 @@ async def test_an_emptied_mount_point_is_not_taken_as_deleting_everything(
     await settle(server)
     assert len(await items(server, library=ids["Music"], kind="track")) == 4
     assert "not mounted" in (server.hub.scans.last["Music"].message or "")
+
+
+async def test_a_folder_named_twice_or_inside_another_is_walked_once(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The watcher, and a scan resumed after a full disk, may name the same folder twice or a
+    folder and one inside it; each new file is still inserted once (it was a UNIQUE error)."""
+    base = tmp_path / "media"
+    (base / "Videos").mkdir(parents=True)
+    server = await start_server(
+        "folders:\n  watch: false\n  libraries:\n"
+        f"    - {{name: Home Videos, kind: videos, paths: ['{base}/Videos']}}\n"
+    )
+    await settle(server)
+    video(base / "Videos", "Trip/day1.mp4")
+    video(base / "Videos", "Trip/Beach/day2.mp4")
+    trip = str(base / "Videos" / "Trip")
+    [source] = server.hub.sources.values()
+    server.hub.scans.request(source.source_id, [trip, trip, f"{trip}/Beach"])
+    await settle(server)
+    assert server.hub.scans.last["Home Videos"].state == "done"
+    assert sorted(i["title"] for i in await items(server, kind="video")) == ["day1", "day2"]
