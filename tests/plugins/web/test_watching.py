@@ -232,3 +232,27 @@ async def test_screenshots_of_home_library_item_and_player(
         await page.screenshot(
             path=str(ARTIFACTS / f"{name}-{shot}.png"), full_page=shot != "player"
         )
+
+
+async def test_a_link_for_vlc_is_made_in_the_web_app_and_plays_without_sign_in(
+    web: RunningServer, new_page: NewPage
+) -> None:
+    import aiohttp
+
+    page = await new_page()
+    await sign_in(page, web.url)
+    await open_movie(page, "Big Test")
+    await page.get_by_role("button", name="Open in VLC…").click()
+    box = page.get_by_role("dialog", name="Open in another player")
+    await box.wait_for()
+    url = await box.get_by_role("textbox", name="The file as it is").input_value()
+    hls = await box.get_by_role("textbox", name="Converted as needed (HLS)").input_value()
+    assert "/stream?link=hl_" in url and "/hls/master.m3u8?link=hl_" in hls
+    assert await box.get_by_role("link", name="Open in VLC").first.get_attribute("href") == (
+        url.replace("http:", "vlc:", 1)
+    )
+    async with aiohttp.ClientSession() as player:  # no cookie, no header: a player's request
+        async with player.get(url, headers={"Range": "bytes=0-15"}) as reply:
+            assert reply.status == 206
+        async with player.get(hls) as reply:
+            assert reply.status == 200 and "link=hl_" in await reply.text()
