@@ -13,7 +13,7 @@ from core.cli import main
 from plugins.relay import CONFIG_SCHEMA
 from plugins.relay.config import RelayConfig
 from plugins.relay.link import WITH_AES, WITHOUT_AES, cipher_order_blocking
-from tests.conftest import StartServer, write_config
+from tests.conftest import write_config
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAxNrYJljpUxyPAtUvgLajB7cUPAKR2RzlbWF1TPVmvR"
 BLOCK = {"server": "Relay.Example.Net", "name": "Smith", "host_key": f"{KEY} root@relay"}
@@ -76,20 +76,6 @@ def test_the_port_enrol_allocated_is_required(
     )
     assert main(["check-config", "-c", str(folder)]) != 0
     assert capsys.readouterr().err == "configuration.yaml:2: relay: 'port' is required\n"
-
-
-@pytest.mark.allow_errors
-async def test_a_relay_the_owner_did_not_enable_fails_setup_and_says_where(
-    start_server: StartServer,
-) -> None:
-    server = await start_server(
-        f"relay:\n  server: relay.example.net\n  name: smith\n  host_key: {KEY}\n  port: 20001\n"
-    )
-    record = server.hub.records["relay"]
-    assert record.state == "failed"
-    assert record.error == (
-        "relay.example.net is not enabled: add it under hearth: egress: relay: [relay.example.net]"
-    )
 
 
 def test_the_box_key_is_made_once_private_and_printed_the_same_every_time(
