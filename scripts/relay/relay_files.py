@@ -271,11 +271,14 @@ def allocate_port(settings: Settings, boxes: list[Box], busy: set[int]) -> tuple
 
 
 def relay_block(settings: Settings, box: Box, host_key: str) -> str:
-    """The `relay:` block for the box's configuration.yaml."""
+    """The `relay:` block for the box's configuration.yaml (plugins/relay reads it)."""
+    domain = "" if settings.domain == settings.server else f"  domain: {settings.domain}\n"
     return (
         "relay:\n"
         f"  server: {settings.server}\n"
+        f"{domain}"
         f"  ssh_port: {settings.ssh_port}\n"
+        f"  user: {settings.user}\n"
         f"  name: {box.name}  # https://{hostname(settings, box.name)}\n"
         f"  port: {box.port}  # the only relay port this box may listen on (127.0.0.1)\n"
         f'  host_key: "{host_key}"\n'

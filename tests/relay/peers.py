@@ -9,6 +9,9 @@ the relay, TLS with that SNI (no verification: the test compares the certificate
 itself), sends MESSAGE, prints one JSON line: the certificate's fingerprint and the reply. With
 --hold it then waits for the far end to close and prints `{"closed": true}`.
 
+`python -m tests.relay.peers get HOST PORT SNI PATH [--retry-for S]` fetches PATH over HTTPS
+and prints the certificate's fingerprint, the status and the body.
+
 `python -m tests.relay.peers hello HOST PORT SNI` sends only a ClientHello and prints how many
 bytes came back before the connection closed.
 """
@@ -93,6 +96,32 @@ def phone(host: str, port: int, sni: str, message: str, hold: bool, retry_for: f
         print(json.dumps({"closed": True, "more": len(rest)}), flush=True)
 
 
+def get(host: str, port: int, sni: str, path: str, retry_for: float) -> None:
+    """GET path over HTTPS with that SNI: the certificate's SHA-256, the status and the body."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            with client_context().wrap_socket(
+                socket.create_connection((host, port), timeout=10), server_hostname=sni
+            ) as tls:
+                request = f"GET {path} HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n"
+                tls.sendall(request.encode())
+                answer = b""
+                while chunk := tls.recv(65536):
+                    answer += chunk
+                der = tls.getpeercert(binary_form=True) or b""
+            break
+        except (OSError, ssl.SSLError) as error:
+            if time.monotonic() > deadline:
+                print(json.dumps({"error": type(error).__name__}), flush=True)
+                return
+            time.sleep(0.2)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    sha = hashlib.sha256(der).hexdigest()
+    print(json.dumps({"sha256": sha, "status": status, "body": body.decode()}), flush=True)
+
+
 def hello(host: str, port: int, sni: str) -> None:
     """A ClientHello from an in-memory TLS client, then count what the relay sends back."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -118,7 +147,7 @@ def main() -> None:
     home.add_argument("key")
     home.add_argument("port", type=int)
     home.add_argument("--file")
-    for name in ("phone", "hello"):
+    for name in ("phone", "hello", "get"):
         each = sub.add_parser(name)
         each.add_argument("host")
         each.add_argument("port", type=int)
@@ -126,9 +155,13 @@ def main() -> None:
     sub.choices["phone"].add_argument("message")
     sub.choices["phone"].add_argument("--hold", action="store_true")
     sub.choices["phone"].add_argument("--retry-for", type=float, default=0)
+    sub.choices["get"].add_argument("path")
+    sub.choices["get"].add_argument("--retry-for", type=float, default=0)
     args = parser.parse_args()
     if args.role == "home":
         serve_home(args.cert, args.key, args.port, args.file)
+    elif args.role == "get":
+        get(args.host, args.port, args.sni, args.path, args.retry_for)
     elif args.role == "phone":
         phone(args.host, args.port, args.sni, args.message, args.hold, args.retry_for)
     else:

@@ -6,6 +6,8 @@ every configuration setup writes. Needs openssh-server and haproxy (scripts/test
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +24,10 @@ MISSING = next(
 )  # fmt: skip
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 DOMAIN = "relay.example.net"
+
+
+def current_user() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def keypair(folder: Path, name: str) -> str:
@@ -119,13 +125,14 @@ def test_enrol_writes_the_key_line_and_the_route_and_prints_the_relay_block(
 
     assert done.returncode == 0, done.stderr
     assert relay_block(done.stdout) == {
-        "server": DOMAIN, "ssh_port": "2222", "name": "smith", "port": "30000",
-        "host_key": host_key,
+        "server": DOMAIN, "ssh_port": "2222", "user": current_user(), "name": "smith",
+        "port": "30000", "host_key": host_key,
     }  # fmt: skip
     assert "# smith.relay.example.net -> 127.0.0.1:30000 (routed once haproxy starts)" in (
         done.stdout
     )
     assert relay_block(second.stdout)["port"] == "30001"
+    assert "  domain:" not in done.stdout  # names are under the server the box dials
     assert again.stdout == done.stdout  # the same name and key again: nothing changes
     lines = (root / "authorized_keys").read_text().splitlines()
     assert (
@@ -135,6 +142,17 @@ def test_enrol_writes_the_key_line_and_the_route_and_prints_the_relay_block(
         "smith.relay.example.net 127.0.0.1:30000",
         "jones.relay.example.net 127.0.0.1:30001",
     ]
+
+
+def test_a_relay_dialled_by_another_name_tells_the_box_its_domain(tmp_path: Path) -> None:
+    root = tmp_path / "relay"
+    set_up(root, "--domain", DOMAIN, "--server", "vps7.example.org", "--ssh-port", "2200")
+    block = relay_block(enrol(root, "smith", keypair(tmp_path, "smith")).stdout)
+    assert (block["server"], block["domain"], block["ssh_port"]) == (
+        "vps7.example.org",
+        DOMAIN,
+        "2200",
+    )
 
 
 @pytest.fixture(scope="module")
