@@ -234,8 +234,8 @@ async def _send(
     count: int,
     path: Path,
 ) -> None:
-    """The body: os.sendfile straight onto the socket on the default (selector) loop; through
-    loop.sendfile for TLS, a transport still holding bytes, or another loop. A client that
+    """The body: os.sendfile straight onto the socket on the default (selector) loop; copied in
+    chunks for TLS, a transport still holding bytes, or another loop. A client that
     hangs up mid-file is normal (a seek, a closed app): the connection is just closed. A drive
     failing mid-file is logged; the headers are gone, so the client gets a short body."""
     transport = request.transport
@@ -250,7 +250,7 @@ async def _send(
             or transport.get_write_buffer_size()
             or not isinstance(loop, asyncio.SelectorEventLoop)
         ):
-            await loop.sendfile(transport, file, offset, count)
+            await _copy(response, file, offset, count)
             return
         resume = transport.is_reading()
         transport.pause_reading()  # as loop.sendfile does: the next request waits its turn
@@ -266,6 +266,28 @@ async def _send(
     except OSError as err:
         _LOGGER.warning("Reading %s failed while sending it: %s", path, err)
         response.force_close()
+
+
+COPY_CHUNK = 256 * 1024
+
+
+async def _copy(response: web.StreamResponse, file: IO[bytes], offset: int, count: int) -> None:
+    """Read and write in chunks (TLS, or no plain socket): each write waits for the client
+    (flow control) and fails as soon as the connection is gone, so a phone that hangs up on a
+    stream through the relay stops the reading at once. (loop.sendfile's fallback for TLS kept
+    reading the whole file after a hang-up, warning once per chunk.) Reads run off the loop: a
+    slow USB drive must not stall every other request."""
+    loop = asyncio.get_running_loop()
+    fd = file.fileno()
+    done = 0
+    while done < count:
+        size = min(COPY_CHUNK, count - done)
+        chunk = await loop.run_in_executor(None, os.pread, fd, size, offset + done)
+        if not chunk:
+            response.force_close()  # the file shrank under us: the promised length is not kept
+            return
+        await response.write(chunk)
+        done += len(chunk)
 
 
 async def _sendfile(

@@ -1,0 +1,65 @@
+"""Direct play over HTTPS (the relay's only way in): a byte-exact file, and a client that hangs
+up mid-file stops the reading at once instead of the whole file being read into a dead
+connection with a warning per chunk (asyncio's sendfile fallback did that for TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import StartServer
+from tests.core.media.mediagen import make_video
+
+
+def unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def test_a_cut_https_stream_stops_reading(
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    movies = tmp_path / "Movies"
+    movies.mkdir()
+    big = make_video(movies / "Big (2001).mkv", 1.0)
+    with big.open("ab") as padding:  # 40 MiB: many chunks (players ignore the tail)
+        padding.write(bytes(range(256)) * (40 * 4096))
+    payload = big.read_bytes()
+    server = await start_server(
+        "filename:\nfolders:\n  watch: false\n  libraries:\n"
+        f"    - {{name: Movies, kind: movies, paths: ['{movies}']}}\n"
+    )
+    await server.hub.bus.drain()
+    await server.hub.scans.wait_idle()
+    found = await server.get_json("/api/items?kind=movie")
+    item = found["items"][0]["id"]  # type: ignore[index]
+    token = server.session.headers["Authorization"]
+    port = server.hub.https.port
+
+    async def get(extra: str = "") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=unverified())
+        writer.write(
+            f"GET /api/items/{item}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {token}\r\n{extra}Connection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        return reader, writer
+
+    reader, writer = await get("Range: bytes=1000-1999\r\n")
+    answer = await reader.read()
+    writer.close()
+    assert answer.split(b"\r\n\r\n", 1)[1] == payload[1000:2000]
+
+    caplog.clear()
+    reader, writer = await get()
+    await reader.readexactly(512 * 1024)  # part of the body, then hang up
+    writer.transport.abort()
+    await asyncio.sleep(1.0)  # what a stubborn writer would fill with warnings
+    noisy = [r for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.WARNING]
+    assert len(noisy) <= 2, [r.getMessage() for r in noisy[:5]]
