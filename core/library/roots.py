@@ -137,15 +137,20 @@ class LibraryRoots:
         missing, not a regular file, or outside; PermissionError when it cannot be read.
         """
         name = os.fspath(path)
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
-        except PermissionError:
-            # Nothing was read; only the answer is at stake: an unreadable file outside must
-            # look missing too, or a link would tell which outside files exist.
-            real = os.path.realpath(name)
-            if not self._allowed_blocking(name, real):
-                raise OutsideLibraryError(name, real) from None
-            raise
+        # Looked at before opening too: opening is itself an act for some files (a link to
+        # /dev/watchdog arms it, a FIFO wakes its writer), so what is plainly outside is never
+        # opened. The check after opening is the one that counts (no race).
+        before = os.path.realpath(name)
+        if not self._allowed_blocking(name, before):
+            _say_once(
+                logging.WARNING,
+                "refused",
+                name,
+                "Refused to open %s: it leads to %s, outside every library folder",
+                before,
+            )
+            raise OutsideLibraryError(name, before)
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
         try:
             status = os.fstat(fd)
             if not stat.S_ISREG(status.st_mode):  # a folder, FIFO or device is never served

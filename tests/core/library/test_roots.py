@@ -128,3 +128,26 @@ def test_artwork_and_embedded_covers_behind_a_link_out_are_missing(tmp_path: Pat
             thumbnail_blocking(ref, 160, tmp_path / "cache", roots)
         everywhere = roots_of(lib, other, "all")
         assert thumbnail_blocking(ref, 160, tmp_path / "cache", everywhere).is_file()
+
+
+def test_what_is_plainly_outside_is_never_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening can be an act (a link to /dev/watchdog arms it, a FIFO wakes its writer): a
+    path whose link leads outside is refused before any open; the check after opening still
+    catches a link swapped in between."""
+    lib, other, _ = tree(tmp_path)
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: str, flags: int, *rest: int) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, flags, *rest)
+
+    monkeypatch.setattr(os, "open", spy)
+    with pytest.raises(OutsideLibraryError):
+        roots_of(lib, other, "inside").open_blocking(lib / "to_outside.mkv")
+    assert opened == []
+    with roots_of(lib, other, "inside").open_blocking(lib / "own.mkv") as found:
+        assert found.file.read() == b"in a library"
+    assert opened == [str(lib / "own.mkv")]
