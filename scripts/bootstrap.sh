@@ -57,14 +57,16 @@ need_gmediarender() {
     # tests, run only inside their network namespaces with fake video and audio sinks. Its
     # Debian package starts a daemon that would announce itself on the real network, so
     # policy-rc.d refuses every service start while it installs and the service is disabled.
-    if command -v gmediarender >/dev/null 2>&1; then
+    if command -v gmediarender >/dev/null 2>&1 &&
+        [ -n "$(find /usr/lib -path '*gstreamer-1.0/libgstmpegtsdemux.so' -print -quit 2>/dev/null)" ]; then
         return 0
     fi
     local guard=/usr/sbin/policy-rc.d made=""
     if [ "$(id -u)" -eq 0 ] && [ ! -e "$guard" ]; then
         printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard" && made=1
     fi
-    apt_install gmediarender gstreamer1.0-plugins-good gstreamer1.0-libav \
+    # plugins-bad holds tsdemux and h264parse: without them it cannot play the MPEG-TS transcode
+    apt_install gmediarender gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
         || say "play-to-TV tests with a real renderer will be skipped until gmediarender is installed"
     if [ -n "$made" ]; then
         rm -f "$guard"

@@ -24,12 +24,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.http.errors import ApiError
 from core.playback.hls import SegmentTimeline, stream_facts
 from core.playback.plan import PlaybackPlan
 from hardware.encoders import EncoderCapability
+
+if TYPE_CHECKING:
+    from core.playback.constant_rate import ConstantRate
 
 BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
 INPUT_ARGS = ("-protocol_whitelist", "file")  # a crafted file must not make ffmpeg fetch URLs
@@ -165,7 +168,10 @@ def _video_args(
     probe: Mapping[str, Any],
     encoder: EncoderSettings,
     keyframe_seconds: float | None,
+    constant: int | None = None,
 ) -> list[str]:
+    """`constant`: hold the encoder to this bitrate (a one-second buffer) for a constant-rate
+    stream, spending it on the picture rather than on the muxer's padding."""
     out = video_output(plan, probe)
     if out is None:
         return ["-vn"]
@@ -175,8 +181,12 @@ def _video_args(
         return [*args, "-c:v", "copy"]
     filters = [f"scale={out.width}:{out.height}"] if out.scale else []
     args += ["-vf", ",".join([*filters, encoder.upload]), "-c:v", encoder.name]
-    rate = str(out.bitrate)
-    if encoder.name == "libx264":
+    rate = str(constant or out.bitrate)
+    if constant:
+        args += ["-preset", encoder.preset] if encoder.preset else []
+        args += ["-profile:v", "high"] if encoder.name == "libx264" else []
+        args += ["-b:v", rate, "-maxrate", rate, "-bufsize", rate]
+    elif encoder.name == "libx264":
         args += ["-preset", encoder.preset or "veryfast", "-profile:v", "high", "-crf", "23"]
         args += ["-maxrate", rate, "-bufsize", str(out.bitrate * 2)]
     else:
@@ -261,12 +271,15 @@ def progressive_command(
     probe: Mapping[str, Any],
     encoder: EncoderSettings,
     start: StreamStart | None = None,
+    constant: ConstantRate | None = None,
 ) -> list[str]:
     """One MPEG-TS stream on stdout from `start`, for DLNA TVs that want a plain URL.
 
-    Timestamps begin at zero where the stream starts. Decoded streams are cut exactly there
-    (ffmpeg's accurate seek); copied audio drops its packets from before it, since ffmpeg keeps
-    a copied stream from wherever the demuxer landed, up to a keyframe interval early.
+    Timestamps begin at zero where the stream starts; in a `constant`-rate stream they go on
+    from the item's start instead (a range is a piece of one long stream), and the muxer pads
+    to the constant rate (core.playback.constant_rate). Decoded streams are cut exactly at the
+    start (ffmpeg's accurate seek); copied audio drops its packets from before it, since ffmpeg
+    keeps a copied stream from wherever the demuxer landed, up to a keyframe interval early.
     """
     encodes = plan.video.action == "encode"
     args = [str(ffmpeg), *BASE_ARGS, *(encoder.global_args if encodes else ())]
@@ -277,11 +290,14 @@ def progressive_command(
         args += ["-ss", _seconds(start.seek)]
     args += [*INPUT_ARGS, "-i", str(source)]
     keyframes = 2.0 if encodes else None  # TVs resync faster with a keyframe every 2 s
-    args += _video_args(plan, probe, encoder, keyframes)
+    video_rate = constant.video_bitrate if constant else None
+    args += _video_args(plan, probe, encoder, keyframes, video_rate)
     args += _audio_args(plan, probe)
     if start.seek > 0 and plan.audio.action == "copy":
         args += ["-copypriorss:a", "0"]
     args += ["-sn", "-dn", "-map_metadata", "-1", "-max_muxing_queue_size", "1024"]
+    if constant is not None:
+        args += ["-muxrate", str(constant.muxrate), "-output_ts_offset", _seconds(start.seconds)]
     return [*args, "-f", "mpegts", "pipe:1"]
 
 
@@ -413,6 +429,11 @@ class FfmpegProcess:
     async def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; returns once the child is reaped."""
         self.stopping = True
+        # Whatever is left on stdout is read and dropped: ffmpeg blocked writing to a full pipe
+        # never gets to act on SIGTERM, and asyncio reports no exit while a pipe it stopped
+        # reading (its buffer full) is still open.
+        stdout = self._process.stdout
+        drain = asyncio.create_task(_drain(stdout)) if stdout is not None else None
         self._signal(signal.SIGTERM)
         self.resume()  # a stopped process cannot act on SIGTERM until continued
         try:
@@ -420,3 +441,14 @@ class FfmpegProcess:
         except TimeoutError:
             self._signal(signal.SIGKILL)
             await asyncio.shield(self._monitor)
+        finally:
+            if drain is not None:
+                drain.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drain
+
+
+async def _drain(stdout: asyncio.StreamReader) -> None:
+    with contextlib.suppress(RuntimeError):  # someone else is reading it: the pipe flows
+        while await stdout.read(1 << 16):
+            pass

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from core.http.errors import ApiError
 from core.playback import ffmpeg_args
+from core.playback.constant_rate import ConstantRate
 from core.playback.ffmpeg_args import (
     EncoderSettings,
     FfmpegProcess,
@@ -32,6 +33,7 @@ from core.playback.ffmpeg_args import (
 )
 from core.playback.hls import SegmentTimeline, keyframe_index_blocking, with_timestamp_map
 from core.playback.plan import PlaybackPlan
+from core.playback.progressive import ProgressiveStreams
 
 _LOGGER = logging.getLogger("hearth.playback")
 POLL_S = 0.1
@@ -350,6 +352,7 @@ class TranscodeManager:
         self.encoder_name = encoder.name
         self._janitor: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
+        self._progressive = ProgressiveStreams()
 
     def use_encoder(self, encoder: EncoderSettings) -> None:
         """Switch to a verified hardware encoder once detection has finished (new sessions)."""
@@ -455,32 +458,24 @@ class TranscodeManager:
                 await self._janitor
             self._janitor = None
 
-    async def progressive_ts(
+    def progressive_ts(
         self,
         path: Path,
         plan: PlaybackPlan,
         start: StreamStart | None = None,
         probe: Mapping[str, Any] | None = None,
+        constant: ConstantRate | None = None,
+        client: str | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """MPEG-TS from ffmpeg's stdout, chunk by chunk; closing the iterator stops ffmpeg.
+        `constant`: at that constant rate, timestamps on the item's clock (a byte range).
+        `client`: who asks for what (address and item); on a full box its newer request takes
+        over its older stream's slot (core.playback.progressive).
 
         Raises ApiError if ffmpeg fails; callers that already sent headers just end the body.
         """
         settings = self._settings
         argv = ffmpeg_args.progressive_command(
-            settings.ffmpeg, path, plan, probe or {}, settings.encoder, start
+            settings.ffmpeg, path, plan, probe or {}, settings.encoder, start, constant
         )
-        weight = settings.capacity.acquire(plan.encodes_video)
-        try:
-            run = await FfmpegProcess.start(argv, stdout=True)
-            try:
-                assert run.stdout is not None
-                while chunk := await run.stdout.read(64 * 1024):
-                    yield chunk
-                if await run.wait() != 0:
-                    _LOGGER.warning("ffmpeg failed streaming %s:\n%s", path, "\n".join(run.tail))
-                    raise transcode_failed(run.problem())
-            finally:
-                await run.stop()
-        finally:
-            settings.capacity.release(weight)
+        return self._progressive.stream(argv, settings.capacity, plan.encodes_video, path, client)

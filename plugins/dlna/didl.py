@@ -21,10 +21,12 @@ from plugins.dlna.objects import BASE, Container, Entry, MediaItem, Rendered
 from plugins.dlna.profiles import (
     THUMBNAIL_PN,
     TRANSCODE,
+    TRANSCODE_BY_TIME,
     MediaProfile,
     media_profile,
     needs_transcode,
     screen_copy,
+    transcode_size,
 )
 
 DIDL_OPEN = (
@@ -191,7 +193,8 @@ def _pair(name: str, value: object) -> str:
     return f' {name}="{value if isinstance(value, int) else attr(value)}"'
 
 
-def _res_attributes(item: MediaItem, wants: Filter, with_size: bool) -> str:
+def _res_attributes(item: MediaItem, wants: Filter, size: int | None) -> str:
+    """`size`: the resource's length, the file's or the transcode's (None: not known)."""
     asked = wants.res
     if not asked:
         return ""
@@ -207,8 +210,8 @@ def _res_attributes(item: MediaItem, wants: Filter, with_size: bool) -> str:
             if video and audio:
                 break
     parts = []
-    if with_size and item.size is not None and "size" in asked:
-        parts.append(_pair("size", item.size))
+    if size is not None and "size" in asked:
+        parts.append(_pair("size", size))
     if item.duration and "duration" in asked:
         parts.append(_pair("duration", duration_text(item.duration)))
     bit_rate = probe.get("bit_rate")
@@ -287,10 +290,13 @@ def resources(item: MediaItem, wants: Filter, base: str) -> list[str]:
     profile = media_profile(item.kind, item.filename, item.probe)
     copy = screen_copy(item.kind, profile, item.probe)
     found = [] if copy is None else [_res(copy, _url(base, photo_url("", item.item_id)), "")]
-    found.append(_res(profile, _url(base, media_url("", item)), _res_attributes(item, wants, True)))
+    own = _res_attributes(item, wants, item.size)
+    found.append(_res(profile, _url(base, media_url("", item)), own))
     if needs_transcode(item.kind, profile):
         url = _url(base, transcode_url("", item.item_id))
-        found.append(_res(TRANSCODE, url, _res_attributes(item, wants, False)))
+        size = transcode_size(item.probe, item.duration)  # None: no length, seeks by time only
+        transcode = TRANSCODE if size else TRANSCODE_BY_TIME
+        found.append(_res(transcode, url, _res_attributes(item, wants, size)))
     if item.kind == "photo" and item.art:
         found.append(_res(THUMBNAIL, _url(base, art_url("", item.item_id)), ""))
     for name, fmt in item.subtitles:

@@ -14,6 +14,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from multidict import MultiDict
+
+from core.playback.constant_rate import constant_rate
+from core.playback.decision import UnplayableError, decide
+from core.playback.hls_api import plan_for_request
+from core.playback.profiles import DeviceProfile, load_profiles
 from core.playback.stream import content_type
 
 FLAGS_AV = "01700000000000000000000000000000"  # streaming, background, stalling, DLNA 1.5
@@ -57,11 +63,13 @@ class MediaProfile:
         return "Streaming" if self.streaming else "Interactive"
 
 
-TRANSCODE = MediaProfile(
+TRANSCODE = MediaProfile(TRANSCODE_MIME, None, True, transcoded=True, time_seek=True)
+"""The progressive MPEG-TS transcode: seek by time (ffmpeg starts there) or by bytes (a constant
+byte rate, so a length known in advance and a time for every byte: core.playback.constant_rate)."""
+TRANSCODE_BY_TIME = MediaProfile(
     TRANSCODE_MIME, None, True, byte_seek=False, transcoded=True, time_seek=True
 )
-"""The progressive MPEG-TS transcode: seek by time (ffmpeg starts there), never by bytes (its
-length is unknown in advance)."""
+"""The transcode of an item whose duration is unknown: no length, so seeks by time only."""
 
 
 def mime_type(filename: str) -> str:
@@ -165,6 +173,26 @@ def media_profile(kind: str, filename: str, probe: dict[str, Any]) -> MediaProfi
     if kind == "track":
         return MediaProfile(mime, _audio_pn(probe, extension), streaming=True)
     return MediaProfile(mime, _video_pn(probe, extension), streaming=True)
+
+
+GENERIC_TV = "dlna-generic"
+
+
+@functools.cache
+def _generic_tv() -> DeviceProfile:
+    return load_profiles([])[GENERIC_TV]
+
+
+def transcode_size(probe: dict[str, Any], duration: float | None) -> int | None:
+    """The length of the transcode a generic DLNA TV is sent (its `res@size`), None when it
+    has none (no duration: seeks by time only). A TV with a profile of its own may be sent
+    another length; each answer's Content-Length is the one that TV goes by."""
+    try:
+        plan, _ = plan_for_request(decide(probe, _generic_tv()), probe, MultiDict())
+    except UnplayableError:
+        return None
+    rate = constant_rate(plan, probe, duration)
+    return rate.size if rate else None
 
 
 def needs_transcode(kind: str, profile: MediaProfile) -> bool:

@@ -50,7 +50,8 @@ async def check_movies(device: DmsDevice, library: didl_lite.DidlObject) -> None
     assert blade.res[0].protocol_info.startswith("http-get:*:video/x-matroska:DLNA.ORG_OP=01")
     transcode = blade.res[1]
     assert transcode.uri.endswith(f"/dlna/transcode/{blade.id.removeprefix('item:')}.ts")
-    assert transcode.protocol_info.startswith("http-get:*:video/mpeg:DLNA.ORG_OP=10;DLNA.ORG_CI=1")
+    assert transcode.protocol_info.startswith("http-get:*:video/mpeg:DLNA.ORG_OP=11;DLNA.ORG_CI=1")
+    assert int(transcode.size) % 188 == 0  # a constant-rate stream: seekable by bytes too
     folders = by_title(await children(device, movies["Folders"].id))
     assert list(folders) == ["Blade Runner (1982)", "Alien"]
     inner = await children(device, folders["Blade Runner (1982)"].id)

@@ -1,6 +1,7 @@
 """The MPEG-TS transcode a TV fetches: a plain aiohttp client with a Samsung User-Agent gets
-H.264/AAC that ffprobe decodes, seeks by time with TimeSeekRange.dlna.org, and is told to come
-back later (503, Retry-After) when the box is busy."""
+H.264/AAC that ffprobe decodes, seeks by time with TimeSeekRange.dlna.org (and by bytes:
+tests/plugins/dlna/test_byte_seek.py), and is told to come back later (503, Retry-After) when
+the box is busy."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ async def server_with_film(start_server: StartServer, base: Path) -> tuple[Runni
         if o.title == "Big Test"
     )
     transcode = film.res[1]  # type: ignore[union-attr]
-    assert transcode.protocol_info.startswith("http-get:*:video/mpeg:DLNA.ORG_OP=10;DLNA.ORG_CI=1;")
+    assert transcode.protocol_info.startswith("http-get:*:video/mpeg:DLNA.ORG_OP=11;DLNA.ORG_CI=1;")
     assert transcode.duration.startswith(f"0:00:{SECONDS:02d}.0")
     return server, transcode.uri
 
@@ -86,13 +87,13 @@ async def test_a_samsung_tv_streams_h264_aac_and_seeks_by_time(
             assert head.status == 200 and await head.read() == b""
             assert head.headers["Content-Type"] == "video/mpeg"
             assert head.headers["contentFeatures.dlna.org"].startswith(
-                "DLNA.ORG_OP=10;DLNA.ORG_CI=1;DLNA.ORG_FLAGS="
+                "DLNA.ORG_OP=11;DLNA.ORG_CI=1;DLNA.ORG_FLAGS="
             )
         wanted = {**SAMSUNG, "transferMode.dlna.org": "Streaming"}
         headers = await fetch(tv, url, tmp_path / "start.ts", wanted, limit=300_000)
         assert headers["Content-Type"] == "video/mpeg"
         assert headers["transferMode.dlna.org"] == "Streaming"
-        assert headers["contentFeatures.dlna.org"].startswith("DLNA.ORG_OP=10;DLNA.ORG_CI=1;")
+        assert headers["contentFeatures.dlna.org"].startswith("DLNA.ORG_OP=11;DLNA.ORG_CI=1;")
         assert (tmp_path / "start.ts").stat().st_size >= 300_000
         codecs = {s["codec_name"] for s in probe(tmp_path / "start.ts")["streams"]}
         assert codecs == {"h264", "aac"}
@@ -114,7 +115,7 @@ async def test_a_samsung_tv_streams_h264_aac_and_seeks_by_time(
             async with tv.get(url, headers={"TimeSeekRange.dlna.org": header}) as response:
                 assert response.status == status, header
         async with tv.get(url, headers={"Range": "bytes=0-"}) as response:
-            assert response.status == 200  # byte ranges are not offered: the whole stream
+            assert response.status == 206  # byte ranges too: test_byte_seek.py
             await response.content.read(1)
         capacity.in_use += 1000  # the box is busy converting other videos
         try:
