@@ -21,6 +21,7 @@ from core.egress import PluginEgress
 from core.events import Event
 from core.http.routes import RouteSpec
 from core.http.tls import TlsError
+from core.http.tunnel import TunnelSocket
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
@@ -36,7 +37,8 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Event)
 Cleanup = Callable[[], Awaitable[None] | None]
 _LOGGER = logging.getLogger("hearth.context")
-_UNIX_PATH_ROOM = 90  # 107 bytes for a socket's path, less "/tunnel.sock" and some margin
+_UNIX_PATH_ROOM = 90  # 107 bytes for a socket's path, less "/tunnel.sock" (or a tunnel's
+# client name, core.http.tunnel) and some margin
 
 
 class PluginContext:
@@ -167,10 +169,12 @@ class PluginContext:
         tunnels.add(sockname)
         self._cleanups.append(lambda: tunnels.discard(sockname))
 
-    async def serve_tunnel(self) -> str:
+    async def serve_tunnel(self) -> TunnelSocket:
         """A Unix socket whose connections reach the box's HTTPS server, `remote` whatever
-        they say (a tunnel hands in there what it carries), until teardown; returns its path.
-        Call once the server listens (HubStarted); raises TlsError while HTTPS is not serving."""
+        they say (a tunnel hands in there what it carries), until teardown. The tunnel
+        connects through it and may vouch for who is behind each connection
+        (core.http.tunnel). Call once the server listens (HubStarted); raises TlsError while
+        HTTPS is not serving."""
         https = self._hub.https
         if https.context is None:
             raise TlsError(https.error or "HTTPS is not serving (hearth: tls: enabled)")
@@ -187,7 +191,7 @@ class PluginContext:
                 folder.rmdir()
 
         self._cleanups.append(close)
-        return str(path)
+        return TunnelSocket(str(path), self._hub.tunnel_peers, folder)
 
     async def ssh_identity(self) -> BoxIdentity:
         """The box's SSH key (core.relay_identity), made once: how a relay knows the box."""

@@ -33,6 +33,7 @@ from core.http.routes import RouteSpec
 from core.http.security import redirect_middleware
 from core.http.server import HttpServer
 from core.http.tls import HttpsEndpoint
+from core.http.tunnel import TunnelPeers
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
@@ -88,7 +89,10 @@ class Hub:
         self.home = HomeNetwork(network.interfaces, network.lan_subnets)
         self.host_names = HostNames(config.hearth.http.hosts)
         self.tunnels: set[object] = set()  # listening addresses whose connections are remote
-        origin = origin_middleware(self.home, self.host_names, self.tunnels, self._spec_for)
+        self.tunnel_peers = TunnelPeers()  # who is behind each tunnel connection (the relay's)
+        origin = origin_middleware(
+            self.home, self.host_names, self.tunnels, self._spec_for, self.tunnel_peers
+        )
         redirect = redirect_middleware(self.https.redirect_port)
         self.http = HttpServer([origin, redirect, auth_middleware(self, self.authenticator)])
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}

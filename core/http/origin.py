@@ -6,6 +6,10 @@ are remote whatever their addresses say. Routes declare who they are for (`Route
 `lan` routes (DLNA, the first-run setup code) answer 403 to a remote source here, before any
 handler or catalog read. Sign-in for `signed_in` routes is the people layer's middleware.
 
+Each request also gets its client's address (`client_address`): the socket peer's, or, for a
+connection a tunnel handed in and vouched for (core.http.tunnel), the address of the phone
+at the far end, which sign-in throttling and the access log use. It changes no origin.
+
 The Host header must name this box: one of its IP addresses, `localhost`, its mDNS name, its
 host name, or a name the owner listed (`hearth: http: hosts:`) or a plugin added (the relay's
 public name). Anything else is a page in a browser that a DNS-rebinding name points at us
@@ -22,15 +26,41 @@ from aiohttp.typedefs import Handler, Middleware
 
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec
+from core.http.tunnel import TunnelPeers
 from core.network import HomeNetwork, Origin, parse_address
 
 ORIGIN = web.RequestKey("origin", str)
+CLIENT_ADDRESS = web.RequestKey("client_address", str)
+UNNAMED_TUNNEL = "tunnel"  # a tunnel connection nobody vouched for: never a socket's path
 
 
 def origin_of(request: web.Request) -> Origin:
     """The request's origin (set by the middleware; a request it did not see is remote)."""
     value = request.get(ORIGIN, "remote")
     return "loopback" if value == "loopback" else "lan" if value == "lan" else "remote"
+
+
+def client_address(request: web.BaseRequest) -> str:
+    """Who sent the request, for throttling and logs: the client's IP address (the phone's,
+    through a tunnel that vouched for it), `tunnel`, or `?` when the connection is gone."""
+    address = request.get(CLIENT_ADDRESS)
+    if isinstance(address, str):
+        return address
+    return _address_of(request, None)
+
+
+def _address_of(request: web.BaseRequest, peers: TunnelPeers | None) -> str:
+    transport = request.transport
+    if transport is None:
+        return "?"
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    sock = transport.get_extra_info("socket")
+    if getattr(sock, "family", None) == socket.AF_UNIX:
+        client = peers.client_of(peer) if peers is not None else None
+        return client[0] if client is not None else UNNAMED_TUNNEL
+    return request.remote or "?"
 
 
 def is_home(request: web.Request) -> bool:
@@ -113,13 +143,16 @@ def origin_middleware(
     names: HostNames,
     tunnels: set[object],
     spec_for: Callable[[web.Request], RouteSpec | None],
+    peers: TunnelPeers | None = None,
 ) -> Middleware:
-    """Classify, check Host, and refuse `lan` routes to remote sources."""
+    """Classify, note the client's address, check Host, and refuse `lan` routes to remote
+    sources."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = classify(request, home, tunnels)
         request[ORIGIN] = origin
+        request[CLIENT_ADDRESS] = _address_of(request, peers)
         check_host(request, home, names)
         spec = spec_for(request)
         if spec is not None and spec.access == "lan" and origin == "remote":

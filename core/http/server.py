@@ -17,6 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Middleware
 
 from core.http.errors import error_middleware
+from core.http.origin import client_address
 from core.http.routes import RouteTable
 from core.http.security import add_security_headers
 
@@ -80,7 +81,7 @@ def body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> str:
 
 class OneLineAccessLogger(AbstractAccessLogger):
     """`GET /api/health 200 312B 1.2ms 127.0.0.1 "UA"`: short enough for a Pi's journal; the
-    size is the body's (body_bytes)."""
+    size is the body's (body_bytes), the address the client's (core.http.origin)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
@@ -90,7 +91,7 @@ class OneLineAccessLogger(AbstractAccessLogger):
             response.status,
             body_bytes(request, response),
             time * 1000,
-            request.remote,
+            client_address(request),  # through the relay: the phone's, not the tunnel's
             request.headers.get("User-Agent", "-"),
         )
 

@@ -137,7 +137,7 @@ class AuthApi:
         ok = await self._blocking(verify_password, row[1] if row else None, password)
         if row is None or not ok:
             self.failed(request, account)
-            _LOGGER.info("Failed sign-in for %r from %s", username, request.remote)
+            _LOGGER.info("Failed sign-in for %r from %s", username, address_of(request))
             raise ApiError(401, "Wrong user name or password.", "bad_credentials")
         if row[2]:
             await self._second_factor(request, row[0], body, account)
@@ -186,7 +186,7 @@ class AuthApi:
         name = device or request.headers.get("User-Agent", "a device")[:60]
         session = await self._write(
             lambda db: accounts.create_session_blocking(
-                db, user_id, "session", name, request.headers.get("User-Agent"), request.remote
+                db, user_id, "session", name, request.headers.get("User-Agent"), address_of(request)
             )
         )
         user = await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
@@ -298,7 +298,7 @@ class AuthApi:
         user_id = principal.user_id or 0
         key = await self._write(
             lambda db: accounts.create_session_blocking(
-                db, user_id, "api_key", name, None, request.remote, scope, days=None
+                db, user_id, "api_key", name, None, address_of(request), scope, days=None
             )
         )
         return web.json_response({"id": key.id, "key": key.token, "scope": scope}, status=201)

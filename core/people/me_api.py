@@ -17,6 +17,7 @@ from aiohttp import web
 
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
+from core.http.origin import client_address
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
 from core.people.credentials import verify_password
@@ -69,7 +70,7 @@ class MeApi:
         if not ok:
             self._hub.auth_api.failed(request, account)
             raise ApiError(401, "Wrong password.", "bad_credentials")
-        self._hub.auth_api.attempts.succeeded(account, request.remote or "?")
+        self._hub.auth_api.attempts.succeeded(account, client_address(request))
 
         def delete(db: Any) -> None:
             accounts.delete_user_blocking(db, user_id)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from core.http.bodies import json_body
 from core.http.errors import ApiError
+from core.http.origin import client_address
 from core.http.routes import RouteSpec, RouteTable
 from core.people import accounts
 from core.people.credentials import hash_password, verify_password
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 
 def address_of(request: web.Request) -> str:
-    return request.remote or "?"
+    """The client's address, for throttling: through the relay, the phone's own."""
+    return client_address(request)
 
 
 class ProfilesApi:

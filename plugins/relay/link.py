@@ -4,10 +4,12 @@ The box dials out through the egress gate (so the ledger shows the link and its 
 in with its own ed25519 key, and believes the relay only if it shows the pinned host key (never
 trust on first use: a different key is refused, said why, and retried slowly, never accepted).
 It then asks the relay to listen on its loopback port for this box and joins every connection
-the relay hands back to the box's HTTPS socket (forward.py). Keepalives find a dead path
-within `KEEPALIVE_SECONDS * (KEEPALIVE_MISSES + 1)` seconds; a lost link is reopened with
-backoff and jitter from 1 s to 60 s. An outage is logged once when it starts and once when it
-ends. It never opens a shell or any channel of its own, and reads no ~/.ssh file or agent.
+the relay hands back to the box's HTTPS socket (forward.py), once the relay's PROXY header
+has named the phone (a connection without one is refused, logged once per link). Keepalives
+find a dead path within `KEEPALIVE_SECONDS * (KEEPALIVE_MISSES + 1)` seconds; a lost link is
+reopened with backoff and jitter from 1 s to 60 s. An outage is logged once when it starts
+and once when it ends. It never opens a shell or any channel of its own, and reads no ~/.ssh
+file or agent.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import asyncssh
 
 from core.egress import EgressError, EgressRefused, PluginEgress
+from core.http.tunnel import TunnelSocket
 from core.relay_identity import BoxIdentity
 from plugins.relay.config import RelayConfig
 from plugins.relay.forward import Traffic, session_factory
@@ -113,7 +116,8 @@ class RelayLink:
         self.state = "connecting"
         self.since = now_text()
         self.last_error: str | None = None
-        self.traffic = Traffic(changed=self._changed)
+        self.traffic = Traffic(changed=self._changed, refused=self._refused_connection)
+        self._told_refusal = False  # once per link: a relay without the header refuses all
         self._reported_at = 0.0
         self._pending: asyncio.TimerHandle | None = None
         self._outage: str | None = None  # the state of the outage the log has told of
@@ -177,14 +181,25 @@ class RelayLink:
             self._pending.cancel()
             self._pending = None
 
-    async def run(self, socket_path: str) -> None:
+    def _refused_connection(self, reason: str) -> None:
+        """A connection the relay handed over without a valid PROXY header was closed."""
+        error = (
+            f"a connection through the relay was refused: {reason}; the relay must name each "
+            "phone in a PROXY v2 header (its operator re-runs scripts/relay/setup)"
+        )
+        if not self._told_refusal:
+            self._told_refusal = True
+            self._logger.error("%s (said once per link)", error)
+        self._set(self.state, error)
+
+    async def run(self, tunnel: TunnelSocket) -> None:
         """Keep the link up until cancelled (at teardown)."""
         failures = 0
         while True:
             self._set("connecting")
             self._up_since = None
             try:
-                error = await self._connect_and_serve(socket_path)
+                error = await self._connect_and_serve(tunnel)
             except RelayRefused as err:
                 self._down("refused", str(err))
                 await asyncio.sleep(random.uniform(REFUSED_DELAY / 2, REFUSED_DELAY))
@@ -214,7 +229,7 @@ class RelayLink:
         else:
             self._logger.warning("The relay link is down (%s); retrying", error)
 
-    async def _connect_and_serve(self, socket_path: str) -> str:
+    async def _connect_and_serve(self, tunnel: TunnelSocket) -> str:
         """Open the link, ask for the forward, serve until the link ends; return why it did."""
         client = _PinnedClient()
         config = self._config
@@ -255,7 +270,7 @@ class RelayLink:
         async with connection:
             try:
                 await connection.create_server(
-                    session_factory(socket_path, self.traffic), "127.0.0.1", config.port
+                    session_factory(tunnel, self.traffic), "127.0.0.1", config.port
                 )
             except asyncssh.ChannelListenError as err:
                 # not refused for good: an older link of this box that the relay has not yet
@@ -270,6 +285,7 @@ class RelayLink:
 
     def _connected(self) -> None:
         self._up_since = time.monotonic()
+        self._told_refusal = False
         if self._outage is not None:
             self._outage = None
             self._logger.info("The relay link is back: %s", self._config.public_url)

@@ -124,7 +124,11 @@ backend boxes
     # wherever these two rules point the connection
     tcp-request content set-dst {lookup},field(1,:)
     tcp-request content set-dst-port {lookup},field(2,:)
-    server box 0.0.0.0:0
+    # send-proxy-v2: the first bytes each box receives say who the phone is (the PROXY
+    # protocol's binary header, before the phone's TLS), since every connection reaches the
+    # box from this relay's loopback; boxes throttle sign-in and log by that address, and
+    # refuse a connection without it
+    server box 0.0.0.0:0 send-proxy-v2
 """
 
 

@@ -1,8 +1,9 @@
 """The home's TLS server and the phone, run inside their namespaces by the relay tests.
 
 `python -m tests.relay.peers home CERT KEY PORT` serves TLS on 127.0.0.1:PORT (the box's end of
-the tunnel): each line it reads comes back as `home got: LINE`; `GET /file` (bench) answers the
-file's size and bytes. Prints `ready` once it listens.
+the tunnel) after the PROXY v2 header the relay's HAProxy sends first (a connection without
+one is closed, as a box does): each line it reads comes back as `home got: LINE (from ADDRESS)`,
+ADDRESS being the phone's as the header said. Prints `ready` once it listens.
 
 `python -m tests.relay.peers phone HOST PORT SNI MESSAGE [--hold] [--retry-for S]` connects to
 the relay, TLS with that SNI (no verification: the test compares the certificate's SHA-256
@@ -22,43 +23,47 @@ import argparse
 import contextlib
 import hashlib
 import json
-import os
 import socket
 import ssl
 import threading
 import time
-from typing import Any
+
+from plugins.relay.proxy_header import FIXED, ProxyHeaderError, parse_proxy_header
 
 
-def serve_home(cert: str, key: str, port: int, file: str | None) -> None:
+def serve_home(cert: str, key: str, port: int) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", port))
     print("ready", flush=True)
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=answer, args=(context, conn, file), daemon=True).start()
+        threading.Thread(target=answer, args=(context, conn), daemon=True).start()
 
 
-def answer(context: ssl.SSLContext, conn: socket.socket, file: str | None) -> None:
+def read_proxy_header(conn: socket.socket) -> tuple[str, int] | None:
+    """Read exactly the relay's PROXY v2 header off conn (not a byte of the TLS after it);
+    the client it names. Raises ProxyHeaderError when there is none."""
+    data = conn.recv(FIXED, socket.MSG_WAITALL)
+    header = parse_proxy_header(data)
+    if header is None and len(data) == FIXED:
+        data += conn.recv(int.from_bytes(data[14:16], "big"), socket.MSG_WAITALL)
+        header = parse_proxy_header(data)
+    if header is None:
+        raise ProxyHeaderError(f"the connection ended after {len(data)} bytes of header")
+    return header.client
+
+
+def answer(context: ssl.SSLContext, conn: socket.socket) -> None:
     try:
+        client = read_proxy_header(conn)
+        address = client[0] if client else "nobody"
         with context.wrap_socket(conn, server_side=True) as tls, tls.makefile("rwb") as stream:
             for line in stream:
-                if line.startswith(b"GET /file") and file:
-                    send_file(tls, stream, file)
-                    continue
-                stream.write(b"home got: " + line)
+                stream.write(f"home got: {line.decode().rstrip()} (from {address})\n".encode())
                 stream.flush()
-    except (OSError, ssl.SSLError):
-        pass
-
-
-def send_file(tls: ssl.SSLSocket, stream: Any, file: str) -> None:
-    stream.write(f"{os.path.getsize(file)}\n".encode())
-    stream.flush()
-    with open(file, "rb") as source:
-        while chunk := source.read(1 << 20):
-            tls.sendall(chunk)
+    except (OSError, ssl.SSLError, ProxyHeaderError):
+        conn.close()
 
 
 def client_context() -> ssl.SSLContext:
@@ -146,7 +151,6 @@ def main() -> None:
     home.add_argument("cert")
     home.add_argument("key")
     home.add_argument("port", type=int)
-    home.add_argument("--file")
     for name in ("phone", "hello", "get"):
         each = sub.add_parser(name)
         each.add_argument("host")
@@ -159,7 +163,7 @@ def main() -> None:
     sub.choices["get"].add_argument("--retry-for", type=float, default=0)
     args = parser.parse_args()
     if args.role == "home":
-        serve_home(args.cert, args.key, args.port, args.file)
+        serve_home(args.cert, args.key, args.port)
     elif args.role == "get":
         get(args.host, args.port, args.sni, args.path, args.retry_for)
     elif args.role == "phone":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.relay.topology import three_namespaces
+from tests.relay.topology import PHONE, three_namespaces
 from tests.relay.world import (
     DOMAIN,
     HOME_TLS_PORT,
@@ -77,7 +77,8 @@ def test_phone_gets_the_homes_certificate_and_the_relay_sees_only_ciphertext(
     stranger = world.phone("hello", f"nobody.{DOMAIN}")
     world.topology.stop(tcpdump, subprocess.signal.SIGINT)  # type: ignore[attr-defined]
 
-    assert answer == {"sha256": home_sha, "reply": f"home got: {secret}\n"}
+    # the home's TLS server, after the relay's PROXY header naming the phone
+    assert answer == {"sha256": home_sha, "reply": f"home got: {secret} (from {PHONE})\n"}
     assert stranger == {"answered": 0}  # an unknown name: closed without a byte
     captured = capture.read_bytes()
     assert SNI.encode() in captured  # the capture saw the phone's ClientHello...
@@ -135,7 +136,7 @@ def test_revoke_cuts_the_live_tunnel_and_the_name_stops_routing(world: RelayWorl
     )  # fmt: skip
     assert holding.stdout is not None
     first = holding.stdout.readline()
-    assert home_sha in first and "home got: hello" in first
+    assert home_sha in first and f"home got: hello (from {PHONE})" in first
 
     said = world.revoke(NAME)
 
@@ -156,11 +157,11 @@ def test_box_that_dials_again_comes_back_after_the_relay_restarts(world: RelayWo
     started = start_all(world)
     key, port, home_sha = started.key, started.port, started.home_sha
     world.start_tunnel(key, port, loop=True)
-    assert world.phone("phone", SNI, "before")["reply"] == "home got: before\n"
+    assert world.phone("phone", SNI, "before")["reply"] == f"home got: before (from {PHONE})\n"
 
     world.topology.stop(started.relay)  # sshd, haproxy and every box session end
     assert not world.listening(port)
     world.start_relay()
 
     after = world.phone("phone", SNI, "after", "--retry-for", "30")
-    assert after == {"sha256": home_sha, "reply": "home got: after\n"}
+    assert after == {"sha256": home_sha, "reply": f"home got: after (from {PHONE})\n"}

@@ -3,7 +3,8 @@
 `python -m tests.plugins.relay.phone JSON` runs one scripted visit and prints its findings as
 JSON. Through the relay it connects to the relay's loopback port with TLS, SNI and Host
 `NAME.DOMAIN`, trusting only the box's certificate fingerprint (as a phone that pinned it
-would); at home it talks plain HTTP to the box's loopback port. Steps:
+would); at home it talks plain HTTP to the box's loopback port. `source` in the spec makes
+its connections from that address (two phones in one namespace). Steps:
 
 - `get`: [path, token or null] -> status, content type, body (JSON or text)
 - `post`: [path, token or null, json body] -> status, body
@@ -12,13 +13,20 @@ would); at home it talks plain HTTP to the box's loopback port. Steps:
   whole: its size and SHA-256
 - `until`: [path, token, dotted key, wanted value, seconds] -> the body once the key holds
   the value (polling every 0.2 s), or an error after the time
+- `sign_ins`: [[source, username, password, patient], ...] -> [status, error code,
+  Retry-After] of each sign-in, in order, each from its source address; a patient one told to
+  wait (429) waits as told and tries again
+- `raw`: [host, port, hex bytes, SNI or null] -> those bytes, then (with an SNI) a TLS
+  ClientHello naming it; how many bytes came back before the connection closed
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import ssl
 import sys
 import time
 from typing import Any
@@ -30,6 +38,7 @@ class Visit:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.base: str = spec["base"]
         self.host: str | None = spec.get("host")
+        self.source: str | None = spec.get("source")
         fingerprint = spec.get("fingerprint")
         self.ssl: Any = (
             aiohttp.Fingerprint(bytes.fromhex(fingerprint.replace(":", "")))
@@ -66,8 +75,18 @@ async def _body(response: aiohttp.ClientResponse) -> Any:
         return text
 
 
+def session(visit: Visit, source: str | None = None) -> aiohttp.ClientSession:
+    source = source or visit.source
+    connector = aiohttp.TCPConnector(local_addr=(source, 0) if source else None)
+    return aiohttp.ClientSession(base_url=visit.base, connector=connector)
+
+
 async def run(step: str, args: list[Any], visit: Visit) -> dict[str, Any]:
-    async with aiohttp.ClientSession(base_url=visit.base) as http:
+    if step == "sign_ins":
+        return {"answers": [await _sign_in(visit, *each) for each in args]}
+    if step == "raw":
+        return {"answered": await _raw(*args)}
+    async with session(visit) as http:
         if step == "get":
             async with http.get(args[0], **visit.options(args[1])) as response:
                 return {
@@ -104,13 +123,52 @@ async def run(step: str, args: list[Any], visit: Visit) -> dict[str, Any]:
     raise SystemExit(f"unknown step {step}")
 
 
+async def _sign_in(
+    visit: Visit, source: str, username: str, password: str, patient: bool
+) -> list[Any]:
+    async with session(visit, source) as http:
+        while True:
+            async with http.post(
+                "/api/auth/login",
+                json={"username": username, "password": password},
+                **visit.options(None),
+            ) as response:
+                body = await _body(response)
+                wait = response.headers.get("Retry-After")
+            if not (patient and response.status == 429 and wait):
+                code = body.get("error", {}).get("code", "") if isinstance(body, dict) else ""
+                return [response.status, code, wait]
+            await asyncio.sleep(int(wait))
+
+
+async def _raw(host: str, port: int, data: str, sni: str | None) -> int:
+    hello = b""
+    if sni:  # from an in-memory TLS client: the bytes a phone's first packet carries
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        outgoing = ssl.MemoryBIO()
+        tls = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=sni)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.do_handshake()
+        hello = outgoing.read()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(bytes.fromhex(data) + hello)
+    writer.write_eof()  # nothing more: the far end answers what it has, then closes
+    try:
+        answered = len(await reader.read())
+    except ConnectionResetError:
+        answered = 0
+    writer.close()
+    return answered
+
+
 async def _two_streams(
     http: aiohttp.ClientSession, visit: Visit, args: list[Any]
 ) -> dict[str, Any]:
     path, token, cut_after = args
     kept = await http.get(path, **visit.options(token))
     # a second session: the cut stream's connection is its own, as two phones' would be
-    async with aiohttp.ClientSession(base_url=visit.base) as other:
+    async with session(visit) as other:
         cut = await other.get(path, **visit.options(token))
         digest, size = hashlib.sha256(), 0
         while size < cut_after:  # both are flowing when one is cut

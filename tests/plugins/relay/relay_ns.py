@@ -2,10 +2,12 @@
 
 The relay namespace runs a real OpenSSH sshd configured the way a relay is (key-only,
 `AllowTcpForwarding remote`, no shell, pty, agent or X11; the box's key in authorized_keys with
-`restrict,port-forwarding,permitlisten="127.0.0.1:PORT"`), written here so the tests do not
-depend on scripts/relay. The home namespace runs Hearth, reaches only the relay (198.18.7.2, by
-the name `relay.test` from the namespace's own /etc/netns hosts file), and the phone runs in
-the relay namespace, where the forwarded port listens on loopback. Needs root, `ip` and sshd.
+`restrict,port-forwarding,permitlisten="127.0.0.1:PORT"`) and a real HAProxy in front of the
+forwarded port that starts each connection with a PROXY v2 header (`send-proxy-v2`), as the
+relay's does; written here so the tests do not depend on scripts/relay. The home namespace
+runs Hearth, reaches only the relay (198.18.7.2, by the name `relay.test` from the namespace's
+own /etc/netns hosts file), and the phone runs in the relay namespace, connecting to HAProxy
+on loopback (`PHONE_PORT`). Needs root, `ip`, sshd and haproxy.
 Namespace names start with $HEARTH_NETNS_PREFIX (default `hearth-t`).
 """
 
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SSHD = Path("/usr/sbin/sshd")
 HOME_ADDRESS, RELAY_ADDRESS = "198.18.7.1", "198.18.7.2"
 RELAY_NAME, SSH_PORT = "relay.test", 2222
+PHONE_PORT = 18444  # HAProxy, in front of the box's forwarded port
 
 
 def unavailable_reason() -> str | None:
@@ -38,6 +41,8 @@ def unavailable_reason() -> str | None:
         return "the `ip` command (iproute2) is not installed"
     if not SSHD.exists() or shutil.which("ssh-keygen") is None:
         return "OpenSSH's sshd is not installed (Debian: openssh-server)"
+    if shutil.which("haproxy") is None:
+        return "HAProxy is not installed (Debian: haproxy)"
     return None
 
 
@@ -111,6 +116,7 @@ class Relay:
 
     def __init__(self, spaces: Namespaces, folder: Path, box_key: str, port: int) -> None:
         self.spaces = spaces
+        self.port = port
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.host_key = host_key_pair(folder, "host_key")
@@ -151,7 +157,41 @@ class Relay:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation
         self.user = user
         self.process: subprocess.Popen[bytes] | None = None
+        self.haproxy: subprocess.Popen[bytes] | None = None
         self.log = folder / "sshd.log"
+
+    def start_haproxy(self) -> None:
+        """HAProxy passing phones' connections to the forwarded port, each after a PROXY v2
+        header naming the phone (the relay's own is scripts/relay/relay_configs.py)."""
+        config = self.folder / "haproxy.cfg"
+        config.write_text(
+            textwrap.dedent(
+                f"""\
+                defaults
+                    mode tcp
+                    timeout connect 5s
+                    timeout client 1m
+                    timeout server 1m
+                frontend phones
+                    bind 127.0.0.1:{PHONE_PORT}
+                    default_backend box
+                backend box
+                    server box 127.0.0.1:{self.port} send-proxy-v2
+                """
+            )
+        )
+        with (self.folder / "haproxy.log").open("ab") as log:
+            self.haproxy = subprocess.Popen(
+                [*self.spaces.prefix(self.spaces.relay), "haproxy", "-db", "-f", str(config)],
+                stdout=log,
+                stderr=log,
+            )
+
+    def stop_haproxy(self) -> None:
+        if self.haproxy is not None:
+            self.haproxy.terminate()
+            self.haproxy.wait(timeout=10)
+            self.haproxy = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:

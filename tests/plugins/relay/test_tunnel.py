@@ -1,10 +1,12 @@
 """Remote access through a real OpenSSH relay, in two network namespaces (home and relay).
 
 Hearth runs at home with a `relay:` block; the relay's sshd lets the box listen on one loopback
-port; a phone on the relay connects there with TLS, naming `smith.relay.test` and trusting
-only the box's certificate fingerprint, as the relay's SNI front would hand it through. Shows:
-the phone signs in and streams a file byte-exactly; LAN-only routes answer 403 through the
-tunnel; one stream cut leaves the other running; restarting the relay's sshd (sessions and
+port, and HAProxy in front of it passes each phone's connection on after a PROXY v2 header; a
+phone on the relay connects with TLS, naming `smith.relay.test` and trusting only the box's
+certificate fingerprint. Shows: the phone signs in and streams a file byte-exactly; LAN-only
+routes answer 403 through the tunnel; one stream cut leaves the other running; a connection
+without the relay's header is closed unanswered and the owner is told why, and a header the
+phone writes itself is never taken for the relay's; restarting the relay's sshd (sessions and
 all) brings the tunnel back by itself; the egress ledger shows the link and its bytes; the
 status command, the invite URL, the QR code and the remote bitrate ceiling; and a box pinned
 to another host key refuses the relay and says why.
@@ -52,7 +54,7 @@ class Setup:
         spec = {
             "step": step,
             "args": list(args),
-            "base": f"https://127.0.0.1:{TUNNEL_PORT}",
+            "base": f"https://127.0.0.1:{relay_ns.PHONE_PORT}",
             "host": PUBLIC,
             "fingerprint": self.fingerprint,
         }
@@ -134,6 +136,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         )
         box = Box(spaces, config)
         relay.start()
+        relay.start_haproxy()
         box.start()
         try:
             ready = Setup(spaces, relay, box, token, "", "", song)
@@ -148,6 +151,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             yield ready
         finally:
             log = box.stop()
+            relay.stop_haproxy()
             relay.stop()
             print(log)
 
@@ -184,6 +188,41 @@ def test_cutting_one_remote_stream_leaves_the_other_running(setup: Setup) -> Non
     expected = hashlib.sha256(setup.song.read_bytes()).hexdigest()
     assert kept == {"status": 200, "size": setup.song.stat().st_size, "sha256": expected}
     assert setup.phone("get", "/api/health", None)["status"] == 200
+
+
+def test_a_connection_without_the_relays_header_is_closed_and_the_owner_told_why(
+    setup: Setup,
+) -> None:
+    """Something on the relay other than HAProxy reaches the box's forwarded port."""
+    for _ in range(2):
+        answer = setup.phone("raw", "127.0.0.1", TUNNEL_PORT, "", PUBLIC)
+        assert answer == {"answered": 0}  # not even a ServerHello
+    detail = setup.relay_detail()
+    assert detail["state"] == "connected"
+    assert detail["last_error"] == (
+        "a connection through the relay was refused: no PROXY header: the connection starts "
+        "with TLS; the relay must name each phone in a PROXY v2 header (its operator re-runs "
+        "scripts/relay/setup)"
+    )
+    log = setup.box.log.read_text(errors="replace")
+    assert log.count("a connection through the relay was refused") == 1  # said once
+    assert setup.phone("get", "/api/health", None)["status"] == 200  # the others go on
+
+
+def test_a_proxy_header_a_phone_writes_itself_is_never_taken_for_the_relays(
+    setup: Setup,
+) -> None:
+    """HAProxy's header comes first; the phone's own, after it, is only bytes to the box's
+    TLS server, which refuses them: no phone names its own address."""
+    forged = (
+        b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"
+        + bytes([203, 0, 113, 9, 127, 0, 0, 1, 0x13, 0x88, 0x4E, 0x20])
+    ).hex()
+    honest = setup.phone("raw", "127.0.0.1", relay_ns.PHONE_PORT, "", PUBLIC)
+    forging = setup.phone("raw", "127.0.0.1", relay_ns.PHONE_PORT, forged, PUBLIC)
+    assert honest["answered"] > 200  # a ServerHello and the certificate
+    assert forging["answered"] < 10  # at most a TLS alert
+    assert "203.0.113.9" not in setup.box.log.read_text(errors="replace")
 
 
 def test_remote_streams_are_held_under_the_owners_ceiling(setup: Setup) -> None:
