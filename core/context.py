@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
@@ -192,6 +193,14 @@ class PluginContext:
 
         self._cleanups.append(close)
         return TunnelSocket(str(path), self._hub.tunnel_peers, folder)
+
+    def certificate_for(self, name: str) -> Callable[[ssl.SSLContext | None], None]:
+        """A setter for what TLS clients asking for `name` (SNI) get from the box's HTTPS
+        server, on its port and its tunnels: a context with the certificate for that name, or
+        None for the box's own; the box's own again at teardown."""
+        https = self._hub.https
+        self._cleanups.append(lambda: https.serve_name(name, None))
+        return functools.partial(https.serve_name, name)
 
     async def ssh_identity(self) -> BoxIdentity:
         """The box's SSH key (core.relay_identity), made once: how a relay knows the box."""

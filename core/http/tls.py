@@ -3,8 +3,10 @@
 The made certificate is self-signed (ECDSA P-256, ten years) for the box's names and addresses
 and kept under `data_dir/tls/` with its key readable by the server's user only. It is never
 remade while it is readable and unexpired, so a phone that pinned its SHA-256 fingerprint (shown
-by `hearth hw` and /api/health) keeps trusting the box. It never contacts a certificate
-authority and never writes to the owner's own certificate files.
+by `hearth hw` and /api/health) keeps trusting the box. A plugin may have another certificate
+presented to clients that ask for one name by SNI (the relay's public name, with a certificate
+the relay plugin got by ACME). It never contacts a certificate authority itself and never writes
+to the owner's own certificate files.
 """
 
 from __future__ import annotations
@@ -143,12 +145,13 @@ def generate_blocking(folder: Path, names: list[str], addresses: list[str]) -> C
         serialization.NoEncryption(),
     )
     key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
-    _write_atomically(key_path, key_pem, 0o600)
-    _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomically_blocking(key_path, key_pem, 0o600)
+    write_atomically_blocking(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return _describe_blocking(cert_path, key_path, "generated")
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+def write_atomically_blocking(path: Path, data: bytes, mode: int) -> None:
+    """Replace `path` with `data` (created with `mode`): a reader sees the old file or the new."""
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -228,6 +231,7 @@ class HttpsEndpoint:
         self.context: ssl.SSLContext | None = None  # also serves tunnels (PluginContext)
         self.port = 0
         self.error: str | None = None
+        self._by_name: dict[str, ssl.SSLContext] = {}
 
     async def start(self, server: HttpServer) -> None:
         """Find or make the certificate (in the executor) and listen; errors are logged once."""
@@ -246,8 +250,27 @@ class HttpsEndpoint:
             self.error = str(err)
             _LOGGER.error("HTTPS is off: %s", err)
             return
+        context.sni_callback = self._pick_by_name
         self.certificate, self.context = cert, context
         _LOGGER.info("HTTPS on port %d; certificate SHA-256 %s", self.port, cert.fingerprint_sha256)
+
+    def serve_name(self, name: str, context: ssl.SSLContext | None) -> None:
+        """Clients that ask for `name` by SNI get `context` (its certificate, its ALPN) instead
+        of the box's own; None gives them the box's own again. Takes effect for the next
+        handshake, on every site that uses `self.context` (the port and the relay's tunnel)."""
+        if context is None:
+            self._by_name.pop(name.lower(), None)
+        else:
+            self._by_name[name.lower()] = context
+
+    def _pick_by_name(
+        self, connection: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext
+    ) -> None:
+        # OpenSSL calls this before it picks the certificate and negotiates ALPN, and both are
+        # then taken from the context switched to (tests/core/http/test_tls_by_name.py)
+        chosen = self._by_name.get(name.lower()) if name else None
+        if chosen is not None:
+            connection.context = chosen
 
     def redirect_port(self) -> int | None:
         """Where plain HTTP from outside the home goes, when the owner asked for that."""
