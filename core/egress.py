@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ class EgressGate:
         session = self._client(closing=_says_close(headers))
         hostname = url.host if url.scheme == "https" else None
         max_bytes = options.pop("max_bytes")
-        failure: Exception | None = None
+        failure: aiohttp.ClientConnectorError | None = None
         for address in destination.addresses:
             target = url.with_host(address.split("%", 1)[0])
             try:
@@ -191,7 +192,10 @@ class EgressGate:
                 failure = err
             except (aiohttp.ClientError, TimeoutError) as err:
                 raise EgressFailed(f"{destination.host} ({address}): {err or 'timed out'}") from err
-        raise EgressFailed(f"cannot connect to {destination.host}: {failure}") from failure
+        # the OS's words ("Connect call failed (address, port)"): aiohttp's also print the TLS
+        # context's repr
+        reason = (failure.os_error.strerror or str(failure)) if failure else "no address"
+        raise EgressFailed(f"cannot connect to {destination.host}: {reason}") from failure
 
     def worth_recording(self, manifest: Manifest, host: str, purpose: str) -> bool:
         """Every internet request and every refusal is a ledger row; a LAN plugin's allowed
@@ -252,9 +256,11 @@ class PluginEgress:
         data: bytes | str | None = None,
         time_limit: float = 30.0,
         max_bytes: int = MAX_BODY,
+        tls: ssl.SSLContext | None = None,
     ) -> EgressResponse:
         """Send one request if the gate allows it; `purpose` (one phrase, shown to the owner)
-        is required. Raises EgressRefused or EgressFailed; both are in the ledger."""
+        is required. `tls` replaces the system's trust for an https URL (a CA bundle the owner
+        named for their own CA). Raises EgressRefused or EgressFailed; both are in the ledger."""
         if json is not None and data is not None:
             raise TypeError("pass json or data, not both")
         target = URL(url) if isinstance(url, str) else url
@@ -287,6 +293,8 @@ class PluginEgress:
             "timeout": aiohttp.ClientTimeout(total=time_limit),
             "max_bytes": max_bytes,
         }
+        if tls is not None:
+            options["ssl"] = tls
         try:
             response, address = await self._gate.send(target, destination, method, options)
         except EgressFailed as err:

@@ -5,13 +5,18 @@ connections of people outside the home, by name and still encrypted, back over i
 joined to the box's own HTTPS server on a Unix socket, so everything arriving this way is
 `remote` (LAN-only routes refuse it, sign-in and rate limits apply as for any remote client).
 Off unless configured, and the relay must also be enabled under `hearth: egress: relay:`.
-It never terminates TLS itself, never opens a port at home, and never trusts a relay host key
-it was not given.
+The public name gets a certificate phones trust by ACME TLS-ALPN-01, answered by the box
+itself through the relay (certificate.py); until then, or without consent for the CA's host,
+the box's own certificate is shown. It never terminates TLS itself, never opens a port at
+home, never gives the relay a key, and never trusts a relay host key it was not given.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from core.context import PluginContext
 from core.errors import PluginSetupError
@@ -29,6 +34,7 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
     import asyncssh  # this plugin's requirement: imported once the loader found it installed
 
     from plugins.relay.api import qr_routes
+    from plugins.relay.certificate import PublicCertificate
     from plugins.relay.link import RelayLink, cipher_order_blocking
 
     # asyncssh says every connection and channel at INFO; the link's own messages say enough
@@ -43,13 +49,24 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
     except (IdentityError, OSError, asyncssh.KeyImportError) as err:
         raise PluginSetupError(f"the box's SSH key cannot be used: {err}") from err
     ciphers = await ctx.run_blocking(cipher_order_blocking)
-    link = RelayLink(config, ctx.http, identity, key, ciphers, ctx.report, ctx.logger)
+    present = ctx.certificate_for(config.public_name)
+    keeper = PublicCertificate(
+        config, ctx.data_dir / "acme", ctx.http, present, ctx.run_blocking, ctx.logger
+    )
+    link_up = asyncio.Event()  # the CA reaches the box only through the relay
+
+    def report(detail: Mapping[str, Any]) -> None:
+        (link_up.set if detail.get("state") == "connected" else link_up.clear)()
+        ctx.report({**detail, "certificate": keeper.status()})
+
+    link = RelayLink(config, ctx.http, identity, key, ciphers, report, ctx.logger)
+    keeper.changed = lambda: report(link.status())
     ctx.state = link
     ctx.on_teardown(link.close)
     ctx.register_relay(link)
     ctx.add_host_name(config.public_name)
     ctx.add_routes(qr_routes(config.public_url))
-    ctx.report(link.status())
+    report(link.status())
 
     async def serve() -> None:
         try:
@@ -57,6 +74,8 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
         except TlsError as err:
             link.refuse(f"the relay carries HTTPS only, and HTTPS is off here: {err}")
             return
+        if keeper.consented():
+            ctx.create_task(keeper.run(link_up), "certificate")
         await link.run(path)
 
     def start(_event: HubStarted | None = None) -> None:

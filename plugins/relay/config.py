@@ -7,6 +7,10 @@ on first use) and `port` (the loopback port on the relay that its HTTPS front ro
 name to; the relay's authorized_keys lets this box listen there and nowhere else). `user` is
 the relay's account (`hearth-relay`); `max_mbps` an optional bitrate ceiling for remote
 streams. The server must also be listed under `hearth: egress: relay:`, which setup checks.
+`acme_directory` is the ACME CA that issues the box's certificate for its public name (Let's
+Encrypt unless set; its host must be listed under `hearth: egress: relay:` too, or the box keeps
+its own certificate), `acme_ca` a CA bundle to trust for that directory instead of the system's
+(a test CA such as Pebble), `acme_email` an optional contact for the CA.
 It never reads anything but the block it is given, and never imports asyncssh (check-config
 works without it).
 """
@@ -17,13 +21,17 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
+from yarl import URL
 
 from core.configuration import validators as cv
 
 DEFAULT_USER = "hearth-relay"
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+_EMAIL = re.compile(r"[^@\s:/]+@[a-z0-9.-]+\.[a-z0-9-]+", re.IGNORECASE)
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _KEY_TYPES = (
     "ssh-ed25519",
@@ -46,6 +54,9 @@ class RelayConfig:
     user: str = DEFAULT_USER
     max_mbps: float | None = None
     domain: str | None = None  # when the relay's names are not under `server`
+    acme_directory: str = LETS_ENCRYPT
+    acme_ca: Path | None = None  # trusted for the ACME directory instead of the system's CAs
+    acme_email: str | None = None
 
     @property
     def public_name(self) -> str:
@@ -54,6 +65,11 @@ class RelayConfig:
     @property
     def public_url(self) -> str:
         return f"https://{self.public_name}"
+
+    @property
+    def acme_host(self) -> str:
+        """The ACME directory's host: the owner lists it under `hearth: egress: relay:`."""
+        return URL(self.acme_directory).host or ""
 
     @property
     def max_bitrate(self) -> int | None:
@@ -95,6 +111,21 @@ def _mbps(value: Any) -> float | None:
     return number
 
 
+def _directory(value: Any) -> str:
+    text = cv.string(value).strip()
+    url = URL(text)
+    if url.scheme != "https" or not url.host or url.user or url.fragment:
+        raise vol.Invalid("expected the https:// URL of an ACME directory, such as " + LETS_ENCRYPT)
+    return text
+
+
+def _email(value: Any) -> str:
+    text = cv.string(value).strip()
+    if not _EMAIL.fullmatch(text):
+        raise vol.Invalid("expected an email address such as owner@example.net")
+    return text
+
+
 def _build(data: dict[str, Any]) -> RelayConfig:
     return RelayConfig(
         server=data["server"],
@@ -105,6 +136,9 @@ def _build(data: dict[str, Any]) -> RelayConfig:
         user=data["user"],
         max_mbps=data.get("max_mbps"),
         domain=data.get("domain"),
+        acme_directory=data["acme_directory"],
+        acme_ca=data.get("acme_ca"),
+        acme_email=data.get("acme_email"),
     )
 
 
@@ -119,6 +153,9 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("user", default=DEFAULT_USER): cv.non_empty_string,
             vol.Optional("max_mbps"): _mbps,
             vol.Optional("domain"): cv.host_name,
+            vol.Optional("acme_directory", default=LETS_ENCRYPT): _directory,
+            vol.Optional("acme_ca"): cv.absolute_path,
+            vol.Optional("acme_email"): _email,
         },
         _build,
     )
