@@ -96,6 +96,15 @@ need_relay() {
     fi
 }
 
+need_pebble() {
+    # Pebble (Let's Encrypt's test CA) and its pebble-challtestsrv (DNS answers for the test) issue
+    # the relay's certificate in tests/relay/test_acme.py, run only inside that test's network
+    # namespaces. The package starts no service; nothing is started here.
+    if ! command -v pebble >/dev/null 2>&1 || ! command -v pebble-challtestsrv >/dev/null 2>&1; then
+        apt_install pebble || say "ACME tests will be skipped until pebble is installed"
+    fi
+}
+
 need_vlc() {
     # VLC (cvlc with dummy outputs) is the HLS client in tests/core/playback/test_hls_continuity.py:
     # it must play a whole session without logging a discontinuity. No service comes with it.
