@@ -123,6 +123,14 @@ def render_text(report: dict[str, Any]) -> str:
     if report.get("last_error"):
         lines.append(f"Last error:  {report['last_error']}")
     tls = report.get("tls") or {}
-    if tls.get("source") == "generated":
+    certificate = report.get("certificate") or {}  # the public name's, by ACME
+    if certificate.get("source") == "acme":
+        lines.append(
+            f"Certificate: from {certificate['issuer']} until {certificate['not_after']} "
+            f"(renewed from {certificate['renews_at']}); phones trust it, nothing to pin"
+        )
+    elif tls.get("source") == "generated":
         lines.append(f"Certificate: self-signed; phones pin SHA-256 {tls['fingerprint_sha256']}")
+    if certificate.get("last_error"):
+        lines.append(f"ACME:        {certificate['state']}: {certificate['last_error']}")
     return "\n".join(lines)

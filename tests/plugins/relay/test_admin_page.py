@@ -41,3 +41,5 @@ async def test_the_system_tab_shows_the_public_url_qr_code_and_fingerprint(
     text = await section.inner_text()
     assert "Remote access is retrying" in text or "Remote access is connecting" in text
     assert "8 Mbit/s" in text
+    # no certificate by ACME without consent for the CA's host: the section says what to add
+    assert "off: acme-v02.api.letsencrypt.org is not enabled: add it under hearth: egress" in text

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from core.relay_command import render_text
 from plugins.relay import CONFIG_SCHEMA
 from plugins.relay.acme_client import AcmeError
 from plugins.relay.certificate import (
@@ -310,3 +311,24 @@ async def test_in_a_server_the_box_keeps_its_own_certificate_when_the_ca_is_not_
     )
     hosts = {row["host"] for row in report["ledger"]["entries"] if row["plugin"] == "relay"}
     assert "acme-v02.api.letsencrypt.org" not in hosts  # not even a refused attempt
+
+
+def test_hearth_relay_status_says_which_certificate_the_name_shows_and_why() -> None:
+    tls = {"source": "generated", "fingerprint_sha256": "AB:CD"}
+    base = {"plugin_state": "running", "state": "connected", "server": "relay.example.net:22",
+            "url": f"https://{NAME}", "tls": tls}  # fmt: skip
+    issued = {"source": "acme", "state": "valid", "issuer": "R11", "last_error": None,
+              "not_after": "2031-03-01T00:00:00Z", "renews_at": "2031-01-30T00:00:00Z"}  # fmt: skip
+    failing = {"source": "own", "state": "retrying", "last_error": "the CA answered 503: busy"}
+
+    with_acme = render_text({**base, "certificate": issued}).splitlines()
+    without = render_text({**base, "certificate": failing}).splitlines()
+
+    assert with_acme[-1] == (
+        "Certificate: from R11 until 2031-03-01T00:00:00Z (renewed from 2031-01-30T00:00:00Z); "
+        "phones trust it, nothing to pin"
+    )
+    assert without[-2:] == [
+        "Certificate: self-signed; phones pin SHA-256 AB:CD",
+        "ACME:        retrying: the CA answered 503: busy",
+    ]

@@ -169,6 +169,7 @@ function remoteSection(health) {
   if (!relay) return null;
   const d = relay.detail;
   const tls = health.tls || {};
+  const cert = d.certificate || {}; // the public name's certificate, by ACME
   const up = d.state === 'connected';
   return h('section.remote', h('h2', 'Remote access'),
     h('p', up ? 'People you invite reach this box from outside the home at:'
@@ -176,14 +177,18 @@ function remoteSection(health) {
     h('p.public-url', h('code', d.url)),
     has('GET', '/api/relay/qr.svg')
       ? h('img.qr', { src: '/api/relay/qr.svg', alt: `QR code for ${d.url}`, width: 180, height: 180 }) : null,
-    tls.source === 'generated' ? h('p.small.fingerprint',
-      'The certificate is this box\'s own (self-signed): a phone that pins it should trust SHA-256 ',
-      h('code', tls.fingerprint_sha256), '.') : null,
+    cert.source === 'acme' ? h('p.small.certificate',
+      `The certificate for ${cert.name} is from ${cert.issuer}, valid until ${cert.not_after}: `
+      + 'phones and browsers trust it, nothing to pin.')
+      : tls.source === 'generated' ? h('p.small.fingerprint',
+        'The certificate is this box\'s own (self-signed): a phone that pins it should trust SHA-256 ',
+        h('code', tls.fingerprint_sha256), '.') : null,
     facts({
       state: d.state, since: d.since, relay: d.server,
       carried: `${bytes(d.bytes_in)} in, ${bytes(d.bytes_out)} out`,
       connections: `${d.connections} (${d.open} open now)`,
       remote_bitrate_ceiling: d.max_mbps ? `${d.max_mbps} Mbit/s` : 'none',
       last_error: d.last_error,
+      certificate: cert.last_error ? `${cert.state}: ${cert.last_error}` : cert.state,
     }));
 }
