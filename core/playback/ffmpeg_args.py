@@ -107,6 +107,14 @@ class StreamStart:
     seconds: float = 0.0
     seek: float = 0.0
     source_times: bool = False
+    clock: float | None = None
+    """Where ffmpeg's output time zero (the `-ss` point) is on the item's clock, when it is not
+    `seconds`: a copy seeks by source timestamp a hair past its keyframe."""
+
+    @property
+    def output_offset(self) -> float:
+        """`-output_ts_offset` that keeps the item's clock (a constant-rate range)."""
+        return self.seconds if self.clock is None else self.clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +305,8 @@ def progressive_command(
         args += ["-copypriorss:a", "0"]
     args += ["-sn", "-dn", "-map_metadata", "-1", "-max_muxing_queue_size", "1024"]
     if constant is not None:
-        args += ["-muxrate", str(constant.muxrate), "-output_ts_offset", _seconds(start.seconds)]
+        args += ["-muxrate", str(constant.muxrate)]
+        args += ["-output_ts_offset", _seconds(start.output_offset)]
     return [*args, "-f", "mpegts", "pipe:1"]
 
 

@@ -43,4 +43,5 @@ def stream_start_blocking(
     target = index.start + asked + CUT_EPSILON
     keyframe = index.times[max(0, bisect.bisect_right(index.times, target) - 1)]
     seconds = max(0.0, keyframe - index.start)
-    return plan, StreamStart(round(seconds, 6), keyframe + CUT_EPSILON + index.seek_bias, True)
+    seek = keyframe + CUT_EPSILON + index.seek_bias
+    return plan, StreamStart(round(seconds, 6), seek, True, round(seek - index.start, 6))
