@@ -71,7 +71,8 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
             "/dlna/transcode/{id}.ts",
             transcode.transcode,
             "A video as MPEG-TS for a TV (what it cannot play re-encoded to H.264 or AAC),"
-            " seekable with TimeSeekRange.dlna.org",
+            " seekable by byte Range (a constant rate: Content-Length is known) and by"
+            " TimeSeekRange.dlna.org",
         ),
         _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
         _spec(
