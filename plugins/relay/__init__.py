@@ -13,10 +13,7 @@ home, never gives the relay a key, and never trusts a relay host key it was not 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from core.context import PluginContext
 from core.errors import PluginSetupError
@@ -53,14 +50,8 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
     keeper = PublicCertificate(
         config, ctx.data_dir / "acme", ctx.http, present, ctx.run_blocking, ctx.logger
     )
-    link_up = asyncio.Event()  # the CA reaches the box only through the relay
-
-    def report(detail: Mapping[str, Any]) -> None:
-        (link_up.set if detail.get("state") == "connected" else link_up.clear)()
-        ctx.report({**detail, "certificate": keeper.status()})
-
+    report = keeper.reporter(ctx.report)  # health shows the link and the certificate
     link = RelayLink(config, ctx.http, identity, key, ciphers, report, ctx.logger)
-    keeper.changed = lambda: report(link.status())
     ctx.state = link
     ctx.on_teardown(link.close)
     ctx.register_relay(link)
@@ -75,7 +66,7 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
             link.refuse(f"the relay carries HTTPS only, and HTTPS is off here: {err}")
             return
         if keeper.consented():
-            ctx.create_task(keeper.run(link_up), "certificate")
+            ctx.create_task(keeper.run(), "certificate")
         await link.run(path)
 
     def start(_event: HubStarted | None = None) -> None:

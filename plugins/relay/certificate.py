@@ -3,15 +3,15 @@
 Once the relay link is up, the box orders a certificate for `NAME.DOMAIN` from the configured
 ACME directory (acme_client.py) and proves the name by TLS-ALPN-01: the CA connects to the
 name, the relay passes the still-encrypted connection down the tunnel, and the box's own HTTPS
-server shows the validation certificate (tls_alpn.py) to that ClientHello only while the CA
-checks. The issued certificate is then presented to every client that asks for the public name
-(SNI); everything else keeps the box's own certificate. The account key, the certificate's key
-and the chain stay in the plugin's data folder (0600). Renewal starts at two thirds of the
-lifetime; a failed attempt is retried with backoff and jitter (1 min -> 6 h), and until a
-certificate is held (or once it expired) the box's own certificate is shown, whose SHA-256
-phones can pin. Nothing is tried when the owner has not enabled the directory's host under
-`hearth: egress: relay:`; the status says so. It never sends a key anywhere and never touches
-the relay.
+server shows the validation certificate (tls_alpn.py) for that name only while the CA checks
+(a second or so; a phone that connects in that window gets it too, and must retry). The
+issued certificate is then presented to every client that asks for the public name (SNI);
+every other name keeps the box's own certificate. The account key, the certificate's key and
+the chain stay in the plugin's data folder (0600, acme_files.py). Renewal starts at two thirds
+of the lifetime; a failed attempt is retried with backoff and jitter (1 min -> 6 h), and until
+a certificate is held (or once it expired) the box's own is shown, whose SHA-256 phones can
+pin. Nothing is tried when the owner has not enabled the directory's host under `hearth:
+egress: relay:`; the status says so. It never sends a key anywhere and never touches the relay.
 """
 
 from __future__ import annotations
@@ -19,28 +19,30 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-import os
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from josepy.jwk import JWKEC
-
 from core.egress import EgressError, PluginEgress
-from core.http.tls import TlsError, write_atomically_blocking
+from core.http.tls import TlsError
 from plugins.relay.acme_client import AcmeClient, AcmeError
+from plugins.relay.acme_files import (
+    Held,
+    account_key_blocking,
+    key_and_csr_blocking,
+    load_blocking,
+    store_blocking,
+    trust_blocking,
+)
 from plugins.relay.config import RelayConfig
-from plugins.relay.tls_alpn import issued_context_blocking, validation_context_blocking
+from plugins.relay.tls_alpn import validation_context_blocking
 
 T = TypeVar("T")
-RENEW_FRACTION = 2 / 3
 FIRST_RETRY, MAX_RETRY = 60.0, 6 * 3600.0
 LONGEST_NAP = 3600.0  # wake at least hourly: a suspended box or a stepped clock is noticed
-ACCOUNT_KEY = "account.key"
 PURPOSE = "remote access: the certificate for the public name (ACME)"
 FAILURES = (AcmeError, EgressError, TlsError, OSError, ssl.SSLError, ValueError, TimeoutError)
 
@@ -49,20 +51,6 @@ class BlockingRunner(Protocol):
     """`PluginContext.run_blocking`."""
 
     def __call__(self, func: Callable[..., T], *args: Any) -> Awaitable[T]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A certificate the CA issued, loaded and ready to present."""
-
-    context: ssl.SSLContext
-    issuer: str
-    not_before: float  # seconds since the epoch
-    not_after: float
-
-    @property
-    def renews_at(self) -> float:
-        return self.not_before + (self.not_after - self.not_before) * RENEW_FRACTION
 
 
 def iso(seconds: float | None) -> str | None:
@@ -96,6 +84,7 @@ class PublicCertificate:
         self._clock = clock
         self._sleep = sleep
         self.changed: Callable[[], None] = lambda: None
+        self.link_up = asyncio.Event()  # the CA reaches the box only through the relay
         self.held: Held | None = None
         self.state = "waiting"
         self.last_error: str | None = None
@@ -117,6 +106,22 @@ class PublicCertificate:
             "last_error": self.last_error,
         }
 
+    def reporter(
+        self, report: Callable[[Mapping[str, Any]], None]
+    ) -> Callable[[Mapping[str, Any]], None]:
+        """The link's report callback: notes whether the link is up, and passes its status on
+        with this one beside it (and again, as last seen, whenever this one changes)."""
+        last: dict[str, Any] = {}
+
+        def joined(detail: Mapping[str, Any]) -> None:
+            last.clear()
+            last.update(detail)
+            (self.link_up.set if detail.get("state") == "connected" else self.link_up.clear)()
+            report({**detail, "certificate": self.status()})
+
+        self.changed = lambda: joined(dict(last))
+        return joined
+
     def consented(self) -> bool:
         """Whether the owner enabled the directory's host; if not, says so (once) and stays off."""
         host = self._config.acme_host
@@ -132,7 +137,7 @@ class PublicCertificate:
         self.changed()
         return False
 
-    async def run(self, link_up: asyncio.Event) -> None:
+    async def run(self) -> None:
         """Present a stored certificate, then get and renew one for as long as the plugin runs."""
         self.held = await self._run_blocking(load_blocking, self._folder, self.name)
         if self.held is not None:
@@ -140,9 +145,9 @@ class PublicCertificate:
             self._set("valid")
         while True:
             await self._sleep_until(self.held.renews_at if self.held else self._clock())
-            if not link_up.is_set():  # the CA reaches the box only through the relay
+            if not self.link_up.is_set():
                 self._set("waiting")
-                await link_up.wait()
+                await self.link_up.wait()
             self._set("requesting")
             began = time.monotonic()
             try:
@@ -243,105 +248,3 @@ class _Responder:
 
     async def withdraw(self, name: str) -> None:
         self._keeper.hide_validation()
-
-
-# --- files (the plugin's data folder; keys 0600) --------------------------------------------
-
-
-def _paths(folder: Path, name: str) -> tuple[Path, Path]:
-    return folder / f"{name}.pem", folder / f"{name}.key"
-
-
-def account_key_blocking(folder: Path) -> JWKEC:
-    """The ACME account's key (EC P-256), made once; a josepy JWK for signing."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / ACCOUNT_KEY
-    if not path.exists():
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        try:  # O_EXCL: a key another start made first is kept (the account is tied to it)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as file:
-                file.write(pem)
-                file.flush()
-                os.fsync(file.fileno())
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{path}: not an EC key")
-    return JWKEC(key=key)
-
-
-def key_and_csr_blocking(name: str) -> tuple[bytes, bytes]:
-    """A fresh certificate key (EC P-256, PEM) and a CSR for `name` signed by it."""
-    from acme.crypto_util import make_csr
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return key_pem, make_csr(key_pem, [name])
-
-
-def trust_blocking(bundle: Path) -> ssl.SSLContext:
-    """A client context that trusts only the owner's CA bundle (for the ACME directory)."""
-    return ssl.create_default_context(cafile=str(bundle))
-
-
-def store_blocking(folder: Path, name: str, key_pem: bytes, chain: bytes) -> Held:
-    """Check the chain is for `name` and `key_pem`, then keep both (0600) and load them."""
-    cert_path, key_path = _paths(folder, name)
-    new_cert, new_key = (
-        cert_path.with_name(cert_path.name + ".new"),
-        key_path.with_name(key_path.name + ".new"),
-    )
-    write_atomically_blocking(new_key, key_pem, 0o600)
-    write_atomically_blocking(new_cert, chain, 0o600)
-    held = _held_blocking(new_cert, new_key, name)  # raises before the old pair is replaced
-    os.replace(new_key, key_path)
-    os.replace(new_cert, cert_path)
-    return held
-
-
-def load_blocking(folder: Path, name: str) -> Held | None:
-    """The stored certificate for `name`, if there is one still in date."""
-    cert_path, key_path = _paths(folder, name)
-    if not cert_path.is_file() or not key_path.is_file():
-        return None
-    try:
-        held = _held_blocking(cert_path, key_path, name)
-    except (OSError, ValueError, ssl.SSLError, TlsError):
-        return None  # another will be ordered
-    return held if held.not_after > time.time() else None
-
-
-def _held_blocking(cert_path: Path, key_path: Path, name: str) -> Held:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    leaf = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
-    try:
-        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        names = x509.SubjectAlternativeName([])
-    if name not in names.get_values_for_type(x509.DNSName):
-        raise ValueError(f"{cert_path}: not a certificate for {name}")
-    issuers = leaf.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-    context = issued_context_blocking(cert_path, key_path)  # also checks the key matches
-    return Held(
-        context,
-        str(issuers[0].value) if issuers else leaf.issuer.rfc4514_string(),
-        leaf.not_valid_before_utc.timestamp(),
-        leaf.not_valid_after_utc.timestamp(),
-    )

@@ -27,7 +27,7 @@ from josepy.jwk import JWK
 from core.egress import EgressFailed, EgressGate
 from core.manifest import read_manifest
 from plugins.relay.acme_client import AcmeClient, AcmeError
-from plugins.relay.certificate import account_key_blocking, key_and_csr_blocking
+from plugins.relay.acme_files import account_key_blocking, key_and_csr_blocking
 
 NAME = "smith.relay.example.net"
 CA = "ca.test"

@@ -24,14 +24,8 @@ from cryptography.x509.oid import NameOID
 from core.relay_command import render_text
 from plugins.relay import CONFIG_SCHEMA
 from plugins.relay.acme_client import AcmeError
-from plugins.relay.certificate import (
-    FIRST_RETRY,
-    Held,
-    PublicCertificate,
-    account_key_blocking,
-    load_blocking,
-    store_blocking,
-)
+from plugins.relay.acme_files import Held, account_key_blocking, load_blocking, store_blocking
+from plugins.relay.certificate import FIRST_RETRY, PublicCertificate
 from plugins.relay.config import LETS_ENCRYPT
 from plugins.relay.tls_alpn import ACME_IDENTIFIER, validation_certificate_blocking
 from tests.conftest import StartServer
@@ -104,9 +98,9 @@ class Keeper(PublicCertificate):
         return Held(context, "Test CA", self.clock.now, self.clock.now + answer * DAY)
 
 
-async def run_until_out_of_answers(keeper: Keeper, link_up: asyncio.Event) -> None:
-    keeper.held = None
-    task = asyncio.create_task(keeper.run(link_up))
+async def run_until_out_of_answers(keeper: Keeper) -> None:
+    keeper.link_up.set()
+    task = asyncio.create_task(keeper.run())
     try:
         await asyncio.wait_for(keeper.done.wait(), 5)
     finally:
@@ -117,10 +111,7 @@ async def run_until_out_of_answers(keeper: Keeper, link_up: asyncio.Event) -> No
 @pytest.mark.parametrize("days", [90.0, 6.0])
 async def test_a_certificate_is_renewed_at_two_thirds_of_its_life(days: float) -> None:
     keeper = Keeper([days, days])
-    link_up = asyncio.Event()
-    link_up.set()
-
-    await run_until_out_of_answers(keeper, link_up)
+    await run_until_out_of_answers(keeper)
 
     first = START
     assert keeper.attempts == [first, first + days * DAY * 2 / 3, first + days * DAY * 4 / 3]
@@ -130,10 +121,7 @@ async def test_a_certificate_is_renewed_at_two_thirds_of_its_life(days: float) -
 
 async def test_a_failing_ca_is_retried_with_growing_delays_and_the_box_shows_its_own() -> None:
     keeper = Keeper([AcmeError("the CA answered 503: busy")] * 4)
-    link_up = asyncio.Event()
-    link_up.set()
-
-    await run_until_out_of_answers(keeper, link_up)
+    await run_until_out_of_answers(keeper)
 
     gaps = [b - a for a, b in zip(keeper.attempts, keeper.attempts[1:], strict=False)]
     for index, gap in enumerate(gaps):  # jitter: between half and all of 1, 2, 4, 8 minutes
@@ -146,10 +134,7 @@ async def test_a_failing_ca_is_retried_with_growing_delays_and_the_box_shows_its
 
 async def test_a_certificate_whose_renewals_fail_is_withdrawn_when_it_expires() -> None:
     keeper = Keeper([0.25, *[AcmeError("no")] * 12])  # six hours: renewals from the 4th
-    link_up = asyncio.Event()
-    link_up.set()
-
-    await run_until_out_of_answers(keeper, link_up)
+    await run_until_out_of_answers(keeper)
 
     assert keeper.shown == ["issued at 0", None]  # None: back to the box's own at expiry
     assert keeper.held is None and keeper.status()["source"] == "own"
@@ -160,17 +145,22 @@ async def test_a_certificate_whose_renewals_fail_is_withdrawn_when_it_expires() 
 
 async def test_nothing_is_asked_before_the_relay_link_is_up() -> None:
     keeper = Keeper([90.0])
-    link_up = asyncio.Event()
-    task = asyncio.create_task(keeper.run(link_up))
+    reported: list[dict[str, Any]] = []
+    report = keeper.reporter(reported.append)
+    task = asyncio.create_task(keeper.run())
     for _ in range(10):
         await asyncio.sleep(0)
     waiting = keeper.status()["state"]
-    link_up.set()
+    report({"state": "connected", "url": f"https://{NAME}"})
     await asyncio.wait_for(keeper.done.wait(), 5)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
     assert waiting == "waiting" and keeper.attempts[0] == START
+    # health shows the link's report with the certificate's beside it, after each change
+    assert reported[0]["certificate"]["state"] == "waiting"
+    assert reported[-1]["state"] == "connected" and reported[-1]["url"] == f"https://{NAME}"
+    assert reported[-1]["certificate"]["state"] == "requesting"
 
 
 def test_without_consent_for_the_cas_host_nothing_is_tried_and_the_status_says_where() -> None:
