@@ -127,7 +127,7 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
         item.find(f"{DIDL}res")
         .get("protocolInfo", "")
         .startswith(  # type: ignore[union-attr]
-            "http-get:*:video/mpeg:DLNA.ORG_OP=10;DLNA.ORG_CI=1;"
+            "http-get:*:video/mpeg:DLNA.ORG_OP=11;DLNA.ORG_CI=1;"
         )
     )
     assert avt.calls[-3:-1] == [
