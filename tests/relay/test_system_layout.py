@@ -25,6 +25,7 @@ set -eu
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc
 mount -t tmpfs tmpfs /run
 ip link set lo up
+umask 077  # as on a hardened server (and in a test worker after a Hearth server started)
 "$S/setup" --domain relay.example.net > "$T/setup.out"
 getent passwd hearth-relay > "$T/passwd"
 grep '^hearth-relay:' /etc/shadow | cut -d: -f2 > "$T/password"
