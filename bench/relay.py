@@ -4,21 +4,28 @@ Why: the relay issue asks how many homes and Mbit/s a small VPS carries, and set
 box's own tunnel against a plain OpenSSH `ssh -R` on the same path (throughput >= 0.8x, added
 time to first byte p95 <= 15 ms). This measures the reference: a 200 MB file phone -> relay ->
 home through `ssh -R` (OpenSSH's default cipher, and aes128-gcm), and the same file direct
-(phone -> home routed by the relay namespace's kernel, no relay software on the path).
+(phone -> home routed by the relay namespace's kernel, no relay software on the path); and
+the box itself (bench/relay_box.py): Hearth with its `relay:` block streaming the same file
+through /api/items/{id}/stream with a session token, direct and through the relay plugin.
 
 Where: tests/relay/topology.py's three namespaces (home, relay, phone); the relay is
-scripts/relay/setup --root + run. The home's HTTPS server (the "origin") is Python's
-http.server over TLS, serving a random 200 MB file and a small one. The phone is this file run
-as `relay.py client ...` in the phone namespace: HTTP/1.1 GETs over TLS with SNI NAME.DOMAIN,
-read in 1 MiB buffers; it reports its own CPU time.
+scripts/relay/setup --root + run, whose HAProxy starts each connection with a PROXY v2
+header (send-proxy-v2, as every relay does; the reference origin reads it off first). The
+home's HTTPS server (the "origin") is Python's http.server over TLS, serving the 200 MB file
+(a WAV header over random bytes) and a small one, or Hearth. The phone is this file run as
+`relay.py client ...` in the phone namespace: HTTP/1.1 GETs over TLS with the case's SNI,
+read in 1 MiB buffers; it reports its own CPU time. Each case's file is checked once per
+bench (SHA-256, untimed) to arrive byte for byte.
 
 Measured per case, `--runs` times (cases alternate, medians printed; the box is shared):
 - MB/s for one download and for `--streams` concurrent downloads of the file;
 - time to first byte p50/p95: `--ttfb` fresh connections (TCP + TLS + GET of the small file);
 - CPU seconds per GB on each side: relay (haproxy, sshd and its box sessions), home (origin and
-  tunnel processes), phone (client). Kernel network time is not counted anywhere.
+  tunnel processes; for Hearth its one process), phone (client). Kernel network time is not
+  counted anywhere.
 Then the idle cost: `--idle-boxes` extra boxes connected for `--idle-seconds` (relay memory
-(PSS) per connected box, and keepalive bytes per box per hour on the relay's home link).
+(PSS) per connected box, and keepalive bytes per box per hour on the relay's home link), and
+Hearth's alone for `--box-idle-seconds` (keepalive bytes per hour, RSS the plugin adds).
 
 Adding a case (the box's own tunnel, later): write an `Origin` (how the home's HTTPS server
 starts: port, paths, headers, the PIDs whose CPU counts) and/or a `HomeEnd` (what carries the
@@ -26,13 +33,15 @@ relay's connections for the enrolled box home, up when it yields, yielding its P
 a `Case` to `cases()`.
 
 Usage (as root): .venv/bin/python bench/relay.py [--runs 3] [--size-mb 200] [--streams 4]
-                 [--ttfb 50] [--idle-boxes 20] [--idle-seconds 30] [--work-dir DIR]
+                 [--ttfb 50] [--idle-boxes 20] [--idle-seconds 30] [--box-idle-seconds 90]
+                 [--only NAME,...] [--work-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -56,7 +65,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.debian import install_without_starting  # noqa: E402
+from bench.relay_box import FILE, PUBLIC, HearthBox, write_wav  # noqa: E402
+from bench.relay_box import HTTPS_PORT as HEARTH_HTTPS_PORT  # noqa: E402
+from bench.relay_box import idle_cost as box_idle_cost  # noqa: E402
+from bench.relay_report import report  # noqa: E402
 from tests.relay import topology as net  # noqa: E402
+from tests.relay.peers import read_proxy_header  # noqa: E402
 from tests.relay.world import (  # noqa: E402
     DOMAIN,
     HTTPS_PORT,
@@ -73,14 +87,17 @@ MB = 1_000_000
 # --- the phone (runs inside the phone namespace) ------------------------------------------------
 
 
-def fetch(host: str, port: int, path: str, headers: list[str]) -> tuple[int, float, float]:
-    """GET path over a fresh TLS connection: (body bytes, seconds to first byte, seconds)."""
+def fetch(
+    host: str, port: int, sni: str, path: str, headers: list[str], digest: Any = None
+) -> tuple[int, float, float]:
+    """GET path over a fresh TLS connection: (body bytes, seconds to first byte, seconds).
+    The body goes through `digest` (a hashlib object) when one is given."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     start = time.perf_counter()
     raw = socket.create_connection((host, port), timeout=60)
-    with context.wrap_socket(raw, server_hostname=SNI) as tls:
-        head = "".join(f"{h}\r\n" for h in [f"Host: {SNI}", "Connection: close", *headers])
+    with context.wrap_socket(raw, server_hostname=sni) as tls:
+        head = "".join(f"{h}\r\n" for h in [f"Host: {sni}", "Connection: close", *headers])
         tls.sendall(f"GET {path} HTTP/1.1\r\n{head}\r\n".encode())
         buffer = bytearray(1 << 20)
         received = tls.recv_into(buffer)
@@ -89,14 +106,20 @@ def fetch(host: str, port: int, path: str, headers: list[str]) -> tuple[int, flo
         while b"\r\n\r\n" not in data:
             data += tls.recv(65536)
         header, _, body = data.partition(b"\r\n\r\n")
+        if header.split(b" ", 2)[1:2] != [b"200"]:
+            raise OSError(f"answered {header.splitlines()[0].decode()}")
         length = next(
             int(line.split(b":")[1])
             for line in header.split(b"\r\n")
             if line.lower().startswith(b"content-length:")
         )
         got = len(body)
+        if digest is not None:
+            digest.update(body)
         while got < length and (n := tls.recv_into(buffer)):
             got += n
+            if digest is not None:
+                digest.update(memoryview(buffer)[:n])
     if got != length:
         raise OSError(f"short body: {got} of {length}")
     return got, first, time.perf_counter() - start
@@ -105,16 +128,18 @@ def fetch(host: str, port: int, path: str, headers: list[str]) -> tuple[int, flo
 def client(args: argparse.Namespace) -> None:
     headers = json.loads(args.headers)
     cpu = time.process_time()
-    if args.mode == "ttfb":
-        firsts = [fetch(args.host, args.port, args.path, headers)[1] for _ in range(args.count)]
-        result: dict[str, Any] = {"ttfb": firsts}
+    where = (args.host, args.port, args.sni, args.path, headers)
+    if args.mode == "verify":
+        digest = hashlib.sha256()
+        size = fetch(*where, digest)[0]
+        result: dict[str, Any] = {"bytes": size, "sha256": digest.hexdigest()}
+    elif args.mode == "ttfb":
+        result = {"ttfb": [fetch(*where)[1] for _ in range(args.count)]}
     else:
         results: list[tuple[int, float, float]] = []
         start = time.perf_counter()
         threads = [
-            threading.Thread(
-                target=lambda: results.append(fetch(args.host, args.port, args.path, headers))
-            )
+            threading.Thread(target=lambda: results.append(fetch(*where)))
             for _ in range(args.count)
         ]
         for thread in threads:
@@ -141,9 +166,19 @@ def origin(args: argparse.Namespace) -> None:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
+
+    class Server(ThreadingHTTPServer):
+        def get_request(self) -> tuple[socket.socket, Any]:
+            """A connection through the relay starts with its PROXY v2 header (read off
+            here); a direct one with TLS. The handshake is the handler thread's."""
+            conn, address = self.socket.accept()
+            if conn.recv(12, socket.MSG_PEEK | socket.MSG_WAITALL) == b"\r\n\r\n\x00\r\nQUIT\n":
+                read_proxy_header(conn)
+            tls = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+            return tls, address
+
     handler = functools.partial(Quiet, directory=args.folder)
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server = Server(("0.0.0.0", args.port), handler)
     print("ready", flush=True)
     server.serve_forever()
 
@@ -156,6 +191,7 @@ class Served:
     """The home's HTTPS server as the phone sees it."""
 
     port: int  # on every address of the home namespace
+    sni: str  # the name the phone asks for (SNI and Host)
     big: str  # path of the file to download
     small: str  # path of a small answer (time to first byte)
     headers: tuple[str, ...]  # sent with every request (a session token, say)
@@ -170,6 +206,8 @@ class Bench:
     key: Path  # the enrolled box's private key
     port: int  # its loopback port on the relay
     relay_pid: int
+    box: HearthBox  # the real box, enrolled under its own name
+    sha256: str  # of the file every case serves
 
 
 Origin = Callable[[Bench], AbstractContextManager[Served]]
@@ -195,7 +233,7 @@ def python_origin(bench: Bench) -> Iterator[Served]:
     )  # fmt: skip
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     try:
-        yield Served(ORIGIN_PORT, "/big.bin", "/small.txt", (), (process.pid,))
+        yield Served(ORIGIN_PORT, SNI, f"/{FILE}", "/small.txt", (), (process.pid,))
     finally:
         world.topology.stop(process)
 
@@ -215,11 +253,33 @@ def openssh(*options: str) -> HomeEnd:
     return start
 
 
+@contextlib.contextmanager
+def hearth_origin(bench: Bench) -> Iterator[Served]:
+    """Hearth with its relay: block (link up), the file as a track, an owner's session."""
+    box = bench.box
+    pid = box.start(relay=True)
+    try:
+        yield Served(
+            HEARTH_HTTPS_PORT, PUBLIC, f"/api/items/{box.item}/stream", "/api/auth/me",
+            (f"Authorization: Bearer {box.token}",), (pid,),
+        )  # fmt: skip
+    finally:
+        box.stop()
+
+
+@contextlib.contextmanager
+def relay_plugin(bench: Bench, served: Served) -> Iterator[tuple[int, ...]]:
+    """The plugin runs in Hearth's process (counted as the origin's): its link is up."""
+    yield ()
+
+
 def cases() -> list[Case]:
     return [
         Case("direct (no relay)", python_origin, None),
         Case("OpenSSH ssh -R, default cipher", python_origin, openssh()),
         Case("OpenSSH ssh -R, aes128-gcm", python_origin, openssh("-c", "aes128-gcm@openssh.com")),
+        Case("Hearth direct (no relay)", hearth_origin, None),
+        Case("Hearth relay plugin", hearth_origin, relay_plugin),
     ]
 
 
@@ -245,19 +305,26 @@ def phone(bench: Bench, served: Served, via_relay: bool, mode: str, count: int) 
     path = served.small if mode == "ttfb" else served.big
     done = subprocess.run(
         [*bench.world.topology.phone.prefix, sys.executable, str(Path(__file__).resolve()),
-         "client", mode, host, str(port), path, str(count), json.dumps(list(served.headers))],
-        capture_output=True, text=True, timeout=600, check=True,
+         "client", mode, host, str(port), served.sni, path, str(count),
+         json.dumps(list(served.headers))],
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the phone failed ({mode} {path}):\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
-def measure(bench: Bench, case: Case, streams: int, ttfb: int) -> dict[str, float]:
+def measure(bench: Bench, case: Case, streams: int, ttfb: int, verify: bool) -> dict[str, float]:
     with case.origin(bench) as served:
         home_end = case.home_end(bench, served) if case.home_end else contextlib.nullcontext(())
         with home_end as tunnel_pids:
             home = [*served.pids, *tunnel_pids]
             relay = relay_pids(bench) if case.home_end else []
+            if verify:  # byte for byte, once per case (hashing would slow the timed phone)
+                got = phone(bench, served, case.home_end is not None, "verify", 1)
+                if got["sha256"] != bench.sha256:
+                    raise RuntimeError(f"{case.name}: the file arrived changed: {got}")
             figures: dict[str, float] = {}
             for label, count in (("1 stream", 1), (f"{streams} streams", streams)):
                 before = cpu_of(relay), cpu_of(home)
@@ -326,21 +393,32 @@ def idle_cost(bench: Bench, boxes: int, seconds: float) -> dict[str, float]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def prepare(folder: Path, size_mb: int) -> None:
+def prepare(folder: Path, size_mb: int) -> str:
+    """The served folder: the big file (a WAV over random bytes) and a small one; the big
+    file's SHA-256."""
     www = folder / "www"
     www.mkdir(parents=True, exist_ok=True)
     (www / "small.txt").write_text("hello from home\n")
-    with open(www / "big.bin", "wb") as out:
+    samples = folder / "random.bin"
+    with open(samples, "wb") as out:
         for _ in range(size_mb):
             out.write(os.urandom(MB))
+    write_wav(www / FILE, samples)
+    samples.unlink()
+    digest = hashlib.sha256()
+    with open(www / FILE, "rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def main_bench(args: argparse.Namespace) -> None:
     for command, package in (("/usr/sbin/sshd", "openssh-server"), ("haproxy", "haproxy")):
         if not shutil.which(command):
             install_without_starting(package)
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="hr1-relay-bench-"))
-    prepare(work, args.size_mb)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="hearth-relay-bench-"))
+    sha256 = prepare(work, args.size_mb)
+    chosen = [c for c in cases() if not args.only or any(o in c.name for o in args.only)]
     results: dict[str, list[dict[str, float]]] = {}
     with net.three_namespaces() as topology:
         net.route_directly(topology)
@@ -348,42 +426,29 @@ def main_bench(args: argparse.Namespace) -> None:
         relay = world.start_relay()
         key = world.box_key(NAME)
         port = int(world.enrol(NAME, key.with_suffix(".pub"))["port"])
-        bench = Bench(world, work, args.size_mb, key, port, relay.pid)
-        for run in range(args.runs):
-            for case in cases():
-                figures = measure(bench, case, args.streams, args.ttfb)
-                results.setdefault(case.name, []).append(figures)
-                print(f"run {run + 1} {case.name}: {json.dumps(figures)}", file=sys.stderr)
-        idle = idle_cost(bench, args.idle_boxes, args.idle_seconds) if args.idle_boxes else {}
+        box = HearthBox(world, work / "hearth", work / "www")
+        box.folder.mkdir(exist_ok=True)
+        box.prepare()
+        try:
+            bench = Bench(world, work, args.size_mb, key, port, relay.pid, box, sha256)
+            for run in range(args.runs):
+                for case in chosen:
+                    figures = measure(bench, case, args.streams, args.ttfb, verify=run == 0)
+                    results.setdefault(case.name, []).append(figures)
+                    print(f"run {run + 1} {case.name}: {json.dumps(figures)}", file=sys.stderr)
+            idle = idle_cost(bench, args.idle_boxes, args.idle_seconds) if args.idle_boxes else {}
+            if args.box_idle_seconds:
+                idle |= box_idle_cost(
+                    box,
+                    args.box_idle_seconds,
+                    lambda: link_bytes(bench),
+                    lambda: pss_kib(relay_pids(bench)),
+                )
+        finally:
+            box.forget()
     report(results, idle, args)
     if not args.work_dir:
         shutil.rmtree(work)
-
-
-def report(results: dict[str, list[dict[str, float]]], idle: dict[str, float], args: Any) -> None:
-    print(f"\nRelay bench: {args.size_mb} MB file, medians of {args.runs} runs, "
-          f"{psutil.cpu_count()} CPUs ({' '.join(os.uname()[2:3])})")  # fmt: skip
-    medians = {
-        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-        for name, runs in results.items()
-    }
-    keys = list(next(iter(medians.values())))
-    print(f"{'':34}" + "".join(f"{key:>18}" for key in keys))
-    for name, figures in medians.items():
-        print(f"{name:34}" + "".join(f"{figures[key]:>18.1f}" for key in keys))
-    direct = medians.get("direct (no relay)")
-    if direct:
-        for name, figures in medians.items():
-            if figures is direct:
-                continue
-            ratio = figures["1 stream MB/s"] / direct["1 stream MB/s"]
-            added = figures["TTFB p95 ms"] - direct["TTFB p95 ms"]
-            print(f"{name}: {ratio:.2f}x direct throughput, TTFB p95 +{added:.1f} ms")
-            cpu = figures["relay CPU s/GB"]
-            if cpu > 0:
-                print(f"  one relay CPU like this one carries ~{8000 / cpu:.0f} Mbit/s")
-    for key, value in idle.items():
-        print(f"idle: {key}: {value:.0f}")
 
 
 def main() -> None:
@@ -396,9 +461,13 @@ def main() -> None:
     run.add_argument("--ttfb", type=int, default=50)
     run.add_argument("--idle-boxes", type=int, default=20)
     run.add_argument("--idle-seconds", type=float, default=30)
+    run.add_argument("--box-idle-seconds", type=float, default=90)
+    run.add_argument(
+        "--only", type=lambda text: text.split(","), help="cases whose names contain these"
+    )
     run.add_argument("--work-dir")
     each = sub.add_parser("client")
-    for name in ("mode", "host", "port", "path", "count", "headers"):
+    for name in ("mode", "host", "port", "sni", "path", "count", "headers"):
         each.add_argument(name, type=int if name in ("port", "count") else str)
     serve = sub.add_parser("origin")
     for name in ("folder", "port", "cert", "key"):

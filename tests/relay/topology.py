@@ -5,7 +5,8 @@
 The relay does not forward between its two links, so home and phone reach only the relay, as
 behind two NATs; `route_directly` opens the path for a benchmark's direct reference. Nothing
 here reaches a real interface. Processes started through `Topology.start` are ended (by their
-process group, which they lead) before the namespaces are deleted. Needs root and `ip`.
+process group, which they lead) before the namespaces are deleted. Names start with
+$HEARTH_NETNS_PREFIX (default `hr1`). Needs root and `ip`.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _run(ns: NetNs, *args: str) -> None:
 
 @contextmanager
 def three_namespaces() -> Iterator[Topology]:
-    stem = f"hr1-{os.getpid()}-{next(_COUNTER)}"
+    stem = f"{os.environ.get('HEARTH_NETNS_PREFIX', 'hr1')}-{os.getpid()}-{next(_COUNTER)}"
     names = [f"{stem}-{role}" for role in ("home", "relay", "phone")]
     made: list[str] = []
     try:
