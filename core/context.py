@@ -28,6 +28,7 @@ from core.library.roots import LibraryRoots
 from core.manifest import Manifest
 from core.network import HomeNetwork
 from core.relay_identity import BoxIdentity, identity_blocking
+from core.secret_box import SecretBox
 from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
 
 if TYPE_CHECKING:
@@ -67,6 +68,11 @@ class PluginContext:
     @property
     def catalog(self) -> Catalog:
         return self._hub.catalog
+
+    @property
+    def secret_box(self) -> SecretBox:
+        """The box's sealing key (`core.secret_box`), for secrets a plugin must read back."""
+        return self._hub.auth_api.secret_box
 
     @property
     def http(self) -> PluginEgress:
@@ -237,6 +243,14 @@ class PluginContext:
     def request_scan(self, source: LibrarySource, folders: list[str] | None = None) -> None:
         """Ask for a scan of a registered source, or of some of its folders (absolute)."""
         self._hub.scans.request(source.source_id, folders)
+
+    def scan_all(self) -> list[str]:
+        """Queue a scan of every registered source (an admin asked, through a plugin's API)."""
+        return self._hub.scans.request_all()
+
+    def scan_status(self) -> dict[str, Any]:
+        """What /api/scan shows: state, the current scan's counters, the queue."""
+        return self._hub.scans.status()
 
     async def scans_idle(self) -> None:
         """Until no scan is queued or running: for background work that should not compete

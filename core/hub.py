@@ -39,6 +39,7 @@ from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
 from core.network import HomeNetwork
+from core.people.app_passwords import AppPasswordsApi, add_app_password_routes
 from core.people.auth_api import AuthApi, add_auth_routes
 from core.people.links import add_link_routes
 from core.people.me_api import MeApi, add_me_routes
@@ -156,6 +157,7 @@ class Hub:
         # -- people and privacy: own viewing data, export and deletion, the report, egress
         add_watch_routes(self.http.routes, WatchApi(self))
         add_me_routes(self.http.routes, MeApi(self))
+        add_app_password_routes(self.http.routes, AppPasswordsApi(self, self.auth_api.secret_box))
         add_privacy_routes(self.http.routes, self)
         self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
         add_playlist_routes(self.http.routes, self)  # /api/playlists (web app issue)

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from core.catalog import Catalog
 from core.configuration import Configuration
-from core.people import accounts
+from core.people import accounts, app_passwords
 from core.people.access import Principal
 from core.people.watch import stamp
 
@@ -36,6 +36,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("history", "user_id"): "history",
     ("ratings", "user_id"): "ratings",
     ("playlists", "user_id"): "playlists",
+    ("app_passwords", "user_id"): "app_passwords",
 }
 
 
@@ -122,6 +123,7 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
         "profile": profile,
         "grants": grants,
         "sessions": accounts.list_sessions_blocking(db, user_id),
+        "app_passwords": app_passwords.list_blocking(db, user_id),  # names and dates, no secrets
         "recovery_codes": {"count": codes[0], "used": codes[1]},
         "progress": progress,
         "history": history,

@@ -68,6 +68,7 @@ async def someone_with_everything(server: RunningServer) -> tuple[int, str, dict
     )
     key = await call(server, "POST", "/api/auth/keys", token, {"name": "Living room TV"}, 201)
     invite = await call(server, "POST", "/api/invites", token, {"note": "for Bob"}, 201)
+    app = await call(server, "POST", "/api/me/app-passwords", token, {"name": "DSub"}, 201)
 
     def fill(db: Any) -> int:
         user = int(db.execute("SELECT id FROM users WHERE username = 'ada'").fetchone()[0])
@@ -100,7 +101,8 @@ async def someone_with_everything(server: RunningServer) -> tuple[int, str, dict
         return user
 
     user_id = await server.hub.catalog.write(fill)
-    return user_id, token, {"key": key["key"], "invite": invite["code"], "token": token}
+    made = {"key": key["key"], "invite": invite["code"], "token": token}
+    return user_id, token, made | {"app_password": app["password"]}
 
 
 def user_columns(db: sqlite3.Connection) -> list[tuple[str, str]]:

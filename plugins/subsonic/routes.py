@@ -1,0 +1,158 @@
+"""The `/rest/*` routes and the dispatch table endpoint modules add their handlers to.
+
+One aiohttp route per method pattern (`/rest/{method}`, GET and POST: OpenSubsonic `formPost`
+sends the parameters as a form body) answers every endpoint, with or without `.view`. The
+routes are `access="anyone"`: Subsonic apps sign every request with their own parameters, which
+`auth.py` checks before any handler runs, so the core's Bearer sign-in is not asked for.
+
+An endpoint module registers with `Endpoints.add(name, handler, writes=..., admin=...)`; a
+handler gets a `Call` (the parameters, the principal, the format, the plugin context) and
+returns a payload dict for the envelope (`{"album": {...}}`), None for an empty "ok", or a
+`web.StreamResponse` of its own (streams, cover art). It raises `SubsonicError` to fail. This
+module never reads the catalog itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from core.context import PluginContext
+from core.http.routes import RouteSpec
+from core.people.access import Principal
+from plugins.subsonic import responses
+from plugins.subsonic.auth import SubsonicAuth
+from plugins.subsonic.responses import (
+    MISSING_PARAMETER,
+    NOT_AUTHORIZED,
+    NOT_FOUND,
+    Payload,
+    SubsonicError,
+)
+
+TAGS = ("subsonic",)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated API call, as a handler sees it."""
+
+    request: web.Request
+    params: MultiDictProxy[str]
+    principal: Principal
+    format: str  # "xml" or "json"
+    ctx: PluginContext
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.params.get(name, default)
+
+    def require(self, name: str) -> str:
+        """A required parameter, else error 10 naming it."""
+        value = self.params.get(name)
+        if value is None or value == "":
+            raise SubsonicError(MISSING_PARAMETER, f"Required parameter is missing: {name}")
+        return value
+
+    def all(self, name: str) -> list[str]:
+        """Every value of a repeated parameter (`id=1&id=2`)."""
+        return self.params.getall(name, [])
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.params.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise SubsonicError(
+                responses.GENERIC, f"Parameter {name} must be a whole number, got {value!r}"
+            ) from None
+
+
+Handler = Callable[[Call], Awaitable[Payload | web.StreamResponse | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    handler: Handler
+    writes: bool  # changes something: refused to `read`-scoped device keys
+    admin: bool  # owners and admins only
+
+
+class Endpoints:
+    """The dispatch table: endpoint name (as in `/rest/NAME.view`) to handler."""
+
+    def __init__(self) -> None:
+        self._table: dict[str, Endpoint] = {}
+
+    def add(
+        self, name: str, handler: Handler, *, writes: bool = False, admin: bool = False
+    ) -> None:
+        if name in self._table:
+            raise ValueError(f"Subsonic endpoint {name} is registered twice")
+        self._table[name] = Endpoint(handler, writes, admin)
+
+    def names(self) -> list[str]:
+        return sorted(self._table)
+
+    def find(self, name: str) -> Endpoint | None:
+        return self._table.get(name)
+
+
+async def parameters(request: web.Request) -> MultiDictProxy[str]:
+    """The query's parameters, and a form body's (formPost) after them."""
+    merged: MultiDict[str] = MultiDict(request.query)
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, str):
+                merged.add(key, value)
+    return MultiDictProxy(merged)
+
+
+def subsonic_routes(
+    ctx: PluginContext, endpoints: Endpoints, auth: SubsonicAuth
+) -> list[RouteSpec]:
+    """The routes to register through the plugin context."""
+
+    async def rest(request: web.Request) -> web.StreamResponse:
+        """A Subsonic API call."""
+        name = request.match_info["method"].removesuffix(".view")
+        params = await parameters(request)
+        fmt = responses.response_format(request, params)
+        if params.get("f") == "jsonp":
+            return responses.failed(
+                "xml", responses.GENERIC, "JSONP is not supported; ask for f=json or f=xml."
+            )
+        try:
+            principal = await auth.principal(request, params)
+            endpoint = endpoints.find(name)
+            if endpoint is None:
+                raise SubsonicError(NOT_FOUND, f"Unknown or unsupported endpoint: {name}")
+            if endpoint.writes and principal.scope == "read":
+                raise SubsonicError(NOT_AUTHORIZED, "This API key may only read.")
+            if endpoint.admin and not principal.is_admin:
+                raise SubsonicError(NOT_AUTHORIZED, "Only the owner or an admin may do this.")
+            answer = await endpoint.handler(Call(request, params, principal, fmt, ctx))
+        except SubsonicError as err:
+            return responses.failed(fmt, err.code, err.message)
+        if isinstance(answer, web.StreamResponse):
+            return answer
+        return responses.ok(fmt, answer)
+
+    summary = (
+        "The Subsonic 1.16.1 / OpenSubsonic API for music apps (parameters in the query or,"
+        " formPost, a form body; auth by apiKey or an app password)"
+    )
+    specs: list[RouteSpec] = []
+    for method in ("GET", "POST"):
+        specs.append(
+            RouteSpec(method, "/rest/{method}", rest, summary=summary, tags=TAGS, access="anyone")
+        )
+    return specs
