@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
-from plugins.subsonic import system
+from plugins.subsonic import browse, lists, media, system
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.routes import Endpoints, subsonic_routes
 
@@ -30,7 +30,12 @@ class SubsonicConfig:
 CONFIG_SCHEMA = vol.Schema(vol.All(vol.Any(None, {}), lambda _: SubsonicConfig()))
 
 # each endpoint module's `register(endpoints)`; add a module here to serve its endpoints
-ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (system.register,)
+ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
+    system.register,
+    browse.register,
+    lists.register,
+    media.register,
+)
 
 
 async def setup(ctx: PluginContext, config: SubsonicConfig) -> None:

@@ -1,0 +1,175 @@
+"""Catalog rows in the Subsonic shapes: a song (`Child`), an album (`AlbumID3`), an artist.
+
+Music in the catalog is artist -> album -> track items (the album artist, "Various Artists" for
+a compilation), so a song's album and artist are its parent and grandparent; ids are the
+catalog's ids. Every query here is limited to music libraries and to what the principal may
+see (`Principal.item_clause`). It only reads, and never touches a file.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from typing import Any
+
+import sqlite_utils
+
+from core.people.access import Principal
+
+# a song with its album (parent) and album artist (grandparent) and its file
+SONG_COLUMNS = (
+    "t.id, t.title, t.index_number, t.disc_number, t.year, t.duration, t.added_at, t.metadata, "
+    "al.id, al.title, ar.id, ar.title, f.size, f.relpath, f.probe, "
+    "(SELECT min(genre) FROM item_genres WHERE item_pk = t.pk)"
+)
+SONG_FROM = (
+    "FROM items AS t JOIN libraries AS l ON l.id = t.library_id AND l.kind = 'music' "
+    "LEFT JOIN items AS al ON al.pk = t.parent_pk "
+    "LEFT JOIN items AS ar ON ar.pk = al.parent_pk "
+    "LEFT JOIN files AS f ON f.id = t.file_id"
+)
+SONG_ORDER = "al.sort_title, t.disc_number, t.index_number, t.sort_title"
+ALBUM_COLUMNS = (
+    "al.id, al.title, al.year, al.added_at, ar.id, ar.title, "
+    "(SELECT count(*) FROM items AS c WHERE c.parent_pk = al.pk), "
+    "(SELECT coalesce(sum(c.duration), 0) FROM items AS c WHERE c.parent_pk = al.pk), "
+    "(SELECT min(g.genre) FROM items AS c JOIN item_genres AS g ON g.item_pk = c.pk "
+    "WHERE c.parent_pk = al.pk)"
+)
+ALBUM_FROM = (
+    "FROM items AS al JOIN libraries AS l ON l.id = al.library_id AND l.kind = 'music' "
+    "LEFT JOIN items AS ar ON ar.pk = al.parent_pk"
+)
+
+
+def visible(principal: Principal, table: str) -> tuple[str, list[Any]]:
+    """The principal's item clause for `table`, and only online libraries."""
+    clause, args = principal.item_clause(table)
+    return f"{clause} AND l.online = 1", args
+
+
+def created(added_at: str | None) -> str | None:
+    """The catalog's naive UTC timestamp as the spec's xs:dateTime."""
+    if not added_at:
+        return None
+    return added_at if added_at.endswith("Z") else added_at.split("+")[0] + "Z"
+
+
+def song(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A track row (SONG_COLUMNS) as the spec's Child."""
+    (
+        item_id,
+        title,
+        track,
+        disc,
+        year,
+        duration,
+        added_at,
+        metadata,
+        album_id,
+        album,
+        artist_id,
+        album_artist,
+        size,
+        relpath,
+        probe,
+        genre,
+    ) = row
+    meta = json.loads(metadata or "{}")
+    path = os.fsdecode(relpath) if relpath is not None else ""
+    suffix = os.path.splitext(path)[1].lstrip(".").casefold()
+    facts = json.loads(probe) if probe else {}
+    bit_rate = facts.get("bit_rate")
+    result: dict[str, Any] = {
+        "id": item_id,
+        "parent": album_id,
+        "isDir": False,
+        "title": title,
+        "album": album,
+        "artist": meta.get("artist") or album_artist,
+        "track": track,
+        "discNumber": disc,
+        "year": year,
+        "genre": genre,
+        "coverArt": item_id,
+        "size": size,
+        "contentType": content_type(suffix),
+        "suffix": suffix,
+        "duration": round(duration) if duration is not None else None,
+        "bitRate": round(bit_rate / 1000) if isinstance(bit_rate, (int, float)) else None,
+        "path": path,
+        "created": created(added_at),
+        "albumId": album_id,
+        "artistId": artist_id,
+        "type": "music",
+        "mediaType": "song",
+        "isVideo": False,
+    }
+    return {key: value for key, value in result.items() if value is not None}
+
+
+def content_type(suffix: str) -> str:
+    """The MIME type apps expect for a file suffix (mimetypes lacks some audio ones)."""
+    known = {"flac": "audio/flac", "opus": "audio/ogg", "m4a": "audio/mp4", "mp3": "audio/mpeg"}
+    return known.get(suffix) or mimetypes.types_map.get("." + suffix, "application/octet-stream")
+
+
+def album(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An album row (ALBUM_COLUMNS) as the spec's AlbumID3."""
+    album_id, title, year, added_at, artist_id, artist, count, duration, genre = row
+    result: dict[str, Any] = {
+        "id": album_id,
+        "name": title,
+        "title": title,
+        "album": title,
+        "artist": artist,
+        "artistId": artist_id,
+        "parent": artist_id,
+        "isDir": True,
+        "coverArt": album_id,
+        "songCount": count,
+        "duration": round(duration or 0),
+        "created": created(added_at),
+        "year": year,
+        "genre": genre,
+    }
+    return {key: value for key, value in result.items() if value is not None}
+
+
+def songs_blocking(
+    db: sqlite_utils.Database,
+    principal: Principal,
+    where: str = "1",
+    args: list[Any] | None = None,
+    order: str = SONG_ORDER,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Songs the principal may see that match `where` (over t, al, ar, f, l)."""
+    seen, seen_args = visible(principal, "t")
+    rows = db.execute(
+        f"SELECT {SONG_COLUMNS} {SONG_FROM} WHERE t.kind = 'track' AND {seen} AND ({where}) "
+        f"ORDER BY {order} LIMIT ? OFFSET ?",
+        [*seen_args, *(args or []), limit, offset],
+    ).fetchall()
+    return [song(tuple(row)) for row in rows]
+
+
+def albums_blocking(
+    db: sqlite_utils.Database,
+    principal: Principal,
+    where: str = "1",
+    args: list[Any] | None = None,
+    order: str = "al.sort_title",
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Albums the principal may see that match `where` (over al, ar, l)."""
+    seen, seen_args = visible(principal, "al")
+    rows = db.execute(
+        f"SELECT {ALBUM_COLUMNS} {ALBUM_FROM} WHERE al.kind = 'album' AND {seen} AND ({where}) "
+        f"ORDER BY {order}, al.pk LIMIT ? OFFSET ?",
+        [*seen_args, *(args or []), limit, offset],
+    ).fetchall()
+    return [album(tuple(row)) for row in rows]
