@@ -1,5 +1,5 @@
 // Your account on this Hearth: devices and sessions (revoke any), device keys for TVs and
-// apps, two-step verification, your PIN, and your data — export it, pause or clear your
+// apps, app passwords for music apps, two-step verification, your PIN, and your data — export it, pause or clear your
 // history, delete your account. Secrets (keys, recovery codes) are shown once, here.
 
 import { del, get, has, post, put } from '../api.js';
@@ -39,6 +39,34 @@ async function sessionsSection(ctx) {
       mount(keyOut, h('p', 'Enter this key on the device now; it will not be shown again:'),
         h('input.secret', { readonly: true, value: made.key, 'aria-label': 'Device key' }));
     }, 'Make key'), keyOut));
+}
+
+// Music apps (Subsonic) sign in with an app password: one per app, shown once, revocable.
+// The account password never works there.
+async function appPasswordsSection(ctx) {
+  if (!has('GET', '/api/me/app-passwords')) return null;
+  const { app_passwords: made = [] } = await get('/api/me/app-passwords', { signal: ctx.signal });
+  const reload = () => go('/account', { replace: true });
+  const rows = made.map((p) => h('tr', { dataset: { appPasswordId: p.id } },
+    h('th', { scope: 'row' }, p.name), h('td', when(p.created_at)), h('td', when(p.last_used_at) || 'never'),
+    h('td', button('Revoke', async () => {
+      await del(`/api/me/app-passwords/${p.id}`);
+      toast(`${p.name} can no longer sign in.`);
+      reload();
+    }, { label: `Revoke app password ${p.name}`, dataset: { revokeAppPassword: p.id } }))));
+  const out = h('div', { 'aria-live': 'polite' });
+  return h('section', h('h2', 'Music app passwords'),
+    h('p.meta', 'Music apps (Symfonium, DSub, Substreamer, Feishin, Amperfy, play:Sub, Tempo) sign in with your user name and an app password made here, never your account password. Apps that support API keys can use a device key instead.'),
+    rows.length ? h('div.table-wrap', h('table',
+      h('thead', h('tr', ['App', 'Made', 'Last used', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', rows))) : null,
+    h('details', h('summary', 'Make an app password'), form([
+      field('App', h('input', { name: 'name', required: true, autocomplete: 'off' })),
+    ], async (data) => {
+      const fresh = await post('/api/me/app-passwords', data);
+      mount(out, h('p', `Enter this password in ${fresh.name} now; it will not be shown again:`),
+        h('input.secret', { readonly: true, value: fresh.password, 'aria-label': 'App password' }));
+    }, 'Make app password'), out));
 }
 
 function twoStepSection() {
@@ -126,12 +154,13 @@ async function dataSection(ctx) {
 
 export async function accountView(root, ctx) {
   const user = session.user;
-  const [sessions, data] = await Promise.all([sessionsSection(ctx), dataSection(ctx)]);
+  const [sessions, apps, data] = await Promise.all([sessionsSection(ctx), appPasswordsSection(ctx), dataSection(ctx)]);
   mount(root,
     heading(user.username, h('a.btn', { href: '#/profiles' }, 'Switch profile'),
       button('Sign out', async () => { await signOut(); go('/signin'); })),
     h('p.meta', `Role: ${user.role}`),
     sessions,
+    apps,
     twoStepSection(),
     pinSection(),
     data);
