@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
-from plugins.subsonic import browse, lists, media, system
+from plugins.subsonic import annotation, browse, lists, media, system
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.routes import Endpoints, subsonic_routes
 
@@ -35,6 +35,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     browse.register,
     lists.register,
     media.register,
+    annotation.register,
 )
 
 
