@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: typed on a phone keyboard
 MAX_PER_PERSON = 50
+TOUCH_EVERY = 3600.0
 
 
 def purpose(user_id: int) -> str:
@@ -45,6 +46,7 @@ def new_secret() -> str:
 class AppSecret:
     id: int
     secret: str
+    last_used_at: str | None = None
 
 
 def create_blocking(
@@ -87,14 +89,21 @@ def secrets_blocking(
         return None
     user_id = int(row[0])
     opened: list[AppSecret] = []
-    for password_id, sealed in db.execute(
-        "SELECT id, sealed FROM app_passwords WHERE user_id = ?", [user_id]
+    for password_id, sealed, used in db.execute(
+        "SELECT id, sealed, last_used_at FROM app_passwords WHERE user_id = ?", [user_id]
     ):
         try:
-            opened.append(AppSecret(password_id, box.open_blocking(sealed, purpose(user_id))))
+            secret = box.open_blocking(sealed, purpose(user_id))
+            opened.append(AppSecret(password_id, secret, used))
         except SecretBoxError:
             continue
     return user_id, opened
+
+
+def due_for_touch(used: str | None) -> bool:
+    """Whether a use is worth writing down: at most once an hour (idle means no writes, and an
+    app calls many times a minute while it plays)."""
+    return used is None or used < now_text(-TOUCH_EVERY)
 
 
 def touch_blocking(db: sqlite_utils.Database, password_id: int) -> None:

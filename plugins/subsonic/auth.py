@@ -128,6 +128,9 @@ class SubsonicAuth:
                 " Hearth's web app (Account), never the account password.",
             )
         self.attempts.succeeded(account, client_address(request))
+        if app_passwords.due_for_touch(match.last_used_at):  # the account page shows it
+            used = match.id
+            await self._ctx.catalog.write(lambda db: app_passwords.touch_blocking(db, used))
         principal = await self._ctx.catalog.read(lambda db: principal_blocking(db, found[0]))
         if principal is None:
             raise SubsonicError(WRONG_CREDENTIALS, "Wrong username or password.")

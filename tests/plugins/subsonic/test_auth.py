@@ -12,6 +12,8 @@ import libsonic
 import pytest
 from libsonic import errors
 
+from core.people.throttle import AttemptLimiter
+from plugins.subsonic import auth as subsonic_auth
 from tests.conftest import PASSWORD, RunningServer, StartServer
 
 YAML = "subsonic:\n"
@@ -144,3 +146,36 @@ async def test_xml_and_json_envelopes_and_jsonp_refused(start_server: StartServe
     assert root.find(NS + "error").attrib["message"] == (  # type: ignore[union-attr]
         "JSONP is not supported; ask for f=json or f=xml."
     )
+
+
+async def test_an_app_password_use_is_shown_on_the_list(start_server: StartServer) -> None:
+    server = await start_server(YAML)
+    _, secret = await app_password(server)
+    listed = await server.get_json("/api/me/app-passwords")
+    assert listed["app_passwords"][0]["last_used_at"] is None  # type: ignore[index]
+    assert await asyncio.get_running_loop().run_in_executor(None, client(server, secret).ping)
+    listed = await server.get_json("/api/me/app-passwords")
+    assert listed["app_passwords"][0]["last_used_at"] is not None  # type: ignore[index]
+
+
+async def test_wrong_passwords_are_slowed_down_like_sign_in(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = lambda: AttemptLimiter(base_delay=600.0)  # noqa: E731  (no clock to wait out)
+    monkeypatch.setattr(subsonic_auth, "AttemptLimiter", slow)
+    server = await start_server(YAML)
+    _, secret = await app_password(server)
+    loop = asyncio.get_running_loop()
+    for _ in range(5):
+        with pytest.raises(errors.CredentialError):
+            await loop.run_in_executor(None, client(server, "guess-guess").ping)
+    with pytest.raises(
+        errors.CredentialError, match=r"^Too many failed attempts; try again in 600 s\.$"
+    ):
+        await loop.run_in_executor(None, client(server, secret).ping)
+    # the same guessing at device keys slows down the address as well
+    for _ in range(20):
+        await call(server, "/rest/ping", apiKey="hk_guess", f="json")
+    _, key = await device_key(server)
+    answer = await call(server, "/rest/ping", apiKey=key, f="json")
+    assert answer["error"]["message"].startswith("Too many failed attempts")
