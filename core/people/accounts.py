@@ -217,12 +217,13 @@ def new_password_hash(password: str) -> str:
 
 
 def set_password_blocking(db: sqlite_utils.Database, user_id: int, hashed: str) -> int:
-    """A new password (from `new_password_hash`) ends every sign-in of that person: sessions
-    and device keys alike, since either may be what the old password's thief made. Answers how
-    many ended. The catalog's credential epoch moves with it (a trigger), so a server running
-    beside `hearth user passwd` refuses the old tokens on the very next request."""
+    """A new password (from `new_password_hash`) ends every sign-in of that person: sessions,
+    device keys and app passwords alike, since any may be what the old password's thief made.
+    Answers how many ended. The catalog's credential epoch moves with it (a trigger), so a
+    server running beside `hearth user passwd` refuses the old tokens on the very next request."""
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hashed, user_id])
-    return int(db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id]).rowcount)
+    apps = db.execute("DELETE FROM app_passwords WHERE user_id = ?", [user_id]).rowcount
+    return int(db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id]).rowcount + apps)
 
 
 def delete_user_blocking(db: sqlite_utils.Database, user_id: int) -> None:

@@ -179,3 +179,15 @@ async def test_wrong_passwords_are_slowed_down_like_sign_in(
     _, key = await device_key(server)
     answer = await call(server, "/rest/ping", apiKey=key, f="json")
     assert answer["error"]["message"].startswith("Too many failed attempts")
+
+
+async def test_a_new_account_password_ends_every_app_password(start_server: StartServer) -> None:
+    server = await start_server(YAML)
+    _, secret = await app_password(server)
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, client(server, secret).ping)
+    body = {"current_password": PASSWORD, "new_password": "a brand new passphrase"}
+    async with server.session.post(server.url + "/api/auth/password", json=body) as response:
+        assert response.status == 200, await response.text()
+    with pytest.raises(errors.CredentialError):
+        await loop.run_in_executor(None, client(server, secret).ping)
