@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
-from plugins.subsonic import annotation, browse, lists, media, system
+from plugins.subsonic import annotation, browse, lists, media, playlists, system
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.routes import Endpoints, subsonic_routes
 
@@ -36,6 +36,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     lists.register,
     media.register,
     annotation.register,
+    playlists.register,
 )
 
 
