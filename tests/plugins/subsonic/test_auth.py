@@ -14,7 +14,7 @@ from libsonic import errors
 
 from core.people.throttle import AttemptLimiter
 from plugins.subsonic import auth as subsonic_auth
-from tests.conftest import PASSWORD, RunningServer, StartServer
+from tests.conftest import PASSWORD, RunningServer, StartServer, make_user
 
 YAML = "subsonic:\n"
 NS = "{http://subsonic.org/restapi}"
@@ -191,3 +191,30 @@ async def test_a_new_account_password_ends_every_app_password(start_server: Star
         assert response.status == 200, await response.text()
     with pytest.raises(errors.CredentialError):
         await loop.run_in_executor(None, client(server, secret).ping)
+
+
+async def test_a_member_signs_in_as_themselves_with_their_grants(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(YAML)
+    token = await make_user(server.hub, "kid", "member", libraries=[])
+    headers = {"Authorization": f"Bearer {token}"}
+    async with server.session.post(
+        server.url + "/api/me/app-passwords", json={"name": "Tempo"}, headers=headers
+    ) as response:
+        secret = (await response.json())["password"]
+    salt = "a1b2c3"
+    signed = {"u": "kid", "t": hashlib.md5((secret + salt).encode()).hexdigest(), "s": salt}
+    user = await call(server, "/rest/getUser", username="kid", f="json", **signed)
+    assert user["user"]["username"] == "kid" and user["user"]["adminRole"] is False
+    owner = await call(server, "/rest/getUser", username="owner", f="json", **signed)
+    assert owner["error"]["code"] == 50
+    scan = await call(server, "/rest/getScanStatus", f="json", **signed)
+    assert scan["error"] == {"code": 50, "message": "Only the owner or an admin may do this."}
+    folders = await call(server, "/rest/getMusicFolders", f="json", **signed)
+    assert folders["status"] == "ok" and not folders["musicFolders"].get("musicFolder")
+    # the owner's app password is not the kid's, and a sign-in token is not an API key
+    _, owners = await app_password(server)
+    wrong = {"u": "kid", "t": hashlib.md5((owners + salt).encode()).hexdigest(), "s": salt}
+    assert (await call(server, "/rest/ping", f="json", **wrong))["error"]["code"] == 40
+    assert (await call(server, "/rest/ping", apiKey=token, f="json"))["error"]["code"] == 44
