@@ -23,7 +23,8 @@ from core.context import PluginContext
 from core.http.origin import client_address, origin_of
 from core.people import app_passwords
 from core.people.access import Principal
-from core.people.accounts import principal_blocking, session_for_token_blocking
+from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
+from core.people.middleware import TOUCH_EVERY
 from core.people.throttle import AttemptLimiter
 from plugins.subsonic.responses import (
     CONFLICTING_AUTH,
@@ -97,12 +98,18 @@ class SubsonicAuth:
         if row is None or row[2] != "api_key":
             self._failed(request, KEY_ACCOUNT, False)
             raise SubsonicError(INVALID_API_KEY, "Invalid API key.")
-        session_id, user_id, _kind, scope, _seen = row
+        session_id, user_id, _kind, scope, seen = row
         principal = await self._ctx.catalog.read(
             lambda db: principal_blocking(db, user_id, session_id, scope)
         )
         if principal is None:
             raise SubsonicError(INVALID_API_KEY, "Invalid API key.")
+        if seen < now_text(-TOUCH_EVERY):  # the account page's "last seen", at most hourly
+            await self._ctx.catalog.write(
+                lambda db: db.execute(
+                    "UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now_text(), session_id]
+                )
+            )
         return principal
 
     async def _by_app_password(

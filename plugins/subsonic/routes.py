@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from core.context import PluginContext
-from core.http.routes import RouteSpec
+from core.http.routes import Param, RouteSpec
 from core.people.access import Principal
 from plugins.subsonic import responses
 from plugins.subsonic.auth import SubsonicAuth
@@ -34,6 +34,16 @@ from plugins.subsonic.responses import (
 )
 
 TAGS = ("subsonic",)
+QUERY = (
+    Param("apiKey", "a Hearth device key (OpenSubsonic apiKeyAuthentication), without u"),
+    Param("u", "user name, with an app password as t and s, or as p"),
+    Param("t", "md5(app password + s), hex"),
+    Param("s", "a random salt"),
+    Param("p", "the app password, plain or enc:HEX"),
+    Param("f", "xml (the default) or json; jsonp is refused"),
+    Param("v", "the client's API version"),
+    Param("c", "the client's name"),
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,14 @@ def subsonic_routes(
     specs: list[RouteSpec] = []
     for method in ("GET", "POST"):
         specs.append(
-            RouteSpec(method, "/rest/{method}", rest, summary=summary, tags=TAGS, access="anyone")
+            RouteSpec(
+                method,
+                "/rest/{method}",
+                rest,
+                summary=summary,
+                tags=TAGS,
+                query=QUERY,
+                access="anyone",
+            )
         )
     return specs

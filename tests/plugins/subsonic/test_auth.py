@@ -218,3 +218,18 @@ async def test_a_member_signs_in_as_themselves_with_their_grants(
     wrong = {"u": "kid", "t": hashlib.md5((owners + salt).encode()).hexdigest(), "s": salt}
     assert (await call(server, "/rest/ping", f="json", **wrong))["error"]["code"] == 40
     assert (await call(server, "/rest/ping", apiKey=token, f="json"))["error"]["code"] == 44
+
+
+async def test_a_key_used_by_a_music_app_is_seen_on_the_sessions_list(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(YAML)
+    key_id, key = await device_key(server)
+    old = "2024-01-01T00:00:00Z"
+    await server.hub.catalog.write(
+        lambda db: db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [old, key_id])
+    )
+    assert (await call(server, "/rest/ping", apiKey=key, f="json"))["status"] == "ok"
+    listed = await server.get_json("/api/auth/sessions")
+    seen = {s["id"]: s["last_seen_at"] for s in listed["sessions"]}  # type: ignore[attr-defined]
+    assert seen[key_id] > old
