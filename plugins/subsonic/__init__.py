@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
-from plugins.subsonic import annotation, browse, lists, media, playlists, system
+from plugins.subsonic import annotation, browse, lists, lyrics, media, playlists, system
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.routes import Endpoints, subsonic_routes
 
@@ -37,6 +37,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     media.register,
     annotation.register,
     playlists.register,
+    lyrics.register,
 )
 
 
