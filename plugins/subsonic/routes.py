@@ -34,6 +34,7 @@ from plugins.subsonic.responses import (
 )
 
 TAGS = ("subsonic",)
+NOBODY = Principal(None, "", "member", libraries=frozenset())  # of public endpoints: sees nothing
 QUERY = (
     Param("apiKey", "a Hearth device key (OpenSubsonic apiKeyAuthentication), without u"),
     Param("u", "user name, with an app password as t and s, or as p"),
@@ -90,6 +91,7 @@ class Endpoint:
     handler: Handler
     writes: bool  # changes something: refused to `read`-scoped device keys
     admin: bool  # owners and admins only
+    public: bool = False  # answered without sign-in, to nobody in particular
 
 
 class Endpoints:
@@ -99,11 +101,19 @@ class Endpoints:
         self._table: dict[str, Endpoint] = {}
 
     def add(
-        self, name: str, handler: Handler, *, writes: bool = False, admin: bool = False
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        writes: bool = False,
+        admin: bool = False,
+        public: bool = False,
     ) -> None:
+        """`public`: no sign-in (OpenSubsonic asks it of getOpenSubsonicExtensions); the
+        handler's principal then sees no library."""
         if name in self._table:
             raise ValueError(f"Subsonic endpoint {name} is registered twice")
-        self._table[name] = Endpoint(handler, writes, admin)
+        self._table[name] = Endpoint(handler, writes, admin, public)
 
     def names(self) -> list[str]:
         return sorted(self._table)
@@ -141,8 +151,11 @@ def subsonic_routes(
                 "xml", responses.GENERIC, "JSONP is not supported; ask for f=json or f=xml."
             )
         try:
-            principal = await auth.principal(request, params)
             endpoint = endpoints.find(name)
+            if endpoint is not None and endpoint.public:
+                principal = NOBODY
+            else:
+                principal = await auth.principal(request, params)
             if endpoint is None:
                 raise SubsonicError(NOT_FOUND, f"Unknown or unsupported endpoint: {name}")
             if endpoint.writes and principal.scope == "read":

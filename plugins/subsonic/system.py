@@ -1,12 +1,13 @@
-"""System endpoints: ping, getLicense, getOpenSubsonicExtensions, getUser, getScanStatus and
-startScan (admins). They never read media and never change a person's data.
+"""System endpoints: ping, getLicense, getOpenSubsonicExtensions (without sign-in, as
+OpenSubsonic asks), tokenInfo, getUser, getScanStatus and startScan (admins). They never read
+media and never change a person's data.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugins.subsonic.responses import NOT_AUTHORIZED, Payload, SubsonicError
+from plugins.subsonic.responses import AUTH_NOT_SUPPORTED, NOT_AUTHORIZED, Payload, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
 
 # OpenSubsonic extensions this server speaks (name, versions), for getOpenSubsonicExtensions
@@ -34,6 +35,13 @@ async def get_extensions(call: Call) -> Payload:
             {"name": name, "versions": list(versions)} for name, versions in EXTENSIONS
         ]
     }
+
+
+async def token_info(call: Call) -> Payload:
+    """Whose API key this is (apiKeyAuthentication)."""
+    if call.get("apiKey") is None:
+        raise SubsonicError(AUTH_NOT_SUPPORTED, "tokenInfo answers only for an apiKey.")
+    return {"tokenInfo": {"username": call.principal.username}}
 
 
 async def get_user(call: Call) -> Payload:
@@ -102,7 +110,8 @@ async def start_scan(call: Call) -> Payload:
 def register(endpoints: Endpoints) -> None:
     endpoints.add("ping", ping)
     endpoints.add("getLicense", get_license)
-    endpoints.add("getOpenSubsonicExtensions", get_extensions)
+    endpoints.add("getOpenSubsonicExtensions", get_extensions, public=True)
+    endpoints.add("tokenInfo", token_info)
     endpoints.add("getUser", get_user)
     endpoints.add("getScanStatus", get_scan_status, admin=True)
     endpoints.add("startScan", start_scan, admin=True, writes=True)

@@ -129,7 +129,7 @@ async def test_api_key_auth_and_its_errors(start_server: StartServer) -> None:
 async def test_xml_and_json_envelopes_and_jsonp_refused(start_server: StartServer) -> None:
     server = await start_server(YAML)
     _, key = await device_key(server, "full")
-    root = await call(server, "/rest/getOpenSubsonicExtensions.view", apiKey=key)
+    root = await call(server, "/rest/getOpenSubsonicExtensions.view")  # needs no sign-in
     assert root.tag == NS + "subsonic-response"
     assert root.attrib["status"] == "ok" and root.attrib["openSubsonic"] == "true"
     names = {e.attrib["name"] for e in root.iter(NS + "openSubsonicExtensions")}
@@ -137,6 +137,12 @@ async def test_xml_and_json_envelopes_and_jsonp_refused(start_server: StartServe
     failed = await call(server, "/rest/ping", apiKey="hk_nope")
     assert failed.attrib["status"] == "failed"
     assert failed.find(NS + "error").attrib == {"code": "44", "message": "Invalid API key."}  # type: ignore[union-attr]
+    info = await call(server, "/rest/tokenInfo", apiKey=key, f="json")
+    assert info["tokenInfo"] == {"username": "owner"}
+    unknown = await call(server, "/rest/getVideos", apiKey=key, f="json")
+    assert unknown["error"] == {"code": 70, "message": "Unknown or unsupported endpoint: getVideos"}
+    anonymous = await call(server, "/rest/getVideos", f="json")  # sign-in is checked first
+    assert anonymous["error"]["code"] == 10
     status = await call(server, "/rest/getScanStatus", apiKey=key, f="json")
     assert status["scanStatus"] == {"scanning": False, "count": 0}
     async with server.session.get(
