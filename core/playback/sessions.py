@@ -479,3 +479,31 @@ class TranscodeManager:
             settings.ffmpeg, path, plan, probe or {}, settings.encoder, start, constant
         )
         return self._progressive.stream(argv, settings.capacity, plan.encodes_video, path, client)
+
+    def progressive_audio(
+        self,
+        path: Path,
+        audio: AudioOutput,
+        start: float = 0.0,
+        client: str | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        """The first audio stream re-encoded as `audio` from `start` seconds, from ffmpeg's
+        stdout (music apps: Subsonic `stream` with `format`, `maxBitRate`, `timeOffset`).
+        Audio encodes are light, so they never wait for a video slot."""
+        argv = [
+            str(self._settings.ffmpeg),
+            *("-nostdin", "-hide_banner", "-v", "error"),
+            *(("-ss", f"{start:.3f}") if start > 0 else ()),
+            *("-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-map_metadata", "-1"),
+            *("-c:a", audio.codec, "-b:a", f"{audio.kbps}k", "-f", audio.container, "pipe:1"),
+        ]
+        return self._progressive.stream(argv, self._settings.capacity, False, path, client)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOutput:
+    """An audio-only transcode: ffmpeg's encoder, its bitrate and the container it writes."""
+
+    codec: str  # libmp3lame, libopus, aac
+    kbps: int
+    container: str  # mp3, ogg, adts

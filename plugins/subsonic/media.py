@@ -4,8 +4,8 @@ Files leave only through the core's library-file check (`send_file` with the lib
 as the web app's direct play does, so a link leading out of the library folders is refused;
 a song the principal may not see is "not found" (70) whether it exists or not. Cover art is
 the item's own artwork, else its album's or artist's, else the first of its tracks' (an album
-whose art is embedded in its files), resized once into the shared thumbnail cache. It never
-transcodes yet: `stream` always sends the file as it is (`format=raw` semantics).
+whose art is embedded in its files), resized once into the shared thumbnail cache. `stream`
+re-encodes only when asked (`transcode.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from core.playback.stream import content_type, item_file_blocking
 from plugins.subsonic import shapes
 from plugins.subsonic.responses import NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
+from plugins.subsonic.transcode import send_transcode, time_offset, transcode_output
 
 COVER_KINDS = ("thumb", "poster")
 DEFAULT_COVER = 1080  # the largest cached size when an app asks for no size
@@ -55,6 +56,16 @@ async def send_song(call: Call, attachment: bool) -> web.StreamResponse:
         raise SubsonicError(NOT_FOUND, err.message) from err
 
 
+def song_facts_blocking(
+    db: sqlite_utils.Database, principal: Principal, song_id: str
+) -> tuple[str, int | None]:
+    """(suffix, kbps) of a song the principal may hear, else error 70."""
+    found = shapes.songs_blocking(db, principal, "t.id = ?", [song_id], limit=1)
+    if not found:
+        raise SubsonicError(NOT_FOUND, "Song not found")
+    return str(found[0].get("suffix", "")), found[0].get("bitRate")
+
+
 def _quoted(name: str) -> str:
     from urllib.parse import quote
 
@@ -62,8 +73,16 @@ def _quoted(name: str) -> str:
 
 
 async def stream(call: Call) -> web.StreamResponse:
-    """The song's file as it is, with Range (apps seek by bytes)."""
-    return await send_song(call, attachment=False)
+    """The song's file as it is, with Range (apps seek by bytes); re-encoded through the
+    playback engine when `format`, `maxBitRate` or `timeOffset` ask for it."""
+    song_id = call.require("id")
+    facts = await call.ctx.catalog.read(lambda db: song_facts_blocking(db, call.principal, song_id))
+    output = transcode_output(
+        call.get("format"), call.integer("maxBitRate", 0), time_offset(call), *facts
+    )
+    if output is None:
+        return await send_song(call, attachment=False)
+    return await send_transcode(call, song_id, output)
 
 
 async def download(call: Call) -> web.StreamResponse:
