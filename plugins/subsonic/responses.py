@@ -12,6 +12,7 @@ may see what.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -36,6 +37,8 @@ NOT_AUTHORIZED = 50
 NOT_FOUND = 70
 
 Payload = Mapping[str, Any]
+# characters XML 1.0 cannot carry at all, even escaped (a tag may hold any of them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class SubsonicError(Exception):
@@ -86,7 +89,7 @@ def _answer(fmt: str, body: dict[str, Any]) -> web.Response:
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _element(name: str, content: Payload) -> str:
