@@ -4,10 +4,11 @@
 looked up by its hash like any session; a `read` key may only read. `u` with `t`+`s`
 (t = md5(secret + s)) or `p` (plain or `enc:` hex) must match one of that person's app
 passwords (`core.people.app_passwords`) — never the account password, which is only ever
-stored as an argon2 hash. Failures answer the spec's codes (10, 40, 42-44) and are slowed
-down like sign-in (`core.people.throttle`), per account and per address. Each call reads the
-catalog again, so a revoked key or app password fails on the very next call. It never logs a
-secret and never decides which items a person may see (`Principal.item_clause` does).
+stored as an argon2 hash. Failures answer the spec's codes (10 missing, 40 wrong, 43 both
+kinds, 44 bad key) and are slowed down like sign-in (`core.people.throttle`), per account and
+per address. Each call reads the catalog again, so a revoked key or app password fails on the
+very next call. It never logs a secret and never decides which items a person may see
+(`Principal.item_clause` does).
 """
 
 from __future__ import annotations
