@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
-from plugins.subsonic import annotation, browse, lists, lyrics, media, playlists, system
+from plugins.subsonic import (
+    annotation,
+    bookmarks,
+    browse,
+    lists,
+    lyrics,
+    media,
+    playlists,
+    system,
+)
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.routes import Endpoints, subsonic_routes
 
@@ -38,6 +47,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     annotation.register,
     playlists.register,
     lyrics.register,
+    bookmarks.register,
 )
 
 
