@@ -23,6 +23,7 @@ from plugins.subsonic import (
     lyrics,
     media,
     playlists,
+    stars,
     system,
 )
 from plugins.subsonic.auth import SubsonicAuth
@@ -48,6 +49,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     playlists.register,
     lyrics.register,
     bookmarks.register,
+    stars.register,
 )
 
 

@@ -2,8 +2,8 @@
 
 Blocking functions over the catalog, like `browse.py`, each limited to what the principal may
 see. "frequent" and "recent" come from the person's own play history (Hearth's `history`,
-which `scrobble` feeds), "highest" from their own ratings. Stars are not kept by the catalog
-yet, so "starred" lists nothing. Sizes are capped at 500, as the spec says. It never writes.
+which `scrobble` feeds), "highest" from their own ratings, "starred" from their stars. Sizes
+are capped at 500, as the spec says. It never writes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from plugins.subsonic import shapes
 from plugins.subsonic.browse import BlockingEndpoint, Params, folder_filter, reader, required
 from plugins.subsonic.responses import GENERIC, SubsonicError
 from plugins.subsonic.routes import Endpoints
+from plugins.subsonic.stars import starred_clause
 
 MAX_SIZE = 500
 
@@ -64,7 +65,7 @@ def _album_list_query(principal: Principal, params: Params) -> tuple[str, list[A
             f"{_history(principal, 'max(h.watched_at)')} IS NOT NULL",
             f"{_history(principal, 'max(h.watched_at)')} DESC",
         ),
-        "starred": ("0", "al.sort_title"),
+        "starred": (starred_clause(principal, "al"), "al.sort_title"),
     }
     if kind in simple:
         where, order = simple[kind]
