@@ -254,6 +254,10 @@ def test_the_owner_sees_the_public_url_as_status_invite_and_qr_code(setup: Setup
 
 
 def test_the_tunnel_comes_back_by_itself_when_the_relays_sshd_restarts(setup: Setup) -> None:
+    # a stream of its own before the cut: the module's tests may run on other workers (xdist),
+    # so what the link carried must not depend on which of them ran first
+    streamed = setup.phone("stream", f"/api/items/{setup.item}/stream", setup.token)
+    assert streamed["status"] == 200 and streamed["size"] == setup.song.stat().st_size
     before = setup.relay_detail()
     setup.relay.stop()  # the listener and the session holding the tunnel
     setup.relay.start()
