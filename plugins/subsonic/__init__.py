@@ -23,6 +23,7 @@ from plugins.subsonic import (
     lyrics,
     media,
     playlists,
+    queue,
     stars,
     system,
 )
@@ -50,6 +51,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     lyrics.register,
     bookmarks.register,
     stars.register,
+    queue.register,
 )
 
 
