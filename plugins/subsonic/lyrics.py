@@ -46,7 +46,7 @@ class Lyrics:
             {"start": start, "value": text} if self.synced else {"value": text}
             for start, text in self.lines
         ]
-        return {
+        found = {
             "displayArtist": artist,
             "displayTitle": title,
             "lang": self.lang,
@@ -54,6 +54,7 @@ class Lyrics:
             "synced": self.synced,
             "line": line,
         }
+        return {key: value for key, value in found.items() if value is not None}
 
     def text(self) -> str:
         return "\n".join(text for _, text in self.lines)
