@@ -75,6 +75,8 @@ def song(row: tuple[Any, ...]) -> dict[str, Any]:
         relpath,
         probe,
         genre,
+        starred,
+        rating,
     ) = row
     meta = json.loads(metadata or "{}")
     path = os.fsdecode(relpath) if relpath is not None else ""
@@ -105,6 +107,8 @@ def song(row: tuple[Any, ...]) -> dict[str, Any]:
         "type": "music",
         "mediaType": "song",
         "isVideo": False,
+        "starred": created(starred),
+        "userRating": rating // 2 if rating else None,
     }
     return {key: value for key, value in result.items() if value is not None}
 
@@ -117,7 +121,9 @@ def content_type(suffix: str) -> str:
 
 def album(row: tuple[Any, ...]) -> dict[str, Any]:
     """An album row (ALBUM_COLUMNS) as the spec's AlbumID3."""
-    album_id, title, year, added_at, artist_id, artist, count, duration, genre = row
+    album_id, title, year, added_at, artist_id, artist, count, duration, genre, starred, rating = (
+        row
+    )
     result: dict[str, Any] = {
         "id": album_id,
         "name": title,
@@ -133,8 +139,20 @@ def album(row: tuple[Any, ...]) -> dict[str, Any]:
         "created": created(added_at),
         "year": year,
         "genre": genre,
+        "starred": created(starred),
+        "userRating": rating // 2 if rating else None,
     }
     return {key: value for key, value in result.items() if value is not None}
+
+
+def personal(principal: Principal, table: str) -> str:
+    """The person's star time and rating of `table`'s item, as two more columns (the user id
+    is the catalog's int, so it is safe inline)."""
+    user = int(principal.user_id) if principal.user_id is not None else -1
+    return (
+        f", (SELECT starred_at FROM stars WHERE user_id = {user} AND item_pk = {table}.pk), "
+        f"(SELECT rating FROM ratings WHERE user_id = {user} AND item_pk = {table}.pk)"
+    )
 
 
 def songs_blocking(
@@ -149,7 +167,8 @@ def songs_blocking(
     """Songs the principal may see that match `where` (over t, al, ar, f, l)."""
     seen, seen_args = visible(principal, "t")
     rows = db.execute(
-        f"SELECT {SONG_COLUMNS} {SONG_FROM} WHERE t.kind = 'track' AND {seen} AND ({where}) "
+        f"SELECT {SONG_COLUMNS}{personal(principal, 't')} {SONG_FROM} "
+        f"WHERE t.kind = 'track' AND {seen} AND ({where}) "
         f"ORDER BY {order} LIMIT ? OFFSET ?",
         [*seen_args, *(args or []), limit, offset],
     ).fetchall()
@@ -168,7 +187,8 @@ def albums_blocking(
     """Albums the principal may see that match `where` (over al, ar, l)."""
     seen, seen_args = visible(principal, "al")
     rows = db.execute(
-        f"SELECT {ALBUM_COLUMNS} {ALBUM_FROM} WHERE al.kind = 'album' AND {seen} AND ({where}) "
+        f"SELECT {ALBUM_COLUMNS}{personal(principal, 'al')} {ALBUM_FROM} "
+        f"WHERE al.kind = 'album' AND {seen} AND ({where}) "
         f"ORDER BY {order}, al.pk LIMIT ? OFFSET ?",
         [*seen_args, *(args or []), limit, offset],
     ).fetchall()

@@ -36,6 +36,11 @@ async def test_stars_are_kept_and_listed(start_server: StartServer, tmp_path: Pa
     assert listed(starred, "album") == ["Kind of Blue"]
     assert listed(starred, "artist") == ["Miles Davis"]
     assert listed((await sonic(conn.getStarred))["starred"], "album") == ["Kind of Blue"]
+    shown = (await sonic(conn.getAlbum, album["id"]))["album"]
+    assert shown["starred"].endswith("Z") and "starred" in shown["song"][0]
+    assert "starred" not in shown["song"][1]
+    await sonic(conn.setRating, song["id"], 5)
+    assert (await sonic(conn.getSong, song["id"]))["song"]["userRating"] == 5
     stars = (await sonic(conn.getAlbumList2, "starred"))["albumList2"]
     assert listed(stars, "album") == ["Kind of Blue"]
     count = await server.hub.catalog.read(
