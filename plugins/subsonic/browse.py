@@ -192,7 +192,7 @@ def directory_blocking(
 ) -> dict[str, Any]:
     """A music folder (its artists), an artist (its albums) or an album (its songs)."""
     item_id = required(params, "id")
-    if item_id.isdigit():
+    if item_id.isdigit() and len(item_id) < 16:  # item ids are 24 hex digits, maybe all 0-9
         folders = music_folders_blocking(db, principal, params)["musicFolders"]["musicFolder"]
         folder = next((f for f in folders if str(f["id"]) == item_id), None)
         if folder is None:
