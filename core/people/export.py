@@ -37,6 +37,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("ratings", "user_id"): "ratings",
     ("playlists", "user_id"): "playlists",
     ("app_passwords", "user_id"): "app_passwords",
+    ("stars", "user_id"): "stars",
+    ("play_queues", "user_id"): "play_queue",
 }
 
 
@@ -117,6 +119,17 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
         {"item": _item(r), "rating": r[4]}
         for r in _rows(db, principal, "ratings.rating", "ratings", "ratings.user_id = ?", [user_id])
     ]
+    stars = [
+        {"item": _item(r), "starred_at": r[4]}
+        for r in _rows(
+            db,
+            principal,
+            "stars.starred_at",
+            "stars",
+            "stars.user_id = ? ORDER BY stars.starred_at DESC",
+            [user_id],
+        )
+    ]
     return {
         "format": FORMAT,
         "exported_at": stamp(),
@@ -128,9 +141,38 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
         "progress": progress,
         "history": history,
         "ratings": ratings,
+        "stars": stars,
+        "play_queue": _play_queue(db, principal, user_id),
         "playlists": _playlists(db, principal, user_id),
         "invites_created": _invites_created(db, user_id),
         "invited_by": _invited_by(db, user_id),
+    }
+
+
+def _play_queue(
+    db: sqlite_utils.Database, principal: Principal, user_id: int
+) -> dict[str, Any] | None:
+    """The queue a music app last saved (song, position, the songs), or None."""
+    row = db.execute(
+        "SELECT current_pk, position, changed_at, changed_by FROM play_queues WHERE user_id = ?",
+        [user_id],
+    ).fetchone()
+    if row is None:
+        return None
+    select, args = _item_select(principal)
+    current = db.execute(f"SELECT {select} FROM items WHERE items.pk = ?", [*args, row[0]])
+    found = current.fetchone()
+    songs = db.execute(
+        f"SELECT {select} FROM play_queue_items JOIN items ON items.pk = play_queue_items.item_pk "
+        "WHERE play_queue_items.user_id = ? ORDER BY play_queue_items.position",
+        [*args, user_id],
+    ).fetchall()
+    return {
+        "current": _item(tuple(found)) if found else None,
+        "position": row[1],
+        "changed_at": row[2],
+        "changed_by": row[3],
+        "items": [_item(tuple(r)) for r in songs],
     }
 
 

@@ -91,6 +91,20 @@ async def someone_with_everything(server: RunningServer) -> tuple[int, str, dict
             "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
             [user, token_hash("abcd-efgh")],
         )
+        db.execute(  # what music apps keep: a star and a saved play queue
+            "INSERT INTO stars (user_id, item_pk, starred_at) VALUES (?, ?, "
+            "'2024-01-03T00:00:00Z')",
+            [user, pks[0]],
+        )
+        db.execute(
+            "INSERT INTO play_queues (user_id, current_pk, position, changed_at, changed_by) "
+            "VALUES (?, ?, 12.5, '2024-01-03T00:00:00Z', 'DSub')",
+            [user, pks[0]],
+        )
+        db.execute(
+            "INSERT INTO play_queue_items (user_id, position, item_pk) VALUES (?, 0, ?)",
+            [user, pks[0]],
+        )
         db.execute(  # the invite that brought ada in, made by the owner
             "INSERT INTO invites (code_hash, created_by, role, created_at, expires_at, used_at, "
             "used_by) VALUES ('h', (SELECT id FROM users WHERE username = 'owner'), 'member', "
