@@ -50,6 +50,9 @@ echo $? > "$T/id.status"
 def test_setup_makes_a_system_user_that_logs_in_by_key_only(tmp_path: Path) -> None:
     for folder in ("up", "work"):
         (tmp_path / folder).mkdir()
+        # the upper folder is the merged /etc's root: 0755 like /etc, whatever this worker's
+        # umask (077 once a Hearth server started in it made /etc unreadable to hearth-relay)
+        (tmp_path / folder).chmod(0o755)
     done = subprocess.run(
         ["unshare", "-m", "-n", "--fork", "--kill-child", "bash", "-c", INSIDE],
         env={"T": str(tmp_path), "S": str(SCRIPTS), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
