@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -147,6 +148,16 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     for task in leaked:
         task.cancel()
     assert not leaked, f"tasks leaked: {[t.get_name() for t in leaked]}"
+
+
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """A server started in-process sets umask 077 for its whole process (its data folder is
+    private); put the worker's back, so later tests' files are made as they expect."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 @pytest.fixture(autouse=True)
