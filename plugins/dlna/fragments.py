@@ -48,33 +48,48 @@ class FragmentStore:
         self.path = path
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        # every connection with the lock its thread holds while using it: close() takes each
+        # lock, so a connection is never closed under a statement running in another thread
+        # (that crashed the process: a prerender batch still running at teardown)
+        self._connections: list[tuple[sqlite3.Connection, threading.Lock]] = []
         self._generation = 0  # bumped when the file is replaced: threads reconnect
 
-    def _db(self) -> sqlite3.Connection:
-        held: tuple[int, sqlite3.Connection] | None = getattr(self._local, "db", None)
+    def _db(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        held: tuple[int, sqlite3.Connection, threading.Lock] | None = getattr(
+            self._local, "db", None
+        )
         if held is not None and held[0] == self._generation:
-            return held[1]
+            return held[1], held[2]
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last commit is harmless
+        use = threading.Lock()
         with self._lock:
-            self._connections.append(db)
-        self._local.db = (self._generation, db)
-        return db
+            self._connections.append((db, use))
+        self._local.db = (self._generation, db, use)
+        return db, use
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, held so that close() waits for what runs on it."""
+        db, use = self._db()
+        with use:
+            yield db
 
     def open_blocking(self) -> None:
         """Create the table, replacing a file SQLite cannot read (it only held a cache)."""
         try:
-            self._db().executescript(_SCHEMA)
-            self._db().execute("SELECT count(*) FROM fragments WHERE pk = 0").fetchone()
+            with self._use() as db:
+                db.executescript(_SCHEMA)
+                db.execute("SELECT count(*) FROM fragments WHERE pk = 0").fetchone()
         except sqlite3.DatabaseError as err:
             _LOGGER.warning("DIDL cache %s is unreadable (%s); starting a new one", self.path, err)
             self.close()
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     Path(f"{self.path}{suffix}").unlink()
-            self._db().executescript(_SCHEMA)
+            with self._use() as db:
+                db.executescript(_SCHEMA)
 
     def lookup_blocking(self, pks: Sequence[int]) -> Stored:
         """Stored bodies of these items; an unreadable store answers nothing (Browse then builds
@@ -83,10 +98,11 @@ class FragmentStore:
             return {}
         marks = ",".join("?" * len(pks))
         try:
-            rows = self._db().execute(
-                f"SELECT pk, item_id, body FROM fragments WHERE pk IN ({marks})", list(pks)
-            )
-            found = {pk: (item_id, body) for pk, item_id, body in rows}
+            with self._use() as db:
+                rows = db.execute(
+                    f"SELECT pk, item_id, body FROM fragments WHERE pk IN ({marks})", list(pks)
+                )
+                found = {pk: (item_id, body) for pk, item_id, body in rows}
         except sqlite3.Error as err:
             _LOGGER.debug("DIDL cache lookup failed: %s", err)
             return {}
@@ -103,8 +119,7 @@ class FragmentStore:
             if stored.get(pk) != (item_id, body)
         ]
         if changed:
-            db = self._db()
-            with _transaction(db):
+            with self._use() as db, _transaction(db):
                 db.executemany(
                     "INSERT OR REPLACE INTO fragments (pk, item_id, library_id, body) "
                     "VALUES (?, ?, ?, ?)",
@@ -117,38 +132,38 @@ class FragmentStore:
     ) -> int:
         """Drop a library's bodies with keys in (after, last] (no upper end: None) that are not
         in `pks`: the items gone from that range. How many were dropped."""
-        db = self._db()
-        gone = [
-            (pk,)
-            for (pk,) in db.execute(
-                "SELECT pk FROM fragments WHERE library_id = ? AND pk > ? AND pk <= ?",
-                [library_id, after, 2**63 - 1 if last is None else last],
-            )
-            if pk not in pks
-        ]
-        if gone:
-            with _transaction(db):
-                db.executemany("DELETE FROM fragments WHERE pk = ?", gone)
+        with self._use() as db:
+            gone = [
+                (pk,)
+                for (pk,) in db.execute(
+                    "SELECT pk FROM fragments WHERE library_id = ? AND pk > ? AND pk <= ?",
+                    [library_id, after, 2**63 - 1 if last is None else last],
+                )
+                if pk not in pks
+            ]
+            if gone:
+                with _transaction(db):
+                    db.executemany("DELETE FROM fragments WHERE pk = ?", gone)
         return len(gone)
 
     def keep_libraries_blocking(self, library_ids: Iterable[int]) -> None:
         """Drop the bodies of libraries that no longer exist."""
         ids = list(library_ids)
-        db = self._db()
         marks = ",".join("?" * len(ids)) or "NULL"
-        if db.execute(
-            f"SELECT 1 FROM fragments WHERE library_id NOT IN ({marks}) LIMIT 1", ids
-        ).fetchone():
-            with _transaction(db):
-                db.execute(f"DELETE FROM fragments WHERE library_id NOT IN ({marks})", ids)
+        with self._use() as db:
+            if db.execute(
+                f"SELECT 1 FROM fragments WHERE library_id NOT IN ({marks}) LIMIT 1", ids
+            ).fetchone():
+                with _transaction(db):
+                    db.execute(f"DELETE FROM fragments WHERE library_id NOT IN ({marks})", ids)
 
     def close(self) -> None:
         """Close every thread's connection (threads that ask again reconnect)."""
         with self._lock:
             connections, self._connections = self._connections, []
             self._generation += 1
-        for db in connections:
-            with contextlib.suppress(sqlite3.Error):
+        for db, use in connections:
+            with use, contextlib.suppress(sqlite3.Error):
                 db.close()
 
 

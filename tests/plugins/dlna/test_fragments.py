@@ -200,7 +200,7 @@ async def test_items_gone_from_the_catalog_leave_the_store(
         return int(db.execute("SELECT count(*) FROM items WHERE file_id IS NOT NULL").fetchone()[0])
 
     def stored_count() -> int:
-        db = service.fragments._db()
+        db = service.fragments._db()[0]
         return int(db.execute("SELECT count(*) FROM fragments").fetchone()[0])
 
     assert stored_count() == await server.hub.catalog.read(count)
