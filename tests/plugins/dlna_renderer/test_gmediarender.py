@@ -16,7 +16,12 @@ import pytest
 from tests import netns
 from tests.conftest import write_config
 from tests.core.media.mediagen import make_video
-from tests.plugins.dlna_renderer.lan import add_tv_and_stranger, owner_token, run_with_peer
+from tests.plugins.dlna_renderer.lan import (
+    Outcome,
+    add_tv_and_stranger,
+    owner_token,
+    run_with_peer,
+)
 
 HTTP_PORT, RENDERER_PORT = 18481, 49494
 MISSING = netns.unavailable_reason() or (
@@ -24,19 +29,19 @@ MISSING = netns.unavailable_reason() or (
 )
 
 
-@pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
-def test_gmediarender_is_found_and_plays_pauses_resumes_seeks_and_stops(tmp_path: Path) -> None:
-    movies = tmp_path / "Movies"
-    movies.mkdir()
-    make_video(movies / "Alien (1979).mp4", 45.0)
+def play_on_gmediarender(
+    tmp_path: Path, movies: Path, http_port: int, renderer_port: int, seconds: float = 60
+) -> Outcome:
+    """Hearth (Play to TV on, the `movies` folder as its library) and gmediarender in one
+    namespace, the peer script driving play, pause, resume, seek and stop; fails on a step that
+    failed, with both logs."""
     token = asyncio.run(owner_token(tmp_path / "data"))
-    address = netns.LAN_ADDRESS
     config = write_config(
         tmp_path / "config",
         f"hearth:\n  data_dir: {tmp_path / 'data'}\n"
         # every address of the namespace: the TV's end is one of ours too, and is what the
         # renderer is handed (a TV on this very box fetches from its own address)
-        f"  http: {{host: 0.0.0.0, port: {HTTP_PORT}, https_port: 0}}\n"
+        f"  http: {{host: 0.0.0.0, port: {http_port}, https_port: 0}}\n"
         "  network: {interfaces: [hv0], mdns: false}\n"
         "dlna: {ssdp: false}\ndlna_renderer: {search_interval: 30, poll_interval: 1}\n"
         f"filename:\nfolders:\n  watch: false\n  libraries:\n"
@@ -46,10 +51,20 @@ def test_gmediarender_is_found_and_plays_pauses_resumes_seeks_and_stops(tmp_path
     out.mkdir()
     with netns.network_namespace() as ns:
         add_tv_and_stranger(ns)
-        arguments = [f"http://{address}:{HTTP_PORT}", token, str(RENDERER_PORT)]
-        outcome = run_with_peer(ns, out, config, "gmediarender", arguments)
+        arguments = [f"http://{netns.LAN_ADDRESS}:{http_port}", token, str(renderer_port)]
+        outcome = run_with_peer(ns, out, config, "gmediarender", arguments, seconds=seconds)
+    log = (out / "gmediarender.log").read_text()
+    assert "failed" not in outcome.result, (outcome.result, outcome.log, log)
+    return outcome
+
+
+@pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
+def test_gmediarender_is_found_and_plays_pauses_resumes_seeks_and_stops(tmp_path: Path) -> None:
+    movies = tmp_path / "Movies"
+    movies.mkdir()
+    make_video(movies / "Alien (1979).mp4", 45.0)
+    outcome = play_on_gmediarender(tmp_path, movies, HTTP_PORT, RENDERER_PORT)
     result = outcome.result
-    assert "failed" not in result, (result, outcome.log, (out / "gmediarender.log").read_text())
     movie = result["movie"]
     played, paused, resumed, seeked, stopped = (s["reached"] for s in result["steps"])
     assert played["item_id"] == movie["id"] and played["duration"] == 45.0  # not the TV's guess

@@ -7,17 +7,13 @@ the transcode had no length and the seek did nothing). Needs root and gmediarend
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from tests import netns
-from tests.conftest import write_config
 from tests.core.playback.films import make_film
-from tests.plugins.dlna_renderer.lan import add_tv_and_stranger, owner_token, run_with_peer
 from tests.plugins.dlna_renderer.peers import clock
-from tests.plugins.dlna_renderer.test_gmediarender import MISSING
+from tests.plugins.dlna_renderer.test_gmediarender import MISSING, play_on_gmediarender
 
 HTTP_PORT, RENDERER_PORT = 18482, 49495
 TSDEMUX = next(Path("/usr/lib").glob("*/gstreamer-1.0/libgstmpegtsdemux.so"), None)
@@ -30,24 +26,8 @@ SKIP = MISSING or (
 def test_gmediarender_seeks_a_transcoded_film_by_bytes(tmp_path: Path) -> None:
     movies = tmp_path / "Movies"
     make_film(movies / "Alien (1979).mkv", 45.0, video="libx265", audio="ac3", size=(320, 180))
-    token = asyncio.run(owner_token(tmp_path / "data"))
-    config = write_config(
-        tmp_path / "config",
-        f"hearth:\n  data_dir: {tmp_path / 'data'}\n"
-        f"  http: {{host: 0.0.0.0, port: {HTTP_PORT}, https_port: 0}}\n"
-        "  network: {interfaces: [hv0], mdns: false}\n"
-        "dlna: {ssdp: false}\ndlna_renderer: {search_interval: 30, poll_interval: 1}\n"
-        f"filename:\nfolders:\n  watch: false\n  libraries:\n"
-        f"    - {{name: Movies, kind: movies, paths: ['{movies}']}}\n",
-    )
-    out = tmp_path / "out"
-    out.mkdir()
-    with netns.network_namespace() as ns:
-        add_tv_and_stranger(ns)
-        arguments = [f"http://{netns.LAN_ADDRESS}:{HTTP_PORT}", token, str(RENDERER_PORT)]
-        outcome = run_with_peer(ns, out, config, "gmediarender", arguments, seconds=90)
+    outcome = play_on_gmediarender(tmp_path, movies, HTTP_PORT, RENDERER_PORT, seconds=90)
     result = outcome.result
-    assert "failed" not in result, (result, outcome.log, (out / "gmediarender.log").read_text())
     movie = result["movie"]
     played, paused, resumed, seeked, stopped = (s["reached"] for s in result["steps"])
     assert played["device"]["TrackURI"].endswith(f"/dlna/transcode/{movie['id']}.ts")
