@@ -293,7 +293,8 @@ async def gmediarender(out: Path, hearth: str, token: str, port: str) -> None:
             await step("stop", None, "stopped", 0, 0)
             result = {"renderer": renderer, "movie": movie, "steps": steps}
     except BaseException as err:
-        result = {"steps": steps, "failed": repr(err)}
+        # gmediarender's exit status (None: still running) tells a crash from a dropped request
+        result = {"steps": steps, "failed": repr(err), "renderer_exit": tv.poll()}
     finally:
         tv.terminate()
         tv.wait(10)
