@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from core.http.errors import ApiError
+from core.http.origin import client_address
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.people.links import LINK_PARAM, link_of
 from core.people.middleware import PRINCIPAL
@@ -68,11 +69,14 @@ Resolver = Callable[[web.Request, str], Awaitable[ResolvedItem]]
 
 def client_key(request: web.Request) -> str:
     """Who is asking: the sign-in session (one playback session per session and item), else
-    the address and browser."""
+    the person, the client's address and browser. The address is the one the origin check
+    vouched for (the phone's, through the relay), never the socket's: every tunnelled
+    connection shares one socket address, and two people must never share a session."""
     principal = request.get(PRINCIPAL)
     if principal is not None and principal.session_id is not None:
         return f"session:{principal.session_id}"
-    return f"{request.remote or '?'}|{request.headers.get('User-Agent', '')}"
+    who = f"user:{principal.user_id}" if principal is not None else "nobody"
+    return f"{who}|{client_address(request)}|{request.headers.get('User-Agent', '')}"
 
 
 def parse_quality(text: str) -> tuple[int | None, int | None]:
