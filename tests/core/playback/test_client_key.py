@@ -18,7 +18,8 @@ BROWSER = {"User-Agent": "Mozilla/5.0 (Android 14) Chrome/131"}
 
 def key(principal: Principal | None, address: str) -> str:
     request = make_mocked_request("GET", "/api/items/x/hls/master.m3u8", headers=BROWSER)
-    request[PRINCIPAL] = principal
+    if principal is not None:
+        request[PRINCIPAL] = principal
     request[CLIENT_ADDRESS] = address
     return client_key(request)
 
