@@ -28,6 +28,7 @@ from core.playback.capacity import TranscodeCapacity, cached_calibration_blockin
 from core.playback.decision import UnplayableError, decide
 from core.playback.ffmpeg_args import EncoderSettings
 from core.playback.hls_api import ResolvedItem, add_hls_routes
+from core.playback.now_playing import NowPlaying
 from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
 from core.playback.sessions import TranscodeManager
 from core.playback.stream import item_file_blocking
@@ -55,6 +56,7 @@ class PlaybackEngine:
         self.capacity = TranscodeCapacity(1.0, source="until calibrated")
         self.manager = TranscodeManager(ffmpeg, scratch, preset=_preset(), capacity=self.capacity)
         self._ffmpeg = ffmpeg
+        self.now_playing = NowPlaying()  # each person's players, for music apps' "now playing"
 
     async def calibrate(self) -> None:
         """Use the verified hardware encoder if any, else measure the software one."""

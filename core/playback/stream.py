@@ -5,7 +5,8 @@ ETag, Last-Modified, Accept-Ranges, then os.sendfile onto the socket), because m
 of what this box sends and aiohttp's FileResponse measured well short of nginx here (see
 bench/playback.py). A file is never read into memory. An item whose drive is unplugged
 answers 410 with a clear message; a file that vanished, or that is not a library file (a link
-leading out of the library folders), answers 404. It never transcodes.
+leading out of the library folders), answers 404. A signed-in person's GET is noted as their
+player's current play (`now_playing`, memory only). It never transcodes.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
                 f"The drive holding '{library}' is not connected; plug it in to play this.",
                 "library_offline",
             )
+        if request.method == "GET" and principal.user_id is not None and hub.playback is not None:
+            player = "Hearth web app" if principal.via_cookie else "Hearth"
+            hub.playback.now_playing.record(principal.user_id, item_id, player)
         # A missing or outside file (404 file_missing) is found when it is opened, off the loop.
         return await send_file(
             request,

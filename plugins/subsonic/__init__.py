@@ -22,6 +22,7 @@ from plugins.subsonic import (
     lists,
     lyrics,
     media,
+    now_playing,
     playlists,
     queue,
     stars,
@@ -52,6 +53,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     bookmarks.register,
     stars.register,
     queue.register,
+    now_playing.register,
 )
 
 

@@ -3,9 +3,10 @@
 A submitted scrobble is a finished play: the same progress and history rows the web app's
 player writes (`core.people.watch`), so "recently played" and "frequent" lists agree across
 apps, and a person who paused their history gets nothing written. A "now playing" scrobble
-(`submission=false`) stores nothing. Ratings are the catalog's per-person 1-10 ratings; the
-spec's 1-5 stars are stored doubled and 0 removes the rating. An id the person may not see is
-"not found" (70) and changes nothing. Device keys scoped `read` never reach here (routes.py).
+(`submission=false`) stores nothing: it only becomes the app's current song for `getNowPlaying`.
+Ratings are the catalog's per-person 1-10 ratings; the spec's 1-5 stars are stored doubled and
+0 removes the rating. An id the person may not see is "not found" (70) and changes nothing.
+Device keys scoped `read` never reach here (routes.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core.people.watch import (
     store_progress_blocking,
 )
 from plugins.subsonic.browse import required
+from plugins.subsonic.now_playing import note_play
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
 
@@ -73,6 +75,8 @@ async def scrobble(call: Call) -> None:
         required({}, "id")
     submission = (call.get("submission") or "true").casefold() != "false"
     await call.ctx.catalog.write(lambda db: scrobble_blocking(db, call.principal, ids, submission))
+    if not submission:
+        note_play(call, ids[-1])
 
 
 async def set_rating(call: Call) -> None:

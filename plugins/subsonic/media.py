@@ -5,7 +5,7 @@ as the web app's direct play does, so a link leading out of the library folders 
 a song the principal may not see is "not found" (70) whether it exists or not. Cover art is
 the item's own artwork, else its album's or artist's, else the first of its tracks' (an album
 whose art is embedded in its files), resized once into the shared thumbnail cache. `stream`
-re-encodes only when asked (`transcode.py`).
+re-encodes only when asked (`transcode.py`) and notes the play as the app's "now playing".
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from core.people.access import Principal
 from core.playback.sendfile import send_file, send_server_file
 from core.playback.stream import content_type, item_file_blocking
 from plugins.subsonic import shapes
+from plugins.subsonic.now_playing import note_play
 from plugins.subsonic.responses import NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
 from plugins.subsonic.transcode import send_transcode, time_offset, transcode_output
@@ -80,6 +81,7 @@ async def stream(call: Call) -> web.StreamResponse:
     output = transcode_output(
         call.get("format"), call.integer("maxBitRate", 0), time_offset(call), *facts
     )
+    note_play(call, song_id)
     if output is None:
         return await send_song(call, attachment=False)
     return await send_transcode(call, song_id, output)
