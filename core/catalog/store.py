@@ -23,6 +23,7 @@ from typing import TypeVar
 import sqlite_utils
 
 from core.catalog.migrations import Migration, available, migrate_blocking
+from core.catalog.sort_keys import fold
 from core.errors import CatalogError, DiskFullError
 from core.people.ratings import rank
 
@@ -40,6 +41,8 @@ def _connect_blocking(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")  # safe under WAL; far fewer fsyncs on an SD card
     conn.create_function("rating_rank", 1, rank, deterministic=True)  # parental limits in SQL
+    # migration 0010 re-folds sort keys written before accents were folded
+    conn.create_function("fold_sort_key", 1, fold, deterministic=True)
     return conn
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.catalog.sort_keys import sort_key
 from core.library.fields import EMBEDDED_PREFIX
 from core.media.music_naming import PlainName, TrackName
 from core.media.naming import EpisodeName, MovieName, grouping_key
@@ -20,7 +21,6 @@ from core.scan.analysis import Analysis
 UNKNOWN_ARTIST = "Unknown Artist"
 VARIOUS_ARTISTS = "Various Artists"
 UNKNOWN_ALBUM = "Unknown Album"
-_ARTICLES = ("the ", "a ", "an ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +57,8 @@ class ItemPlan:
 
 
 def sort_title(title: str) -> str:
-    """`The Matrix` sorts under M, without case."""
-    folded = title.casefold().strip()
-    for article in _ARTICLES:
-        if folded.startswith(article) and len(folded) > len(article):
-            return folded[len(article) :]
-    return folded
+    """`The Matrix` sorts under M, `Édith` under E, without case (core.catalog.sort_keys)."""
+    return sort_key(title)
 
 
 def _folder(analysis: Analysis, levels: int) -> str | None:
