@@ -77,15 +77,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate without starting; exit 0 when valid."""
+    """Validate without starting; exit 0 when valid (1 with --strict when there are warnings)."""
+    from core.configuration.advice import advise
+
     config = load_or_report(args)
     if config is None:
         return 1
-    print(f"{config_dir(args) / CONFIG_FILE}: valid; plugins in set-up order:")
+    warnings = advise(config)
+    count = f"{len(warnings)} warning{'s' * (len(warnings) != 1)}"
+    state = f"valid with {count}" if warnings else "valid"
+    print(f"{config_dir(args) / CONFIG_FILE}: {state}; plugins in set-up order:")
     for domain in config.order:
         manifest = config.plugins[domain].spec.manifest
         print(f"  {domain} ({manifest.kind}, network: {manifest.network.scope})")
-    return 0
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return 1 if warnings and args.strict else 0
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when there are warnings, not only problems"
+    )
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -201,7 +214,9 @@ def _relay_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
-    "check-config": CommandSpec(cmd_check_config, "validate configuration.yaml without starting"),
+    "check-config": CommandSpec(
+        cmd_check_config, "validate configuration.yaml without starting", _check_arguments
+    ),
     "version": CommandSpec(cmd_version, "print the version"),
     "scan": CommandSpec(
         cmd_scan, "scan libraries now, with a progress bar and a summary", _scan_arguments

@@ -110,10 +110,49 @@ def load_yaml(path: Path, ctx: LoadContext) -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise YamlLoadError(Mark(shown, line), f"invalid YAML: {err.problem}") from err
+        hint = indentation_hint(text, line, str(err.problem))
+        raise YamlLoadError(Mark(shown, line), f"invalid YAML: {err.problem}{hint}") from err
     finally:
         ctx.stack.pop()
     return NodeDict() if data is None else data
+
+
+# What PyYAML says when a line is indented one space too many or too few (or with a tab).
+_INDENTATION_PROBLEMS = (
+    "mapping values are not allowed",
+    "did not find expected key",
+    "did not find expected '-' indicator",
+    "expected <block end>",
+    "found character that cannot start any token",
+)
+
+
+def indentation_hint(text: str, line: int, problem: str) -> str:
+    """A hint such as "; the indentation of line 3 is the likely cause: ...", or ""."""
+    if not problem.startswith(_INDENTATION_PROBLEMS):
+        return ""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    here = lines[line - 1]
+    if here[: len(here) - len(here.lstrip(" \t"))].count("\t"):
+        return f"; line {line} is indented with a tab: YAML indents with spaces only"
+    indent = len(here) - len(here.lstrip(" "))
+    above = sorted(
+        {
+            len(row) - len(row.lstrip(" "))
+            for row in lines[: line - 1]
+            if row.strip() and not row.lstrip().startswith("#")
+        }
+    )
+    if indent in above or not above:
+        return f"; check the indentation of line {line} and of the lines just above it"
+    columns = ", ".join(map(str, above[:-1])) + (" or " if len(above) > 1 else "") + str(above[-1])
+    return (
+        f"; the indentation of line {line} is the likely cause: it starts with {indent} "
+        f"space{'s' if indent != 1 else ''}, the lines above it with {columns} "
+        "(entries of one block must start in the same column)"
+    )
 
 
 class _HearthLoader(_BaseLoader):

@@ -19,8 +19,11 @@ from core.configuration import validators as cv
 from core.context import PluginContext
 from core.kinds import LIBRARY_KINDS
 from core.library.roots import DEFAULT_FOLLOW, FOLLOW_SYMLINKS
+from plugins.folders.advice import advise
 from plugins.folders.source import LibraryConfig, LocalFolderSource
 from plugins.folders.watcher import watch_folders
+
+__all__ = ["CONFIG_SCHEMA", "advise", "setup"]  # advise: hearth check-config's warnings
 
 
 @dataclass(frozen=True)
