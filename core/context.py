@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -22,7 +23,7 @@ from core.egress import PluginEgress
 from core.events import Event
 from core.http.routes import RouteSpec
 from core.http.tls import TlsError
-from core.http.tunnel import TunnelSocket
+from core.http.tunnel import TunnelSocket, Wrap
 from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
@@ -198,7 +199,14 @@ class PluginContext:
                 folder.rmdir()
 
         self._cleanups.append(close)
-        return TunnelSocket(str(path), self._hub.tunnel_peers, folder)
+        http = self._hub.http
+
+        async def hand_over(sock: socket.socket, wrap: Wrap) -> None:
+            if https.context is None:
+                raise OSError(https.error or "HTTPS is not serving")
+            await http.take_socket(sock, https.context, wrap)
+
+        return TunnelSocket(str(path), self._hub.tunnel_peers, folder, hand_over)
 
     def certificate_for(self, name: str) -> Callable[[ssl.SSLContext | None], None]:
         """A setter for what TLS clients asking for `name` (SNI) get from the box's HTTPS

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from core.manifest import Manifest
 
 P = TypeVar("P", bound=asyncio.Protocol)
+_BYTES_ACKED = 120  # struct tcp_info: tcpi_bytes_acked, then tcpi_bytes_received (u64 each)
+_TCP_INFO_SIZE = _BYTES_ACKED + 16
 
 
 class _Meter:
@@ -125,8 +129,27 @@ class _MeteredProtocol(asyncio.Protocol, Generic[P]):
         self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # a child process may carry the bytes on this socket (the relay's ssh, handed the
+        # connection): the kernel's counts, read before the transport closes the socket
+        sent, received = kernel_counts(self.transport)
+        self._meter.bytes_out = max(self._meter.bytes_out, sent)
+        self._meter.bytes_in = max(self._meter.bytes_in, received)
         self._meter.closed(exc)
         self.inner.connection_lost(exc)
+
+
+def kernel_counts(transport: asyncio.BaseTransport | None) -> tuple[int, int]:
+    """(bytes sent and acknowledged, bytes received) on a TCP transport's socket, as Linux
+    counts them (TCP_INFO's tcpi_bytes_acked and tcpi_bytes_received); (0, 0) elsewhere."""
+    sock: Any = transport.get_extra_info("socket") if transport is not None else None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SIZE)
+    except (AttributeError, OSError):
+        return 0, 0
+    if len(info) < _TCP_INFO_SIZE:  # a kernel older than 4.1 has no byte counts
+        return 0, 0
+    acked, received = struct.unpack_from("=QQ", info, _BYTES_ACKED)
+    return int(acked), int(received)
 
 
 async def open_tcp(

@@ -7,10 +7,12 @@ never decides who may do what: that is middleware added by the people-and-privac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
 import ssl
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -140,6 +142,20 @@ class HttpServer:
         site = web.UnixSite(self._runner, path, ssl_context=context)
         await site.start()
         return site
+
+    async def take_socket(
+        self,
+        sock: socket.socket,
+        context: ssl.SSLContext,
+        wrap: Callable[[asyncio.BaseProtocol], asyncio.BaseProtocol],
+    ) -> None:
+        """Serve a connection someone else accepted (a tunnel's, core.http.tunnel) with TLS,
+        its protocol wrapped by `wrap`; returns once TLS is up."""
+        server = self._runner.server if self._runner is not None else None
+        if server is None:
+            raise OSError("the HTTPS server is not running")
+        loop = asyncio.get_running_loop()
+        await loop.connect_accepted_socket(lambda: wrap(server()), sock, ssl=context)
 
     async def _listen(self, host: str, port: int, context: ssl.SSLContext | None) -> int:
         if self._runner is None:

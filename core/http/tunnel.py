@@ -9,8 +9,13 @@ for it (`TunnelSocket.vouch`: that name -> the client's address, until the conne
 The origin middleware gives requests on that connection the client's address
 (core.http.origin.client_address). Whatever the address, the origin stays `remote`.
 
+A tunnel whose connections arrive on a socket of its own (the relay's OpenSSH child forwards
+to the plugin's Unix socket) hands each accepted socket over instead (`TunnelSocket.adopt`):
+the HTTPS server reads it directly (no copy in between), the client it names is vouched for
+under a name of that connection's own, and what passes is counted for the tunnel's status.
+
 It never parses what a client sent and never vouches by itself: only the tunnel does, for
-the connections it made.
+the connections it made or handed over.
 """
 
 from __future__ import annotations
@@ -19,12 +24,26 @@ import asyncio
 import itertools
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
+Wrap = Callable[[asyncio.BaseProtocol], asyncio.BaseProtocol]
+HandOver = Callable[[socket.socket, Wrap], Awaitable[None]]
+
+
+class TunnelMeter(Protocol):
+    """Told what an adopted connection carried (its plaintext, after TLS) and when it ended."""
+
+    def carried(self, received: int, sent: int) -> None: ...
+
+    def ended(self) -> None: ...
+
+
+async def _no_hand_over(sock: socket.socket, wrap: Wrap) -> None:
+    raise OSError("this tunnel socket cannot take accepted connections")
 
 
 class TunnelPeers:
@@ -57,8 +76,28 @@ class TunnelSocket:
     path: str  # where the box's HTTPS server listens for this tunnel
     peers: TunnelPeers
     folder: Path  # private to the box's user; short enough for a socket's name
+    hand_over: HandOver = _no_hand_over  # the HTTPS server takes an accepted socket
     _stem: str = field(default_factory=lambda: secrets.token_hex(3))
     _count: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def adopt(
+        self, sock: socket.socket, client: tuple[str, int] | None, meter: TunnelMeter
+    ) -> None:
+        """Give the HTTPS server a connection the tunnel accepted (its TLS starts at the
+        socket's next byte); requests on it come from `client`. Returns once TLS is up;
+        raises OSError or ssl.SSLError when it is not (the socket is closed)."""
+        name = f"{self.folder}/a{self._stem}{next(self._count):x}"  # never a bound socket's
+        forget = self.peers.vouch(name, client) if client is not None else lambda: None
+
+        def wrap(inner: asyncio.BaseProtocol) -> asyncio.BaseProtocol:
+            assert isinstance(inner, asyncio.Protocol)
+            return _AdoptedProtocol(inner, name, meter, forget)
+
+        try:
+            await self.hand_over(sock, wrap)
+        except BaseException:
+            forget()
+            raise
 
     async def connect(self, factory: Callable[[], P]) -> tuple[asyncio.Transport, P]:
         """A new connection to the HTTPS server from a name no other connection had."""
@@ -87,3 +126,96 @@ class TunnelSocket:
         if not isinstance(name, str) or Path(name).parent != self.folder:
             raise ValueError("only a connection made by this tunnel socket can be vouched for")
         return self.peers.vouch(name, client)
+
+
+class _AdoptedTransport(asyncio.Transport):
+    """The TLS transport of an adopted connection as the HTTPS server sees it: its peer is
+    the name the client was vouched under, and what the server writes is counted."""
+
+    def __init__(self, inner: asyncio.Transport, name: str, meter: TunnelMeter) -> None:
+        super().__init__()
+        self._inner = inner
+        self._name = name
+        self._meter = meter
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._meter.carried(0, len(data))
+        self._inner.write(data)
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        chunks = list(list_of_data)
+        self._meter.carried(0, sum(len(chunk) for chunk in chunks))
+        self._inner.writelines(chunks)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "peername":
+            return self._name
+        return self._inner.get_extra_info(name, default)
+
+    def is_closing(self) -> bool:
+        return self._inner.is_closing()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+    def pause_reading(self) -> None:
+        self._inner.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._inner.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._inner.is_reading()
+
+    def can_write_eof(self) -> bool:
+        return self._inner.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._inner.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._inner.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._inner.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._inner.set_write_buffer_limits(high, low)
+
+
+class _AdoptedProtocol(asyncio.Protocol):
+    """Between the TLS transport and the HTTPS server's protocol: counts what arrives and
+    ends the vouching when the connection does."""
+
+    def __init__(
+        self, inner: asyncio.Protocol, name: str, meter: TunnelMeter, forget: Callable[[], None]
+    ) -> None:
+        self._inner = inner
+        self._name = name
+        self._meter = meter
+        self._forget = forget
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._inner.connection_made(_AdoptedTransport(transport, self._name, self._meter))
+
+    def data_received(self, data: bytes) -> None:
+        self._meter.carried(len(data), 0)
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._forget()
+        self._meter.ended()
+        self._inner.connection_lost(exc)

@@ -1,8 +1,8 @@
 """Remote access through a relay the household or a friend runs: the box dials out, TLS ends here.
 
-Keeps one SSH connection to the configured relay (link.py), which forwards the HTTPS
-connections of people outside the home, by name and still encrypted, back over it; each one is
-joined to the box's own HTTPS server on a Unix socket, so everything arriving this way is
+Keeps one SSH connection to the configured relay (link.py: OpenSSH's `ssh -R`, supervised),
+which forwards the HTTPS connections of people outside the home, by name and still encrypted,
+back over it; each one is handed to the box's own HTTPS server, so everything arriving this way is
 `remote` (LAN-only routes refuse it, sign-in and rate limits apply as for any remote client).
 Off unless configured, and the relay must also be enabled under `hearth: egress: relay:`.
 The public name gets a certificate phones trust by ACME TLS-ALPN-01, answered by the box
@@ -13,7 +13,7 @@ home, never gives the relay a key, and never trusts a relay host key it was not 
 
 from __future__ import annotations
 
-import logging
+import shutil
 
 from core.context import PluginContext
 from core.errors import PluginSetupError
@@ -28,22 +28,22 @@ __all__ = ["CONFIG_SCHEMA", "setup"]
 async def setup(ctx: PluginContext, config: RelayConfig) -> None:
     """Check consent, register the relay and its public name, and start the link once the
     HTTPS server listens."""
-    import asyncssh  # this plugin's requirement: imported once the loader found it installed
-
     from plugins.relay.api import qr_routes
     from plugins.relay.certificate import PublicCertificate
     from plugins.relay.link import RelayLink, cipher_order_blocking
 
-    # asyncssh says every connection and channel at INFO; the link's own messages say enough
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     if config.server not in ctx.http.enabled_hosts():
         raise PluginSetupError(
             f"{config.server} is not enabled: add it under hearth: egress: relay: [{config.server}]"
         )
+    if shutil.which("ssh") is None:
+        raise PluginSetupError(
+            "the relay link is OpenSSH's client, and `ssh` is not installed (Debian: "
+            "apt install openssh-client; scripts/bootstrap.sh installs it)"
+        )
     try:
         identity = await ctx.ssh_identity()
-        key = await ctx.run_blocking(asyncssh.read_private_key, identity.private_key)
-    except (IdentityError, OSError, asyncssh.KeyImportError) as err:
+    except (IdentityError, OSError) as err:
         raise PluginSetupError(f"the box's SSH key cannot be used: {err}") from err
     ciphers = await ctx.run_blocking(cipher_order_blocking)
     present = ctx.certificate_for(config.public_name)
@@ -51,7 +51,8 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
         config, ctx.data_dir / "acme", ctx.http, present, ctx.run_blocking, ctx.logger
     )
     report = keeper.reporter(ctx.report)  # health shows the link and the certificate
-    link = RelayLink(config, ctx.http, identity, key, ciphers, report, ctx.logger)
+    known_hosts = ctx.data_dir / "relay_known_hosts"  # the pinned key only (openssh.py)
+    link = RelayLink(config, ctx.http, identity, known_hosts, ciphers, report, ctx.logger)
     ctx.state = link
     ctx.on_teardown(link.close)
     ctx.register_relay(link)

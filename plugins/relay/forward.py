@@ -1,33 +1,32 @@
-"""One connection a phone made through the relay: an SSH channel joined to the box's HTTPS socket.
+"""Where the relay link's connections land: a Unix socket of the plugin's, read up to TLS.
 
-The relay's sshd hands each connection to its loopback port to the box as a forwarded channel;
-here it is joined to a new connection to the Unix socket where the box's own HTTPS server
-listens (PluginContext.serve_tunnel, so it is `remote` there). Bytes are copied as they come,
-each side's back-pressure passed to the other (a slow phone pauses the HTTPS server's socket; a
-slow server stops reading the channel, whose SSH window then holds the relay back), and
-counted.
-
-Every channel starts with the relay HAProxy's PROXY v2 header (proxy_header.py), which says
-the phone's address: it is read and stripped here, and the tunnel socket vouches for that
-address on this connection (core.http.tunnel), so sign-in throttling and the access log tell
-phones apart. A channel without a valid header is closed before a byte reaches the server:
-a phone's own bytes only ever follow the relay's header, so no phone can name its address.
-After the header, what passes is TLS between the phone and the box: this module never sees
-plaintext, never looks inside, and opens nothing but the local socket.
+ssh's remote forward (openssh.py) connects here for every connection a phone makes to the
+relay. Each one starts with the relay HAProxy's PROXY v2 header (proxy_header.py), which says
+the phone's address: exactly its bytes are read (never one more), then the socket itself is
+given to the box's HTTPS server (TunnelSocket.adopt), which reads the phone's TLS straight
+from it, with the phone's address vouched for (so sign-in throttling and the access log tell
+phones apart) and the connection `remote` whatever its socket says. A connection without a
+valid header is closed before a byte reaches the server: a phone's own bytes only ever follow
+the relay's header, so no phone can name its address. It never sees plaintext, never looks
+past the header, and accepts connections only on its own socket (0600, in the plugin's
+private folder).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Callable, Coroutine
+import os
+import socket
+import ssl
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import asyncssh
+from pathlib import Path
 
 from core.http.tunnel import TunnelSocket
-from plugins.relay.proxy_header import ProxyHeaderError, parse_proxy_header
+from plugins.relay.proxy_header import FIXED, ProxyHeader, ProxyHeaderError, parse_proxy_header
+
+HEADER_SECONDS = 10.0  # HAProxy sends its header at once; a connection that does not is dropped
 
 
 @dataclass
@@ -41,151 +40,97 @@ class Traffic:
     connections: int = 0
     open: int = 0
 
+    def carried(self, received: int, sent: int) -> None:
+        self.bytes_in += received
+        self.bytes_out += sent
+        self.changed()
 
-class _LocalSide(asyncio.Protocol):
-    """The connection to the box's HTTPS socket: what it answers goes to the channel."""
-
-    def __init__(self, traffic: Traffic) -> None:
-        self._traffic = traffic
-        self.transport: asyncio.Transport | None = None
-        self.channel: asyncssh.SSHTCPChannel[bytes] | None = None
-        self._early: list[bytes] = []  # a server that speaks before the channel is open
-        self.forget: Callable[[], None] = lambda: None  # ends the tunnel's word for the phone
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def attach(self, channel: asyncssh.SSHTCPChannel[bytes]) -> None:
-        self.channel = channel
-        for data in self._early:
-            channel.write(data)
-        self._early.clear()
-
-    def data_received(self, data: bytes) -> None:
-        self._traffic.bytes_out += len(data)
-        if self.channel is None:
-            self._early.append(data)
-        else:
-            self.channel.write(data)
-        self._traffic.changed()
-
-    def eof_received(self) -> bool:
-        if self.channel is not None:
-            self.channel.write_eof()
-        return True  # the phone may still be sending: close when both sides are done
-
-    def pause_writing(self) -> None:
-        if self.channel is not None:
-            self.channel.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.channel is not None:
-            self.channel.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self.forget()
-        if self.channel is not None:
-            self.channel.close()
+    def ended(self) -> None:
+        self.open -= 1
+        self.changed()
 
 
-class _ForwardedSession(asyncssh.SSHTCPSession[bytes]):
-    """The relay's side of one connection: its PROXY header is read, then what the phone
-    sends goes to the local socket."""
+async def read_proxy_header(sock: socket.socket) -> ProxyHeader:
+    """The PROXY v2 header at the start of `sock`, read to its last byte and not beyond.
+    Raises ProxyHeaderError (not a header, or the stream ended inside it)."""
+    loop = asyncio.get_running_loop()
+    data, need = b"", FIXED
+    while True:
+        chunk = await loop.sock_recv(sock, need - len(data))
+        if not chunk:
+            if data:
+                raise ProxyHeaderError(f"the relay's PROXY header ended after {len(data)} bytes")
+            raise ConnectionResetError("closed before a byte")
+        data += chunk
+        header = parse_proxy_header(data)  # raises as soon as the bytes cannot be a header
+        if header is not None:
+            return header
+        if len(data) >= FIXED:
+            need = FIXED + struct.unpack_from("!H", data, 14)[0]
 
-    def __init__(self, local: _LocalSide, tunnel: TunnelSocket, traffic: Traffic) -> None:
-        self._local = local
+
+class ForwardListener:
+    """The Unix socket at `path` that ssh forwards to; each connection goes to `tunnel`."""
+
+    def __init__(self, path: Path, tunnel: TunnelSocket, traffic: Traffic) -> None:
+        self.path = path
         self._tunnel = tunnel
         self._traffic = traffic
-        self._channel: asyncssh.SSHTCPChannel[bytes] | None = None
-        self._header: bytearray | None = bytearray()  # None once the header is read
-        self._refused = False
+        self._sock: socket.socket | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def connection_made(self, chan: asyncssh.SSHTCPChannel[bytes]) -> None:
-        self._channel = chan
-        self._local.attach(chan)
+    def open_blocking(self) -> None:
+        self.path.unlink(missing_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.bind(str(self.path))
+        os.chmod(self.path, 0o600)  # only the box's user (ssh runs as it) may connect
+        sock.listen(128)
+        self._sock = sock
 
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        self._traffic.bytes_in += len(data)
-        if self._header is not None:
-            data = self._after_header(data)
-        if self._refused:
-            return
-        if data and self._local.transport is not None:
-            self._local.transport.write(data)
-        self._traffic.changed()
-
-    def _after_header(self, data: bytes) -> bytes:
-        """Buffer until the relay's header is whole; the phone's bytes after it (or none)."""
-        assert self._header is not None
-        self._header += data
+    async def serve(self) -> None:
+        """Accept until cancelled."""
+        assert self._sock is not None, "open_blocking first"
+        loop = asyncio.get_running_loop()
         try:
-            header = parse_proxy_header(bytes(self._header))
+            while True:
+                conn, _ = await loop.sock_accept(self._sock)
+                task = asyncio.create_task(self._take(conn))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            self.path.unlink(missing_ok=True)
+
+    async def _take(self, conn: socket.socket) -> None:
+        traffic = self._traffic
+        try:
+            async with asyncio.timeout(HEADER_SECONDS):
+                header = await read_proxy_header(conn)
         except ProxyHeaderError as err:
-            self._refuse(str(err))
-            return b""
-        if header is None:
-            return b""
-        rest = bytes(self._header[header.length :])
-        self._header = None
-        transport = self._local.transport
-        if header.client is not None and transport is not None:
-            self._local.forget = self._tunnel.vouch(transport, header.client)
-        return rest
-
-    def _refuse(self, reason: str) -> None:
-        """Close both ends before the server sees a byte: an address nobody vouched for
-        would make every phone look alike again, and a phone could name its own."""
-        self._header, self._refused = None, True
-        if self._local.transport is not None:
-            self._local.transport.abort()
-        if self._channel is not None:
-            self._channel.close()
-        self._traffic.refused(reason)
-
-    def eof_received(self) -> bool:
-        if self._header:  # the relay ended inside its own header
-            self._refuse(f"the relay's PROXY header ended after {len(self._header)} bytes")
-        elif self._local.transport is not None and self._local.transport.can_write_eof():
-            self._local.transport.write_eof()
-        return True
-
-    def pause_writing(self) -> None:
-        if self._local.transport is not None:
-            self._local.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self._local.transport is not None:
-            self._local.transport.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._local.transport is not None:
-            self._local.transport.close()
-        self._traffic.open -= 1
-        self._traffic.changed()
-
-
-async def _open(
-    tunnel: TunnelSocket, traffic: Traffic, _orig_host: str, _orig_port: int
-) -> _ForwardedSession:
-    """Accept a forwarded channel once the box's HTTPS socket took the connection (made
-    before the relay's header arrives, so it costs the phone no extra wait)."""
-    local = _LocalSide(traffic)
-    try:
-        await tunnel.connect(lambda: local)
-    except OSError as err:  # the relay closes the phone's connection
-        raise asyncssh.ChannelOpenError(
-            asyncssh.OPEN_CONNECT_FAILED, f"the box's HTTPS server did not answer: {err}"
-        ) from err
-    traffic.connections += 1
-    traffic.open += 1
-    traffic.changed()
-    return _ForwardedSession(local, tunnel, traffic)
-
-
-def session_factory(
-    tunnel: TunnelSocket, traffic: Traffic
-) -> Callable[[str, int], Coroutine[Any, Any, _ForwardedSession]]:
-    """What `SSHClientConnection.create_server` calls for each forwarded connection."""
-    return functools.partial(_open, tunnel, traffic)
+            conn.close()  # before the server sees a byte: an address nobody vouched for
+            traffic.refused(str(err))
+            return
+        except (OSError, TimeoutError):
+            conn.close()
+            return
+        except BaseException:
+            conn.close()
+            raise
+        traffic.connections += 1
+        traffic.open += 1
+        traffic.carried(header.length, 0)
+        try:
+            await self._tunnel.adopt(conn, header.client, traffic)
+        except (OSError, ssl.SSLError, TimeoutError):
+            traffic.ended()  # a phone that left during TLS; the socket is closed
+        except BaseException:
+            conn.close()
+            traffic.ended()
+            raise

@@ -1,35 +1,47 @@
-"""The one SSH connection from the box to the relay: opened, watched, reopened, reported.
+"""The one SSH connection from the box to the relay: OpenSSH's client, started, watched, restarted.
 
-The box dials out through the egress gate (so the ledger shows the link and its bytes), signs
-in with its own ed25519 key, and believes the relay only if it shows the pinned host key (never
+The link is the system's `ssh` as a child process (openssh.py says why and how): it signs in
+with the box's ed25519 key and believes the relay only if it shows the pinned host key (never
 trust on first use: a different key is refused, said why, and retried slowly, never accepted).
-It then asks the relay to listen on its loopback port for this box and joins every connection
-the relay hands back to the box's HTTPS socket (forward.py), once the relay's PROXY header
-has named the phone (a connection without one is refused, logged once per link). Keepalives
-find a dead path within `KEEPALIVE_SECONDS * (KEEPALIVE_MISSES + 1)` seconds; a lost link is
-reopened with backoff and jitter from 1 s to 60 s. An outage is logged once when it starts
-and once when it ends. It never opens a shell or any channel of its own, and reads no ~/.ssh
-file or agent.
+It asks the relay to listen on the box's loopback port there and forwards every connection to
+the plugin's Unix socket (forward.py), which hands it to the box's HTTPS server once the relay's
+PROXY header has named the phone (a connection without one is refused, logged once per link).
+Its TCP connection is opened by the box through the egress gate (dialer.py), so the ledger
+shows the link and its bytes. Keepalives find a dead path within
+`KEEPALIVE_SECONDS * (KEEPALIVE_MISSES + 1)` seconds; when ssh ends it is started again with
+backoff and jitter from 1 s to 60 s, and its last words are the status's `last_error`. An outage
+is logged once when it starts and once when it ends. It never opens a shell or a channel of its
+own, and ssh reads no ~/.ssh file, agent or system configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
+import os
 import random
+import signal
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import asyncssh
-
 from core.egress import EgressError, EgressRefused, PluginEgress
 from core.http.tunnel import TunnelSocket
 from core.relay_identity import BoxIdentity
 from plugins.relay.config import RelayConfig
-from plugins.relay.forward import Traffic, session_factory
+from plugins.relay.dialer import GateDialer
+from plugins.relay.forward import ForwardListener, Traffic
+from plugins.relay.openssh import (
+    LinkFailed,
+    RelayRefused,
+    SshReport,
+    fingerprint,
+    ssh_command,
+    write_known_hosts_blocking,
+)
 
 KEEPALIVE_SECONDS = 9.0
 KEEPALIVE_MISSES = 2  # a third silent interval ends the link: dead within 27 s
@@ -37,57 +49,13 @@ FIRST_DELAY, MAX_DELAY = 1.0, 60.0
 REFUSED_DELAY = 300.0  # a wrong host key or an unknown box key will not mend itself soon
 CONNECT_SECONDS = 20.0
 REPORT_SECONDS = 1.0  # health's byte counts lag the traffic by at most this
-PURPOSE = "remote access: the SSH link to the relay"
-# Measured here (asyncssh, 200 MB through the tunnel): AES-GCM costs 0.8 CPU s where
-# ChaCha20-Poly1305 costs 1.4-2.3 s, on a CPU with AES instructions (x86 AES-NI, the Pi 5's
-# ARMv8 crypto extensions); the Pi 4 has none, and there ChaCha20 is the cheaper one.
+STOP_SECONDS = 5.0  # ssh ends at SIGTERM at once; past this it is killed
+# Measured here (200 MB through the tunnel): AES-GCM costs less CPU than ChaCha20-Poly1305
+# on a CPU with AES instructions (x86 AES-NI, the Pi 5's ARMv8 crypto extensions); the Pi 4
+# has none, and there ChaCha20 is the cheaper one.
 WITH_AES = ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com")
 WITHOUT_AES = ("chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
-
-
-class RelayRefused(Exception):
-    """The relay answered but this box may not use it (host key, box key, consent): said why."""
-
-
-class LinkFailed(Exception):
-    """The link could not be made or kept this time; worth trying again soon."""
-
-
-class _PinnedClient(asyncssh.SSHClient):
-    """Remembers the host key a relay offered that was not the pinned one, for the message."""
-
-    def __init__(self) -> None:
-        self.offered: str | None = None
-        self.lost: Exception | None = None
-
-    def validate_host_public_key(
-        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
-    ) -> bool:
-        self.offered = key.get_fingerprint("sha256")
-        return False  # only the pinned key (known_hosts below) is ever trusted
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = exc
-
-
-class _GateTunnel:
-    """asyncssh's `tunnel`: the link's TCP connection, opened through the egress gate."""
-
-    def __init__(self, egress: PluginEgress) -> None:
-        self._egress = egress
-
-    async def create_connection(
-        self, session_factory: Callable[[], Any], remote_host: str, remote_port: int
-    ) -> tuple[asyncio.Transport, Any]:
-        return await self._egress.connect(
-            remote_host, remote_port, session_factory, purpose=PURPOSE, time_limit=CONNECT_SECONDS
-        )
-
-    def close(self) -> None:
-        """Nothing of its own to close: the connection closes its transport."""
-
-    async def wait_closed(self) -> None:
-        """Nothing to wait for."""
+__all__ = ["LinkFailed", "RelayLink", "RelayRefused", "cipher_order_blocking"]
 
 
 class RelayLink:
@@ -100,7 +68,7 @@ class RelayLink:
         config: RelayConfig,
         egress: PluginEgress,
         identity: BoxIdentity,
-        client_key: asyncssh.SSHKey,
+        known_hosts: Path,
         ciphers: tuple[str, ...],
         report: Callable[[Mapping[str, Any]], None],
         logger: logging.Logger,
@@ -108,11 +76,11 @@ class RelayLink:
         self._config = config
         self._egress = egress
         self._identity = identity
-        self._client_key = client_key
+        self._known_hosts = known_hosts
         self._ciphers = ciphers
         self._report = report
         self._logger = logger
-        self._pinned = asyncssh.import_public_key(config.host_key)
+        self._pinned = fingerprint(config.host_key)
         self.state = "connecting"
         self.since = now_text()
         self.last_error: str | None = None
@@ -145,7 +113,7 @@ class RelayLink:
             "last_error": self.last_error,
             "max_mbps": self._config.max_mbps,
             "box_key": self._identity.fingerprint,
-            "relay_key": self._pinned.get_fingerprint("sha256"),
+            "relay_key": self._pinned,
         }
 
     def _set(self, state: str, error: str | None = None) -> None:
@@ -194,17 +162,38 @@ class RelayLink:
 
     async def run(self, tunnel: TunnelSocket) -> None:
         """Keep the link up until cancelled (at teardown)."""
+        folder = tunnel.folder  # private to the box's user, short enough for a socket's path
+        listener = ForwardListener(folder / "relay.sock", tunnel, self.traffic)
+        dialer = GateDialer(folder / "relay-dial.sock", self._egress, *self._address)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, listener.open_blocking)
+        await loop.run_in_executor(None, dialer.open_blocking)
+        accepting = asyncio.create_task(listener.serve())
+        try:
+            await self._keep_up(listener.path, dialer)
+        finally:
+            accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await accepting
+            listener.close()
+            dialer.close()
+
+    @property
+    def _address(self) -> tuple[str, int]:
+        return self._config.server, self._config.ssh_port
+
+    async def _keep_up(self, target: Path, dialer: GateDialer) -> None:
         failures = 0
         while True:
             self._set("connecting")
             self._up_since = None
             try:
-                error = await self._connect_and_serve(tunnel)
+                error = await self._connect_and_serve(target, dialer)
             except RelayRefused as err:
                 self._down("refused", str(err))
                 await asyncio.sleep(random.uniform(REFUSED_DELAY / 2, REFUSED_DELAY))
                 continue
-            except (OSError, EgressError, asyncssh.Error, LinkFailed, TimeoutError) as err:
+            except (OSError, EgressError, LinkFailed, TimeoutError) as err:
                 error = _describe(err)
             # a link that stayed up a while starts the backoff afresh; one that flaps does not
             if self._up_since is not None and time.monotonic() - self._up_since >= MAX_DELAY:
@@ -229,59 +218,69 @@ class RelayLink:
         else:
             self._logger.warning("The relay link is down (%s); retrying", error)
 
-    async def _connect_and_serve(self, tunnel: TunnelSocket) -> str:
-        """Open the link, ask for the forward, serve until the link ends; return why it did."""
-        client = _PinnedClient()
+    async def _connect_and_serve(self, target: Path, dialer: GateDialer) -> str:
+        """Start ssh, see the forward granted, serve until ssh ends; return why it did.
+        Raises RelayRefused or LinkFailed when it ended before the link was up."""
         config = self._config
+        command = ssh_command(
+            config,
+            key=self._identity.private_key,
+            known_hosts=self._known_hosts,
+            target=target,
+            control=dialer.path,
+            ciphers=self._ciphers,
+            keepalive=KEEPALIVE_SECONDS,
+            misses=KEEPALIVE_MISSES,
+        )
+        await asyncio.get_running_loop().run_in_executor(
+            None, write_known_hosts_blocking, self._known_hosts, config.host_key
+        )
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SHELL": "/bin/sh"}
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            start_new_session=True,  # a Ctrl-C meant for Hearth is Hearth's to pass on
+        )
+        report = SshReport()
+        dialing = asyncio.create_task(dialer.dial(CONNECT_SECONDS))
+        held: asyncio.BaseTransport | None = None
         try:
-            connection = await asyncssh.connect(
-                config.server,
-                config.ssh_port,
-                tunnel=_GateTunnel(self._egress),
-                config=None,  # no ~/.ssh/config
-                client_factory=lambda: client,
-                username=config.user,
-                client_keys=[self._client_key],
-                agent_path=None,
-                known_hosts=([self._pinned], [], []),
-                server_host_key_algs=[self._pinned.get_algorithm()],
-                encryption_algs=list(self._ciphers),
-                x509_trusted_certs=None,
-                preferred_auth="publickey",
-                gss_host=None,
-                keepalive_interval=KEEPALIVE_SECONDS,
-                keepalive_count_max=KEEPALIVE_MISSES,
-                connect_timeout=CONNECT_SECONDS,
-                login_timeout=CONNECT_SECONDS,
-            )
-        except asyncssh.HostKeyNotVerifiable as err:
-            raise RelayRefused(
-                f"the relay showed host key {client.offered or '(unknown)'}, not the pinned "
-                f"{self._pinned.get_fingerprint('sha256')}; check relay: host_key with the "
-                "relay's operator (a different key is never accepted)"
-            ) from err
-        except asyncssh.PermissionDenied as err:
-            raise RelayRefused(
-                f"the relay does not accept this box's key {self._identity.fingerprint}: "
-                "ask its operator to enrol it (hearth relay key prints it)"
-            ) from err
-        except EgressRefused as err:
-            raise RelayRefused(str(err)) from err
-        async with connection:
-            try:
-                await connection.create_server(
-                    session_factory(tunnel, self.traffic), "127.0.0.1", config.port
-                )
-            except asyncssh.ChannelListenError as err:
-                # not refused for good: an older link of this box that the relay has not yet
-                # seen die may still hold the port
-                raise LinkFailed(
-                    f"the relay did not listen on 127.0.0.1:{config.port} for this box (an older "
-                    "link may still hold it; else check relay: port against what enrol printed)"
-                ) from err
-            self._connected()
-            await connection.wait_closed()
-        return _describe(client.lost) if client.lost else "the relay closed the link"
+            assert process.stderr is not None
+            async with asyncio.timeout(CONNECT_SECONDS * 2) as deadline:
+                while not report.forwarded:
+                    line = await process.stderr.readline()
+                    if not line:
+                        break
+                    if report.feed(line.decode("utf-8", "replace")):
+                        deadline.reschedule(None)
+                        self._connected()
+            if dialing.done() and not dialing.cancelled():
+                if (failed := dialing.exception()) is not None:
+                    raise _dial_failure(failed) from failed
+                held = dialing.result()
+            while line := await process.stderr.readline():
+                report.feed(line.decode("utf-8", "replace"))
+            status = await process.wait()
+        except TimeoutError as err:
+            raise LinkFailed("the relay did not answer in time") from err
+        finally:
+            await _stop(process)
+            if not dialing.done():
+                dialing.cancel()
+            with contextlib.suppress(BaseException):
+                held = held or await dialing
+            if held is not None:
+                held.close()  # the ledger's closing row, with the kernel's byte counts
+        where = f"{config.server} port {config.ssh_port}"
+        failure = report.failure(
+            status, self._pinned, self._identity.fingerprint, config.port, where
+        )
+        if not report.forwarded:
+            raise failure
+        return str(failure)
 
     def _connected(self) -> None:
         self._up_since = time.monotonic()
@@ -313,8 +312,27 @@ def now_text() -> str:
 
 def _describe(err: BaseException) -> str:
     """One line for a person: what went wrong with the link."""
-    if isinstance(err, asyncssh.DisconnectError):
-        return f"the link ended: {err.reason}"
     if isinstance(err, TimeoutError):
         return "the relay did not answer in time"
     return str(err) or type(err).__name__
+
+
+def _dial_failure(err: BaseException) -> Exception:
+    """The gate's refusal is the owner's to lift (consent); anything else may pass."""
+    if isinstance(err, EgressRefused):
+        return RelayRefused(str(err))
+    return LinkFailed(str(err) or type(err).__name__)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """End ssh (its session is its own: nothing else gets the signal) and reap it."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(STOP_SECONDS):
+                await process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
