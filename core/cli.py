@@ -1,7 +1,8 @@
 """The `hearth` command: run the server, check the configuration, print the version.
 
 Each sub-command is a small function; later features add theirs to `COMMANDS`. Output for people
-goes to stdout, logs to stderr. It never writes to the configuration folder.
+goes to stdout, logs to stderr. It never writes to the configuration folder (only
+`hearth backup restore` does, through core.backup).
 """
 
 from __future__ import annotations
@@ -212,6 +213,22 @@ def _relay_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Encrypted backups of the people, the configuration and the keys (core.backup)."""
+    from core.backup.command import run_backup
+
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    return run_backup(config, args)
+
+
+def _backup_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.backup.command import add_arguments
+
+    add_arguments(parser)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
     "check-config": CommandSpec(
@@ -230,6 +247,11 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
+    ),
+    "backup": CommandSpec(
+        cmd_backup,
+        "write or restore an encrypted backup of people, settings and keys",
+        _backup_arguments,
     ),
 }
 

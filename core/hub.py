@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from core import __version__
+from core.backup.nightly import NightlyBackup
 from core.bus import EventBus
 from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
@@ -102,6 +103,7 @@ class Hub:
         self._catalog: Catalog | None = None
         self._scans: ScanManager | None = None
         self.playback: PlaybackEngine | None = None
+        self.backups: NightlyBackup | None = None
         self._announcer: Any = None
         self._setups: set[asyncio.Task[Any]] = set()
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
@@ -170,6 +172,11 @@ class Hub:
         if not self.live:
             return
         self._track(keep_history(self.catalog, hearth.history_days), "history-retention")
+        if hearth.backup is not None:  # the owner's nightly encrypted backup (core.backup)
+            self.backups = NightlyBackup(
+                self.config.config_dir, hearth.data_dir, self.catalog, hearth.backup
+            )
+            self._track(self.backups.run(), "nightly-backup")
         self.port = await self.http.start(hearth.http.host, hearth.http.port)
         await self.https.start(self.http)
         if hearth.network.mdns:
@@ -281,6 +288,7 @@ class Hub:
                 item["detail"] = record.context.health_detail
             entries.append(item)
         ok = all(p["state"] == "running" for p in entries) and not self.https.failed
+        ok = ok and not (self.backups is not None and self.backups.failed)
         return {
             "status": "ok" if ok else "degraded",
             "server_id": self.server_id,
@@ -288,6 +296,7 @@ class Hub:
             "hardware": self.machine.health(),
             "playback": self.playback.health() if self.playback else None,
             "tls": self.https.health(),
+            "backup": self.backups.health() if self.backups is not None else None,
         }
 
     async def stop(self) -> None:

@@ -50,6 +50,16 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupConfig:
+    """The nightly encrypted backup (core.backup.nightly): where, how many, with what."""
+
+    path: Path
+    passphrase: str
+    keep: int = 7
+    at: tuple[int, int] = (3, 30)  # local hour and minute
+
+
+@dataclass(frozen=True, slots=True)
 class HearthConfig:
     """The core's validated settings."""
 
@@ -65,6 +75,7 @@ class HearthConfig:
     egress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     history_days: int = 365
     tls: TlsConfig = field(default_factory=TlsConfig)
+    backup: BackupConfig | None = None
 
 
 def _build(data: dict[str, Any]) -> HearthConfig:
@@ -90,6 +101,7 @@ def _build(data: dict[str, Any]) -> HearthConfig:
         egress={str(k): tuple(v) for k, v in (data.get("egress") or {}).items()},
         history_days=data["history_days"],
         tls=TlsConfig(tls["enabled"], tls.get("certificate"), tls.get("key")),
+        backup=data.get("backup"),
     )
 
 
@@ -133,6 +145,38 @@ _NETWORK = vol.Schema(
     }
 )
 
+
+def _time_of_day(value: Any) -> tuple[int, int]:
+    """Hour and minute from "03:30" (an unquoted 3:30 is read by YAML 1.1 as 210, base 60)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return divmod(value, 60)
+    parts = str(value).strip().split(":")
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        hour, minute = int(parts[0]), int(parts[1])
+        if hour < 24 and minute < 60:
+            return hour, minute
+    raise vol.Invalid("expected a time of day such as 03:30")
+
+
+def _passphrase(value: Any) -> str:
+    text = cv.string(value)
+    if len(text) < 12:  # it guards password hashes and the box's keys
+        raise vol.Invalid("expected a passphrase of at least 12 characters")
+    return text
+
+
+_BACKUP = vol.Schema(
+    vol.All(
+        {
+            vol.Required("path"): cv.absolute_path,
+            vol.Required("passphrase"): _passphrase,
+            vol.Optional("keep", default=7): cv.integer(1, 365),
+            vol.Optional("at"): _time_of_day,
+        },
+        lambda d: BackupConfig(d["path"], d["passphrase"], d["keep"], d.get("at", (3, 30))),
+    )
+)
+
 # plugin domain -> the hosts of its manifest the owner enabled
 _EGRESS = vol.Schema(
     {cv.non_empty_string: vol.All(cv.ensure_list, [vol.All(cv.non_empty_string, str.lower)])}
@@ -154,6 +198,7 @@ HEARTH_SCHEMA = vol.Schema(
                 0, 36500, "expected a number of days from 0 (keep forever) to 36500"
             ),
             vol.Optional("scan_workers", default=0): cv.integer(0, 16),
+            vol.Optional("backup"): _BACKUP,  # core.backup.nightly
         },
         lambda d: {
             **d,
