@@ -20,7 +20,14 @@ from typing import Any
 
 from core.errors import HearthError
 from core.media.languages import normalize_language
-from core.playback.plan import AudioPlan, Method, PlaybackPlan, SubtitlePlan, VideoPlan
+from core.playback.plan import (
+    AudioPlan,
+    Method,
+    PlaybackPlan,
+    Segments,
+    SubtitlePlan,
+    VideoPlan,
+)
 from core.playback.profiles import DeviceProfile
 
 Stream = Mapping[str, Any]
@@ -36,7 +43,7 @@ _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 6: "5.1", 7: "6.1", 8: "7.1"}
 _DEMUXERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv", "mpegts": "mpegts"}
 _WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis", "webvtt"})
 # What each carrier can hold; a codec the client plays may still need encoding to travel.
-_CARRIED = {
+CARRIED = {
     "fmp4": frozenset({"h264", "hevc", "av1", "vp9", "aac", "ac3", "eac3", "mp3", "opus", "flac"}),
     "mpegts": frozenset({"h264", "hevc", "mpeg1video", "mpeg2video", "aac", "ac3", "eac3", "mp3",
                          "mp2"}),
@@ -118,6 +125,7 @@ def decide(
         audio=_copy_audio(audio) if audio else AudioPlan("none"),
         subtitles=subtitles,
         profile=profile.name,
+        segments=_segments(profile, video, audio) if profile.hls else "mpegts",
     )
 
 
@@ -132,11 +140,12 @@ def _convert(
 ) -> PlaybackPlan:
     """Direct stream or transcode: copy what travels and fits, encode the rest."""
     target = "hls" if profile.hls else "mpegts"
-    segments = profile.hls_segment_container if profile.hls else "mpegts"
+    copied = (video if not video_faults else None, audio if audio_fault is None else None)
+    segments = _segments(profile, *copied) if profile.hls else "mpegts"
     carrier = _CARRIER_NAMES[(target, segments)]
-    if video is not None and not video_faults and _codec_key(video) not in _CARRIED[segments]:
+    if video is not None and not video_faults and _codec_key(video) not in CARRIED[segments]:
         video_faults = [f"video {_video_text(video)} cannot be carried in {carrier}"]
-    if audio is not None and audio_fault is None and _codec_key(audio) not in _CARRIED[segments]:
+    if audio is not None and audio_fault is None and _codec_key(audio) not in CARRIED[segments]:
         audio_fault = f"{_codec_name(audio)} cannot be carried in {carrier}"
     reasons = list(video_faults)
     audio_plan = _copy_audio(audio) if audio else AudioPlan("none")
@@ -161,8 +170,25 @@ def _convert(
         method = "transcode"  # with no video, encoding the audio is re-encoding everything
     reasons.append(f"sent as {carrier}")
     return PlaybackPlan(
-        method, tuple(reasons), target, video_plan, audio_plan, profile=profile.name
+        method,
+        tuple(reasons),
+        target,
+        video_plan,
+        audio_plan,
+        profile=profile.name,
+        segments=segments,
     )
+
+
+def _segments(profile: DeviceProfile, *copied_streams: Stream | None) -> Segments:
+    """The client's preferred HLS segment type, unless another it takes carries what is sent
+    as it is: fMP4 for copied HEVC (Apple's players take HEVC in fMP4 only), or a codec
+    MPEG-TS cannot carry."""
+    options = profile.hls_segment_containers or (profile.hls_segment_container,)
+    copied = {_codec_key(s) for s in copied_streams if s is not None}
+    if "fmp4" in options and ("hevc" in copied or not copied <= CARRIED["mpegts"]):
+        return "fmp4"
+    return options[0]
 
 
 def _pick_audio(

@@ -14,8 +14,10 @@ import asyncio
 import logging
 import platform
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -24,11 +26,14 @@ from core.http.origin import origin_of
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.library.roots import LibraryRoots
 from core.people.middleware import principal_of
+from core.playback.capabilities import CapabilitiesError, parse_capabilities, with_capabilities
 from core.playback.capacity import TranscodeCapacity, cached_calibration_blocking
 from core.playback.decision import UnplayableError, decide
 from core.playback.ffmpeg_args import EncoderSettings
+from core.playback.hls import stream_facts
 from core.playback.hls_api import ResolvedItem, add_hls_routes
 from core.playback.now_playing import NowPlaying
+from core.playback.plan import PlaybackPlan
 from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
 from core.playback.sessions import TranscodeManager
 from core.playback.stream import item_file_blocking
@@ -83,12 +88,21 @@ class PlaybackEngine:
         self.capacity.source = f"libx264 {calibration.preset}: {calibration.speed}x real time"
 
     def profile_for(self, request: web.Request) -> DeviceProfile:
+        """The named or detected profile; `caps` (the client's own report) overrides what
+        that profile says the client decodes."""
         name = request.query.get("profile")
         if name:
             if name not in self.profiles:
                 raise ApiError(400, f"Unknown profile {name!r}.", "bad_parameter")
-            return self.profiles[name]
-        return detect_profile(self.profiles, request.headers)
+            profile = self.profiles[name]
+        else:
+            profile = detect_profile(self.profiles, request.headers)
+        if "caps" not in request.query:
+            return profile
+        try:
+            return with_capabilities(profile, parse_capabilities(request.query["caps"]))
+        except CapabilitiesError as err:
+            raise ApiError(400, f"{str(err)[:1].upper()}{str(err)[1:]}.", "bad_parameter") from err
 
     def remote_ceiling(self, request: web.Request) -> int | None:
         """The owner's bitrate ceiling for a client outside the home (`relay: max_mbps`)."""
@@ -134,8 +148,10 @@ class PlaybackEngine:
             url = f"{base}/stream"
         elif plan.container == "mpegts":
             url = f"{base}/transcode.ts"
-        else:
+        else:  # the HLS session decides again from the same query: it must carry `caps`
             url = f"{base}/hls/master.m3u8"
+            if "caps" in request.query:
+                url += "?" + urlencode({"caps": request.query["caps"]})
         limit, why = self.capacity.limit()
         return web.json_response(
             {
@@ -144,6 +160,8 @@ class PlaybackEngine:
                 "url": url,
                 "profile": plan.profile,
                 "container": plan.container,
+                "segments": plan.segments if plan.container == "hls" else None,
+                "sent": _sent(plan, item.probe),
                 "video": plan.video.action,
                 "audio": plan.audio.action,
                 "subtitles": [s.stream_index for s in plan.subtitles],
@@ -160,7 +178,10 @@ class PlaybackEngine:
                 "/api/items/{id}/playback",
                 self.get_playback,
                 tags=("playback",),
-                query=(Param("profile", "a device profile name; default: detected"),),
+                query=(
+                    Param("profile", "a device profile name; default: detected"),
+                    Param("caps", "what the client decodes (see core.playback.capabilities)"),
+                ),
             ),
             "core",
         )
@@ -170,3 +191,18 @@ class PlaybackEngine:
 
     async def close(self) -> None:
         await self.manager.close()
+
+
+def _sent(plan: PlaybackPlan, probe: Mapping[str, Any]) -> dict[str, str | None]:
+    """The codecs the client receives, so a player whose first try failed can say what it
+    failed on and leave it out of its next request."""
+    video = stream_facts(probe, "video", plan.video.stream_index)
+    audio = stream_facts(probe, "audio", plan.audio.stream_index)
+    copied = {"copy": True, "encode": False}
+    sent: dict[str, str | None] = {"video": None, "video_profile": None, "audio": None}
+    if plan.video.action in copied:
+        sent["video"] = video.get("codec") if copied[plan.video.action] else "h264"
+        sent["video_profile"] = video.get("profile") if copied[plan.video.action] else "High"
+    if plan.audio.action in copied:
+        sent["audio"] = audio.get("codec") if copied[plan.audio.action] else "aac"
+    return sent

@@ -236,7 +236,8 @@ def hls_run_command(
     out_dir: Path,
     segment_seconds: float,
 ) -> tuple[list[str], int]:
-    """The run that writes segments `first`… as `<n>.ts` into `out_dir`, and its last index.
+    """The run that writes segments `first`… as `<n>.ts` (or `<n>.m4s`, with the fMP4 header
+    as `init-<first>.mp4`) into `out_dir`, and its last index.
 
     The segment muxer cuts at the first keyframe at or after each listed time and names files
     from `first`; a file is complete once the next one exists or ffmpeg exits 0.
@@ -261,15 +262,41 @@ def hls_run_command(
     cuts = ",".join(_seconds(timeline.starts[n] - CUT_EPSILON) for n in range(first + 1, last + 1))
     args += ["-avoid_negative_ts", "disabled", "-output_ts_offset", _seconds(seek)]
     # one muxer for the whole run (no header or trailer per file): the counters carry on
-    args += ["-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0"]
     muxer = "avoid_negative_ts=disabled"
-    if first > 0:  # the player may have read segment first-1 from another run: say so
-        muxer += ":mpegts_flags=+initial_discontinuity"
+    if plan.segments == "fmp4":
+        args += _fmp4_tags(plan, probe)
+        args += ["-f", "segment", "-segment_format", "mp4", "-individual_header_trailer", "0"]
+        args += ["-segment_header_filename", str(out_dir / f"init-{first}.mp4")]
+        # One fragment per segment (flushed at each cut), its decode time on the timeline's
+        # clock (frag_discont: from the first packet, not from zero), so runs agree.
+        muxer += f":movflags={FMP4_FLAGS}"
+    else:
+        args += ["-f", "segment", "-segment_format", "mpegts", "-individual_header_trailer", "0"]
+        if first > 0:  # the player may have read segment first-1 from another run: say so
+            muxer += ":mpegts_flags=+initial_discontinuity"
     args += ["-segment_format_options", muxer]
     # Always list a cut: without one the segment muxer falls back to 2-second segments.
     args += ["-segment_times", cuts or _seconds(timeline.duration + 3600)]
-    args += ["-segment_start_number", str(first), str(out_dir / "%d.ts")]
+    name = f"%d.{segment_extension(plan)}"
+    args += ["-segment_start_number", str(first), str(out_dir / name)]
     return args, last
+
+
+FMP4_FLAGS = "+frag_custom+empty_moov+default_base_moof+frag_discont"
+
+
+def segment_extension(plan: PlaybackPlan) -> str:
+    return "m4s" if plan.segments == "fmp4" else "ts"
+
+
+def _fmp4_tags(plan: PlaybackPlan, probe: Mapping[str, Any]) -> list[str]:
+    """HEVC as `hvc1`, the sample entry Apple's players require; FLAC and Opus in MP4 are
+    still marked experimental in FFmpeg 5, though every browser that plays them reads them."""
+    args = ["-strict", "experimental"]
+    source = stream_facts(probe, "video", plan.video.stream_index)
+    if plan.video.action == "copy" and source.get("codec") == "hevc":
+        args += ["-tag:v", "hvc1"]
+    return args
 
 
 def progressive_command(

@@ -153,9 +153,11 @@ class SubtitleRendition:
     forced: bool = False
 
 
-def master_playlist(variant: Variant, subtitles: Sequence[SubtitleRendition] = ()) -> str:
+def master_playlist(
+    variant: Variant, subtitles: Sequence[SubtitleRendition] = (), version: int = 3
+) -> str:
     """One variant and, when there are text subtitles, one WebVTT rendition group."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{version}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for sub in subtitles:
         attributes = [
             "TYPE=SUBTITLES",
@@ -181,14 +183,18 @@ def master_playlist(variant: Variant, subtitles: Sequence[SubtitleRendition] = (
     return "\n".join(lines)
 
 
-def media_playlist(timeline: SegmentTimeline, segment_uri: str = "{n}.ts") -> str:
-    """The complete VOD list: every segment with its exact length, then ENDLIST."""
+def media_playlist(
+    timeline: SegmentTimeline, segment_uri: str = "{n}.ts", init_uri: str | None = None
+) -> str:
+    """The complete VOD list: every segment with its exact length, then ENDLIST. With
+    `init_uri` (fMP4 segments) the list names their shared header in EXT-X-MAP, version 7."""
     lines = [
         "#EXTM3U",
-        "#EXT-X-VERSION:3",
+        f"#EXT-X-VERSION:{7 if init_uri else 3}",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         f"#EXT-X-TARGETDURATION:{timeline.target_duration}",
         "#EXT-X-MEDIA-SEQUENCE:0",
+        *([f'#EXT-X-MAP:URI="{init_uri}"'] if init_uri else []),
     ]
     for n in range(timeline.count):
         lines += [f"#EXTINF:{timeline.length_of(n):.6f},", segment_uri.format(n=n)]
@@ -202,10 +208,11 @@ def subtitle_playlist(duration: float, vtt_uri: str) -> str:
     return media_playlist(SegmentTimeline((0.0,), duration), vtt_uri)
 
 
-def with_timestamp_map(vtt: str) -> str:
-    """Tell the player that cue time 0 is MPEG-TS time `TS_TIMESTAMP_OFFSET`, so cues line up
-    with our segments (ffmpeg's WebVTT muxer does not write the header)."""
-    mapping = f"X-TIMESTAMP-MAP=MPEGTS:{round(TS_TIMESTAMP_OFFSET * 90_000)},LOCAL:00:00:00.000"
+def with_timestamp_map(vtt: str, offset: float = TS_TIMESTAMP_OFFSET) -> str:
+    """Tell the player that cue time 0 is segment time `offset` (MPEG-TS segments: the
+    muxer's `TS_TIMESTAMP_OFFSET`; fMP4 ones carry the timeline's own times, 0), so cues line
+    up with our segments (ffmpeg's WebVTT muxer does not write the header)."""
+    mapping = f"X-TIMESTAMP-MAP=MPEGTS:{round(offset * 90_000)},LOCAL:00:00:00.000"
     head, newline, rest = vtt.partition("\n")
     if not head.startswith("WEBVTT"):
         return f"WEBVTT\n{mapping}\n\n{vtt}"
@@ -242,16 +249,21 @@ def _avc_level(height: int, frame_rate: float | None) -> str:
 
 
 def video_codec_tag(
-    codec: str, profile: str | None, height: int, frame_rate: float | None
+    codec: str,
+    profile: str | None,
+    height: int,
+    frame_rate: float | None,
+    sample_entry: str = "hev1",
 ) -> str | None:
-    """An RFC 6381 tag such as avc1.640028, or None when we cannot name it honestly."""
+    """An RFC 6381 tag such as avc1.640028, or None when we cannot name it honestly.
+    `sample_entry` names HEVC: hev1 in MPEG-TS, hvc1 in our fMP4 (see ffmpeg_args)."""
     if codec == "h264":
         head = _AVC_PROFILES.get((profile or "high").casefold())
         return f"avc1.{head}{_avc_level(height, frame_rate)}" if head else None
     if codec == "hevc":
         main10 = (profile or "").casefold() == "main 10"
         level = 150 if height > 1088 else 120
-        return f"hev1.{2 if main10 else 1}.{4 if main10 else 6}.L{level}.B0"
+        return f"{sample_entry}.{2 if main10 else 1}.{4 if main10 else 6}.L{level}.B0"
     return None
 
 

@@ -27,7 +27,8 @@ from core.http.origin import client_address
 from core.http.routes import Param, RouteSpec, RouteTable
 from core.people.links import LINK_PARAM, link_of
 from core.people.middleware import PRINCIPAL
-from core.playback.ffmpeg_args import peak_bandwidth, video_output
+from core.playback.decision import CARRIED
+from core.playback.ffmpeg_args import peak_bandwidth, segment_extension, video_output
 from core.playback.hls import (
     SubtitleRendition,
     Variant,
@@ -49,6 +50,7 @@ MPEGURL = "application/vnd.apple.mpegurl"
 START_HEADER = "X-Hearth-Start"  # seconds into the item where a progressive stream starts
 TS_AUDIO = frozenset({"aac", "mp3", "ac3", "eac3"})  # audio MPEG-TS players take as it is
 TS_VIDEO = frozenset({"h264", "hevc"})
+SEGMENT_TYPES = {"ts": "video/mp2t", "m4s": "video/mp4"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +93,17 @@ def parse_quality(text: str) -> tuple[int | None, int | None]:
 
 
 def _as_remux(plan: PlaybackPlan, probe: Mapping[str, Any]) -> PlaybackPlan:
-    """Direct play asked to become HLS or TS: copy what MPEG-TS can carry, encode the rest."""
+    """Direct play asked to become HLS or TS: copy what the segments (MPEG-TS, or the fMP4 the
+    decision chose for this client) can carry, encode the rest."""
     picture = stream_facts(probe, "video", None)
     audio = stream_facts(probe, "audio", None)
+    videos = TS_VIDEO if plan.segments == "mpegts" else CARRIED["fmp4"]
     video_action: VideoAction = (
-        "none" if not picture else "copy" if picture.get("codec") in TS_VIDEO else "encode"
+        "none" if not picture else "copy" if picture.get("codec") in videos else "encode"
     )
     video = replace(plan.video, action=video_action)
     action: AudioAction = (
-        "none" if not audio else "copy" if audio.get("codec") in TS_AUDIO else "encode"
+        "none" if not audio else "copy" if audio.get("codec") in _audios(plan) else "encode"
     )
     return replace(
         plan,
@@ -107,6 +111,11 @@ def _as_remux(plan: PlaybackPlan, probe: Mapping[str, Any]) -> PlaybackPlan:
         video=video,
         audio=replace(plan.audio, action=action),
     )
+
+
+def _audios(plan: PlaybackPlan) -> frozenset[str]:
+    """Audio the plan's segments carry as it is."""
+    return TS_AUDIO if plan.segments == "mpegts" else CARRIED["fmp4"]
 
 
 def plan_for_request(
@@ -136,7 +145,7 @@ def plan_for_request(
         facts = stream_facts(probe, "audio", index)
         if facts.get("index") != index:
             raise ApiError(400, f"This item has no audio stream {index}.")
-        copy = plan.audio.action == "copy" and facts.get("codec") in TS_AUDIO
+        copy = plan.audio.action == "copy" and facts.get("codec") in _audios(plan)
         audio = replace(plan.audio, stream_index=index, action="copy" if copy else "encode")
         plan = replace(plan, audio=audio)
     default = None
@@ -158,8 +167,11 @@ def master_text(session: HlsSession) -> str:
     plan, probe = session.plan, session.source.probe
     video = video_output(plan, probe)
     video_tag = None
+    fmp4 = plan.segments == "fmp4"
     if video is not None:
-        video_tag = video_codec_tag(video.codec, video.profile, video.height or 0, video.frame_rate)
+        entry = "hvc1" if fmp4 else "hev1"
+        height, rate = video.height or 0, video.frame_rate
+        video_tag = video_codec_tag(video.codec, video.profile, height, rate, entry)
     audio_tag = None
     if plan.audio.action == "encode":
         audio_tag = "mp4a.40.2"
@@ -189,7 +201,7 @@ def master_text(session: HlsSession) -> str:
                 forced=sub.forced,
             )
         )
-    return master_playlist(variant, renditions)
+    return master_playlist(variant, renditions, 7 if fmp4 else 3)
 
 
 def _available(item: ResolvedItem) -> None:
@@ -305,12 +317,26 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
 
     async def get_index(request: web.Request) -> web.StreamResponse:
         """Every segment of the item, known before any is made, so players can seek at once."""
-        return _playlist(carry_link(media_playlist(session_of(request).timeline), request))
+        session = session_of(request)
+        if session.plan.segments == "fmp4":
+            text = media_playlist(session.timeline, "{n}.m4s", "init.mp4")
+        else:
+            text = media_playlist(session.timeline)
+        return _playlist(carry_link(text, request))
 
     async def get_segment(request: web.Request) -> web.StreamResponse:
-        """One MPEG-TS segment, waiting (bounded) for ffmpeg to finish it."""
-        path = await session_of(request).segment(int(request.match_info["n"]))
-        return await send_server_file(request, path, {"Content-Type": "video/mp2t"})
+        """One segment (MPEG-TS or fMP4, as the session sends), waiting (bounded) for ffmpeg."""
+        session = session_of(request)
+        kind = request.match_info["ext"]
+        if kind != segment_extension(session.plan):
+            raise ApiError(404, f"This session sends .{segment_extension(session.plan)} segments.")
+        path = await session.segment(int(request.match_info["n"]))
+        return await send_server_file(request, path, {"Content-Type": SEGMENT_TYPES[kind]})
+
+    async def get_init(request: web.Request) -> web.StreamResponse:
+        """fMP4's shared header, which every segment of the session needs before it."""
+        path = await session_of(request).init_segment()
+        return await send_server_file(request, path, {"Content-Type": "video/mp4"})
 
     async def get_subtitle_playlist(request: web.Request) -> web.StreamResponse:
         session = session_of(request)
@@ -351,7 +377,14 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
             "GET", f"{base}/{{session}}/index.m3u8", get_index, "HLS media playlist", links=True
         ),
         RouteSpec(
-            "GET", f"{base}/{{session}}/{{n:\\d+}}.ts", get_segment, "HLS segment", links=True
+            "GET",
+            f"{base}/{{session}}/{{n:\\d+}}.{{ext:ts|m4s}}",
+            get_segment,
+            "HLS segment (MPEG-TS or fMP4)",
+            links=True,
+        ),
+        RouteSpec(
+            "GET", f"{base}/{{session}}/init.mp4", get_init, "HLS fMP4 init segment", links=True
         ),
         RouteSpec(
             "GET", f"{subtitles}.m3u8", get_subtitle_playlist, "Subtitle playlist", links=True

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Method = Literal["direct_play", "direct_stream", "transcode"]
+Segments = Literal["mpegts", "fmp4"]
 VideoAction = Literal["copy", "encode", "none"]
 AudioAction = Literal["copy", "encode", "none"]
 
@@ -59,6 +60,7 @@ class PlaybackPlan:
     audio: AudioPlan = field(default_factory=lambda: AudioPlan("none"))
     subtitles: tuple[SubtitlePlan, ...] = ()
     profile: str = "generic"
+    segments: Segments = "mpegts"  # HLS segment type; for direct play, the one a remux would use
 
     @property
     def needs_ffmpeg(self) -> bool:

@@ -112,6 +112,9 @@ class DeviceProfile:
     hls_segment_container: SegmentContainer
     source: str = "built-in"  # the file it came from, as shown in messages
     builtin: bool = True
+    # Every HLS segment type the client takes, preferred first (a browser's own report, see
+    # `capabilities`); empty means just `hls_segment_container`.
+    hls_segment_containers: tuple[SegmentContainer, ...] = ()
 
     def video_codec(self, codec: str | None) -> VideoCodecSupport | None:
         return next((item for item in self.video if item.codec == codec), None)

@@ -1,9 +1,10 @@
 """Transcode sessions: one ffmpeg-backed HLS session per (client, item), and progressive TS.
 
-A session owns a scratch folder and at most one ffmpeg run writing `<n>.ts` files on the
-timeline its playlist promised. A request for a segment far from the run (a seek) replaces the
-run; a run far ahead of the player is paused (SIGSTOP) and segments well behind it are deleted,
-so a two-hour remux never fills an SD card. Idle or stopped sessions lose their process
+A session owns a scratch folder and at most one ffmpeg run writing `<n>.ts` files (or fMP4
+`<n>.m4s` ones after an `init-<run>.mp4` header) on the timeline its playlist promised. A
+request for a segment far from the run (a seek) replaces the run; a run far ahead of the
+player is paused (SIGSTOP) and segments well behind it are deleted, so a two-hour remux never
+fills an SD card. Idle or stopped sessions lose their process
 (SIGTERM, SIGKILL after 2 s) and their folder. ffmpeg runs niced, without stdin, its stderr
 kept; a failed run is logged once at WARNING and clients get a JSON error. This module never
 decides what a client can play and never builds argument lists itself.
@@ -31,7 +32,12 @@ from core.playback.ffmpeg_args import (
     StreamStart,
     transcode_failed,
 )
-from core.playback.hls import SegmentTimeline, keyframe_index_blocking, with_timestamp_map
+from core.playback.hls import (
+    TS_TIMESTAMP_OFFSET,
+    SegmentTimeline,
+    keyframe_index_blocking,
+    with_timestamp_map,
+)
 from core.playback.plan import PlaybackPlan
 from core.playback.progressive import ProgressiveStreams
 
@@ -105,6 +111,7 @@ class HlsSession:
         self._run: FfmpegProcess | None = None
         self._first = self._next = self._last = 0
         self.run_starts: list[int] = []  # where each ffmpeg run began, for logs and tests
+        self._header: Path | None = None  # fMP4's init segment once served
         self._done: set[int] = set()
         self._wanted = 0
         self._holding: float | None = None  # the capacity weight while a run may be going
@@ -125,7 +132,34 @@ class HlsSession:
         self.last_used = asyncio.get_running_loop().time()
 
     def segment_path(self, n: int) -> Path:
-        return self.folder / f"{n}.ts"
+        return self.folder / f"{n}.{ffmpeg_args.segment_extension(self.plan)}"
+
+    async def init_segment(self) -> Path:
+        """fMP4's shared header (EXT-X-MAP): the one of the earliest run that wrote it. Runs
+        of one session write the same header (same streams, same settings), so any will do;
+        it is complete once its run's first segment file exists (the muxer closes it first)."""
+        if self.plan.segments != "fmp4":
+            raise ApiError(404, "This session sends MPEG-TS segments; they have no init segment.")
+        deadline = asyncio.get_running_loop().time() + self._settings.segment_timeout
+        while True:
+            self.touch()
+            self._refresh()
+            if self._header is not None and self._header.exists():
+                return self._header
+            for first in self.run_starts:
+                header = self.folder / f"init-{first}.mp4"
+                made = first in self._done or self.segment_path(first).exists()
+                if header.exists() and (made or (first == self._first and self._next > first)):
+                    self._header = header  # the one served first stays: players keep it
+                    return header
+            if self.failure is not None:
+                raise transcode_failed(self.failure)
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ApiError(
+                    503, "The init segment is not ready yet.", "segment_not_ready",
+                    **{"Retry-After": "2"},
+                )  # fmt: skip
+            await asyncio.sleep(POLL_S)
 
     async def segment(self, n: int) -> Path:
         """The finished segment file, once it exists; restarts ffmpeg there for a seek."""
@@ -292,7 +326,8 @@ class HlsSession:
             if status != 0:
                 _LOGGER.warning("Subtitle extraction failed on %s: %s", self.source.path, run.tail)
                 raise transcode_failed(f"subtitles could not be extracted: {run.problem()}")
-            await asyncio.to_thread(_finish_vtt_blocking, partial, path)
+            offset = 0.0 if self.plan.segments == "fmp4" else TS_TIMESTAMP_OFFSET
+            await asyncio.to_thread(_finish_vtt_blocking, partial, path, offset)
             return path
 
     async def close(self) -> None:
@@ -313,8 +348,8 @@ def _empty_folder_blocking(folder: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _finish_vtt_blocking(partial: Path, final: Path) -> None:
-    final.write_text(with_timestamp_map(partial.read_text("utf-8")), "utf-8")
+def _finish_vtt_blocking(partial: Path, final: Path, offset: float) -> None:
+    final.write_text(with_timestamp_map(partial.read_text("utf-8"), offset), "utf-8")
     partial.unlink()
 
 
