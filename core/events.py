@@ -74,3 +74,29 @@ class LibraryChanged(Event):
     """Items were added, changed, removed, or a library went on- or offline."""
 
     library_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackStarted(Event):
+    """A stream began: an HLS session, a progressive transcode or a direct-play file.
+    `kind` is "hls", "progressive" or "direct"; `stream_id` pairs it with its PlaybackStopped."""
+
+    stream_id: str
+    kind: str
+    item_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackStopped(Event):
+    """A stream ended (finished, cut by the client, stopped or idle)."""
+
+    stream_id: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriveEjected(Event):
+    """A USB drive was unmounted and powered off on request: it is safe to pull out now."""
+
+    device: str
+    name: str

@@ -59,7 +59,9 @@ class PlaybackEngine:
         shutil.rmtree(scratch, ignore_errors=True)  # leftovers of a killed process
         ffmpeg = hub.config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
         self.capacity = TranscodeCapacity(1.0, source="until calibrated")
-        self.manager = TranscodeManager(ffmpeg, scratch, preset=_preset(), capacity=self.capacity)
+        self.manager = TranscodeManager(
+            ffmpeg, scratch, preset=_preset(), capacity=self.capacity, publish=hub.bus.publish
+        )
         self._ffmpeg = ffmpeg
         self.now_playing = NowPlaying()  # each person's players, for music apps' "now playing"
 

@@ -13,11 +13,13 @@ and never decides what to encode.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.events import Event, PlaybackStarted, PlaybackStopped
 from core.http.errors import ApiError
 from core.playback.ffmpeg_args import FfmpegProcess, transcode_failed
 
@@ -57,8 +59,10 @@ class _Hold:
 class ProgressiveStreams:
     """Every progressive stream of one transcode manager, by client key."""
 
-    def __init__(self) -> None:
+    def __init__(self, publish: Callable[[Event], None] = lambda event: None) -> None:
         self._holds: dict[str, list[_Hold]] = {}
+        self._publish = publish
+        self._numbers = itertools.count(1)
 
     async def _acquire(self, capacity: Capacity, encodes: bool, key: str | None) -> _Hold:
         while True:
@@ -98,6 +102,8 @@ class ProgressiveStreams:
         hold = await self._acquire(capacity, encodes, key)
         if key is not None:
             self._holds.setdefault(key, []).append(hold)
+        stream_id = f"progressive-{next(self._numbers)}"
+        self._publish(PlaybackStarted(stream_id, "progressive"))
         try:
             run = hold.run = await FfmpegProcess.start(argv, stdout=True)
             try:
@@ -115,3 +121,4 @@ class ProgressiveStreams:
         finally:
             hold.release()
             self._forget(key, hold)
+            self._publish(PlaybackStopped(stream_id, "progressive"))

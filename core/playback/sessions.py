@@ -18,11 +18,12 @@ import logging
 import math
 import secrets
 import shutil
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from core.events import Event, PlaybackStarted, PlaybackStopped
 from core.http.errors import ApiError
 from core.playback import ffmpeg_args
 from core.playback.constant_rate import ConstantRate
@@ -369,6 +370,7 @@ class TranscodeManager:
         segment_timeout: float = 30.0,
         buffer_seconds: float = 120.0,
         seek_gap_seconds: float = 8.0,
+        publish: Callable[[Event], None] | None = None,
     ) -> None:
         if isinstance(encoder, str):
             encoder = EncoderSettings.for_encoder(encoder, preset=preset, args=encoder_args)
@@ -387,7 +389,9 @@ class TranscodeManager:
         self.encoder_name = encoder.name
         self._janitor: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
-        self._progressive = ProgressiveStreams()
+        # PlaybackStarted/PlaybackStopped for each session and stream (the box's LED shows them)
+        self._publish = publish or (lambda event: None)
+        self._progressive = ProgressiveStreams(self._publish)
 
     def use_encoder(self, encoder: EncoderSettings) -> None:
         """Switch to a verified hardware encoder once detection has finished (new sessions)."""
@@ -439,6 +443,7 @@ class TranscodeManager:
             await session.close()
             raise
         self._sessions[session_id] = session
+        self._publish(PlaybackStarted(session_id, "hls", source.item_id))
         if self._janitor is None or self._janitor.done():
             self._janitor = asyncio.create_task(self._sweep(), name="hearth-hls-janitor")
         return session
@@ -468,6 +473,7 @@ class TranscodeManager:
             return False
         await session.close()
         self._sessions.pop(session_id, None)
+        self._publish(PlaybackStopped(session_id, "hls"))
         return True
 
     async def _sweep(self) -> None:
