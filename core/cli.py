@@ -57,10 +57,22 @@ def load_or_report(args: argparse.Namespace) -> Configuration | None:
         return None
 
 
+ROOT_REFUSAL = (
+    "Hearth does not run as root: a server that answers the whole home network should not be "
+    "able to change the whole box. Start it as an ordinary user (scripts/run does that for you, "
+    "as the `hearth` user), or pass --allow-root if you really mean it."
+)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT."""
     from core.hub import Hub  # the server's imports are not needed by check-config
 
+    # HEARTH_ALLOW_ROOT=1: the same consent where no argument can be added (a test rig)
+    allowed = args.allow_root or os.environ.get("HEARTH_ALLOW_ROOT") == "1"
+    if os.geteuid() == 0 and not allowed:
+        print(ROOT_REFUSAL, file=sys.stderr)
+        return 1
     config = load_or_report(args)
     if config is None:
         return 1
@@ -75,6 +87,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         _LOGGER.error("Cannot start: %s", err)
         return 1
     return 0
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-root", action="store_true", help="run even as root (not recommended)"
+    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -230,7 +248,7 @@ def _backup_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, CommandSpec] = {
-    "run": CommandSpec(cmd_run, "start the server and serve until stopped"),
+    "run": CommandSpec(cmd_run, "start the server and serve until stopped", _run_arguments),
     "check-config": CommandSpec(
         cmd_check_config, "validate configuration.yaml without starting", _check_arguments
     ),
