@@ -46,7 +46,8 @@ async def setup(ctx: PluginContext, config: GpioConfig) -> None:
             ctx.on_teardown(led.close)
         light = StatusLight(ctx, led, lambda pattern: report())
         actions = ButtonActions(ctx, light, UdisksSystem())
-        gestures = ButtonGestures(asyncio.get_running_loop(), actions.on_gesture)
+        gestures = ButtonGestures(asyncio.get_running_loop(), actions.on_gesture, light.show_hold)
+        ctx.on_teardown(gestures.close)
         if config.button is not None:
             button = PushButton(
                 config.button.pin, gestures.pressed, gestures.released, config.button.high

@@ -3,8 +3,11 @@
 | press                  | does                                                        |
 |------------------------|-------------------------------------------------------------|
 | short (under 3 s)      | rescan every library                                        |
-| held 3 s (under 10 s)  | eject every USB drive safely (LED: `drive_safe` when done)   |
+| held 3 s (under 10 s)  | eject every USB drive safely (LED: `drive_safe` when done)  |
 | held 10 s or more      | power the box off                                           |
+
+While it is held the LED says what letting go would do: dark from 3 s (eject), a fast blink
+from 10 s (power off).
 
 The gesture is decided when the button is let go, so holding on the way to a shutdown never
 ejects first, and a bounce or a brush is only a rescan. The time comes from `clock` (read on
@@ -29,25 +32,32 @@ EJECT_AFTER = 3.0
 SHUTDOWN_AFTER = 10.0
 
 
-def gesture_for(held_seconds: float) -> str:
+def gesture_for(
+    held_seconds: float, eject_after: float = EJECT_AFTER, shutdown_after: float = SHUTDOWN_AFTER
+) -> str:
     """ "rescan", "eject" or "shutdown" for a press held this long."""
-    if held_seconds >= SHUTDOWN_AFTER:
+    if held_seconds >= shutdown_after:
         return "shutdown"
-    return "eject" if held_seconds >= EJECT_AFTER else "rescan"
+    return "eject" if held_seconds >= eject_after else "rescan"
 
 
 class ButtonGestures:
-    """Press and release times (from any thread) turned into gestures on the loop."""
+    """Press and release times (from any thread) turned into gestures on the loop; while the
+    button is held, `on_hold` says which gesture letting go now would make ("eject",
+    "shutdown", None once released) so the LED can tell the person holding it."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         on_gesture: Callable[[str], None],
+        on_hold: Callable[[str | None], None] = lambda gesture: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._loop, self._on_gesture = loop, on_gesture
+        self._loop, self._on_gesture, self._on_hold = loop, on_gesture, on_hold
         self.clock = clock
+        self.eject_after, self.shutdown_after = EJECT_AFTER, SHUTDOWN_AFTER
         self._down: float | None = None
+        self._timers: list[asyncio.TimerHandle] = []
 
     def pressed(self) -> None:
         """gpiozero's `when_pressed` (its thread, or the caller's with the mock factory)."""
@@ -63,12 +73,26 @@ class ButtonGestures:
 
     def _pressed(self, at: float) -> None:
         self._down = at
+        self.close()
+        # the loop's own clock: these only light the LED, the gesture is decided by `clock`
+        self._timers = [
+            self._loop.call_later(self.eject_after, self._on_hold, "eject"),
+            self._loop.call_later(self.shutdown_after, self._on_hold, "shutdown"),
+        ]
 
     def _released(self, at: float) -> None:
+        self.close()
+        self._on_hold(None)
         if self._down is None:  # pressed before we listened
             return
         held, self._down = at - self._down, None
-        self._on_gesture(gesture_for(held))
+        self._on_gesture(gesture_for(held, self.eject_after, self.shutdown_after))
+
+    def close(self) -> None:
+        """Cancel the hold timers (a release, or teardown)."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers = []
 
 
 class ButtonActions:

@@ -9,17 +9,21 @@
 | `drive_safe` | a short flash every 2 s (0.1 s on)    | USB drives ejected: safe to pull out   |
 | `error`      | rapid flicker (0.05 s on, 0.05 s off) | a plugin failed, or eject/shutdown did |
 | `off`        | dark                                  | the server is stopping                 |
+| `hold_eject` | dark                                  | button held 3 s: let go to eject       |
+| `hold_power` | fast blink (0.1 s on, 0.1 s off)      | button held 10 s: let go to power off  |
 
-When several hold, the first in this order wins: off, starting, error, drive_safe, streaming,
-scanning, idle. `drive_safe` lasts two minutes (or until the button is pressed again); an eject
-or shutdown error until the button's next success, a plugin's until it runs again. Streaming
-lingers a few seconds after the last stream ends, so a player's next range request does not
-make the LED flicker. This module only decides; the LED itself is `hardware.gpio.StatusLed`.
+When several hold, the first in this order wins: off, hold_power/hold_eject, starting, error,
+drive_safe, streaming, scanning, idle. `drive_safe` lasts two minutes (or until the button is
+pressed again); an eject or shutdown error until the button's next success, a plugin's until it
+runs again. Streaming lingers a few seconds after the last stream ends, so a player's next range
+request does not make the LED flicker. This module only decides; the LED itself is
+`hardware.gpio.StatusLed`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +55,8 @@ PATTERNS = {
     p.name: p
     for p in (
         Pattern("off", None, steady=False),
+        Pattern("hold_eject", None, steady=False),
+        Pattern("hold_power", 0.1, 0.1),
         Pattern("starting", 1.0, 1.0),
         Pattern("error", 0.05, 0.05),
         Pattern("drive_safe", 0.1, 1.9),
@@ -74,12 +80,13 @@ class StatusLight:
         self.drive_safe_seconds = DRIVE_SAFE_SECONDS
         self.started = self.stopping = self.scanning = False
         self.streams: set[str] = set()
+        self.holding: str | None = None  # what letting go of the button would do now
         self.errors: dict[str, str] = {}
         self._lingering: asyncio.TimerHandle | None = None
         self._safe: asyncio.TimerHandle | None = None
         self._watching_scans = False
         self.pattern = ""
-        self.history: list[str] = []  # every pattern shown, in order (health, tests)
+        self.history: deque[str] = deque(maxlen=64)  # the latest patterns shown, in order
         self._waiters: list[tuple[str, asyncio.Future[None]]] = []
 
     def listen(self) -> None:
@@ -98,6 +105,8 @@ class StatusLight:
     def current(self) -> str:
         if self.stopping:
             return "off"
+        if self.holding is not None:
+            return "hold_power" if self.holding == "shutdown" else "hold_eject"
         if not self.started:
             return "starting"
         if self.errors:
@@ -142,6 +151,11 @@ class StatusLight:
             self.errors.pop(source, None)
         else:
             self.errors[source] = text
+        self.refresh()
+
+    def show_hold(self, gesture: str | None) -> None:
+        """The button is held long enough for `gesture` (None: released)."""
+        self.holding = gesture
         self.refresh()
 
     def clear_drive_safe(self) -> None:

@@ -12,7 +12,7 @@ from core.events import DriveEjected
 from plugins.gpio.button import gesture_for
 from plugins.gpio.system import EjectOutcome
 from tests.conftest import StartServer
-from tests.plugins.gpio.pins import FakeSystem, gpio_health, press, start_with_gpio
+from tests.plugins.gpio.pins import BUTTON_PIN, FakeSystem, gpio_health, press, start_with_gpio
 
 
 def test_how_long_the_button_is_held_decides_what_it_does() -> None:
@@ -86,3 +86,24 @@ async def test_a_drive_that_cannot_be_unmounted_shows_an_error(
     await press(mock_pins, clock, 0.1)
     await runtime.light.wait_for("idle")
     assert runtime.light.errors == {}
+
+
+async def test_while_held_the_led_says_what_letting_go_would_do(
+    start_server: StartServer, mock_pins: Any
+) -> None:
+    _, runtime, clock = await start_with_gpio(start_server)
+    system = FakeSystem(EjectOutcome((), ()))
+    runtime.actions.system = system
+    gestures = runtime.gestures
+    gestures.eject_after, gestures.shutdown_after = 0.01, 0.02  # the LED's timers, not 3 s and 10 s
+    pin = mock_pins.pin(BUTTON_PIN)
+
+    pin.drive_low()
+    await runtime.light.wait_for("hold_eject")
+    await runtime.light.wait_for("hold_power")
+    clock.now += 0.5
+    pin.drive_high()
+    await runtime.light.wait_for("idle")
+    await runtime.actions.settled()
+    assert system.asked == ["power_off"]
+    assert list(runtime.light.history)[-3:] == ["hold_eject", "hold_power", "idle"]

@@ -36,7 +36,7 @@ async def test_a_short_press_rescans_and_the_led_shows_the_scan(
     await runtime.light.wait_for("scanning")
     await settle(server)
     await runtime.light.wait_for("idle")
-    assert runtime.light.history[shown:] == ["scanning", "idle"]
+    assert list(runtime.light.history)[shown:] == ["scanning", "idle"]
     assert runtime.actions.last == "rescan: libraries queued for a rescan: 1"
     assert server.hub.scans.last["Home"].state == "done"
 
@@ -59,7 +59,7 @@ async def test_the_led_shows_a_stream_while_it_plays(
             await reply.read()
         await server.hub.bus.drain()
         await runtime.light.wait_for("idle")
-        assert runtime.light.history[shown:] == ["streaming", "idle"], path
+        assert list(runtime.light.history)[shown:] == ["streaming", "idle"], path
 
 
 async def test_the_led_is_dark_once_the_server_stops(
