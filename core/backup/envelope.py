@@ -44,6 +44,7 @@ _HEADER = struct.Struct(">8sBBBBIII16s8s")
 _RECORD = struct.Struct(">BI")
 _CHUNK_AAD = struct.Struct(">QB")
 CHECK_LENGTH = 32
+HEADER_SIZE = _HEADER.size + CHECK_LENGTH  # what precedes the first chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ class OpeningReader:
     def __init__(self, source: BinaryIO, passphrase: str, name: str) -> None:
         self._source = source
         self._name = name
-        head = source.read(_HEADER.size + CHECK_LENGTH)
+        head = source.read(HEADER_SIZE)
         if len(head) < len(MAGIC) or head[: len(MAGIC)] != MAGIC:
             raise BackupError(f"{name} is not a Hearth backup.")
         if len(head) > len(MAGIC) and head[len(MAGIC)] != FORMAT:
@@ -150,7 +151,7 @@ class OpeningReader:
                 f"{name} is a backup format {head[len(MAGIC)]} file; this Hearth reads format "
                 f"{FORMAT} (a newer Hearth wrote it)."
             )
-        if len(head) < _HEADER.size + CHECK_LENGTH:
+        if len(head) < HEADER_SIZE:
             raise BackupError(f"{name} is cut short: it ends inside its header.")
         self._header, check = head[: _HEADER.size], head[_HEADER.size :]
         (_, _, kdf, cipher, lanes, time_cost, memory, chunk, salt, self._prefix) = _HEADER.unpack(
