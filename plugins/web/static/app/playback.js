@@ -1,5 +1,8 @@
 // How this browser plays one item: the server's playback decision (direct play, or the
 // engine's HLS / progressive URL, with reasons), and attaching that source to a <video>.
+// The request carries what this browser reports it decodes (`caps`, see
+// core/playback/capabilities.py), so the server decides from that rather than from the
+// User-Agent; a failed attempt asks again with what failed left out.
 // HLS goes to the browser's own player where it has one (Safari, Chromium 14x+), else to
 // our MSE player (hls.js beside this file); nothing third-party is loaded.
 
@@ -40,20 +43,80 @@ function guess(item, probe) {
   };
 }
 
-/** {method, reasons, url, source, …the server's other fields} */
-export async function decide(item, probe, { signal, force } = {}) {
+// caps token -> the type this browser is asked about
+const VIDEO_TYPES = {
+  'h264.baseline': 'video/mp4; codecs="avc1.42E01E"',
+  'h264.main': 'video/mp4; codecs="avc1.4D401F"',
+  'h264.high': 'video/mp4; codecs="avc1.64001F"',
+  'h264.high10': 'video/mp4; codecs="avc1.6E001F"',
+  'hevc.main': 'video/mp4; codecs="hvc1.1.6.L120.B0"',
+  'hevc.main10': 'video/mp4; codecs="hvc1.2.4.L120.B0"',
+  vp8: 'video/webm; codecs="vp8"',
+  'vp9.p0': 'video/mp4; codecs="vp09.00.10.08"',
+  'vp9.p2': 'video/mp4; codecs="vp09.02.10.10"',
+  'av1.main': 'video/mp4; codecs="av01.0.05M.08"',
+};
+const AUDIO_TYPES = {
+  aac: 'audio/mp4; codecs="mp4a.40.2"',
+  mp3: 'audio/mpeg',
+  ac3: 'audio/mp4; codecs="ac-3"',
+  eac3: 'audio/mp4; codecs="ec-3"',
+  opus: 'audio/mp4; codecs="opus"',
+  flac: 'audio/mp4; codecs="flac"',
+  vorbis: 'audio/webm; codecs="vorbis"',
+  pcm: 'audio/wav',
+};
+// Matroska is left out: Chromium answers "maybe" and then fails on many files.
+const FILE_TYPES = { 'file.mp4': 'video/mp4', 'file.webm': 'video/webm', 'file.ogg': 'video/ogg' };
+const TS_PROBE = 'video/mp2t; codecs="avc1.42E01E,mp4a.40.2"';
+const MP4_PROBE = 'video/mp4; codecs="avc1.42E01E,mp4a.40.2"';
+
+function decodes(probe, type) {
+  const mse = mseAvailable() && MediaSource.isTypeSupported(type);
+  return mse || probe.canPlayType(type) !== '';
+}
+
+/** HLS segment types this browser plays, preferred first: Safari's own player prefers fMP4,
+ * Chromium's MPEG-TS (its Media Source takes both), Firefox's Media Source only takes fMP4.
+ * `segments` ('fmp4' or 'ts') keeps just that one, for a person or a test that wants it. */
+function hlsTypes(probe, segments) {
+  const native = probe.canPlayType('application/vnd.apple.mpegurl') !== '';
+  const ts = mseAvailable() && MediaSource.isTypeSupported(TS_PROBE);
+  const mp4 = mseAvailable() && MediaSource.isTypeSupported(MP4_PROBE);
+  const order = native && !ts ? ['hls.fmp4', 'hls.ts']
+    : [...(ts || native ? ['hls.ts'] : []), ...(mp4 || native ? ['hls.fmp4'] : [])];
+  return segments ? order.filter((token) => token === `hls.${segments}`) : order;
+}
+
+/** The `caps` this browser reports, without the tokens in `exclude` (or their family:
+ * 'hevc' leaves out hevc.main and hevc.main10). */
+export function capabilities(probe, { exclude = [], segments } = {}) {
+  const tokens = [
+    ...Object.keys(VIDEO_TYPES).filter((t) => decodes(probe, VIDEO_TYPES[t])),
+    ...Object.keys(AUDIO_TYPES).filter((t) => decodes(probe, AUDIO_TYPES[t])),
+    ...Object.keys(FILE_TYPES).filter((t) => probe.canPlayType(FILE_TYPES[t]) !== ''),
+    ...hlsTypes(probe, segments),
+    ...(window.matchMedia && matchMedia('(dynamic-range: high)').matches ? ['hdr'] : []),
+  ];
+  return tokens.filter((t) => !exclude.some((x) => t === x || t.startsWith(`${x}.`))).join(',');
+}
+
+/** {method, reasons, url, source, caps, …the server's other fields}; `exclude` leaves caps
+ * tokens out of what this browser reports (what failed on an earlier attempt). */
+export async function decide(item, probe, { signal, force, exclude = [], segments } = {}) {
+  const caps = capabilities(probe, { exclude, segments });
   if (force === 'hls' && hlsRouteExists()) {
-    return { method: 'direct_stream', url: hlsUrl(item), reasons: ['HLS was asked for.'], source: 'request' };
+    return { method: 'direct_stream', url: hlsUrl(item, { caps }), reasons: ['HLS was asked for.'], source: 'request', caps };
   }
   const path = '/api/items/{id}/playback';
   if (has('GET', path)) {
     try {
-      const answer = await get(`/api/items/${encodeURIComponent(item.id)}/playback`, { signal });
+      const answer = await get(`/api/items/${encodeURIComponent(item.id)}/playback${qs({ caps })}`, { signal });
       const plan = answer.plan || answer;
       const method = answer.method || plan.method;
       const url = answer.url || (method === 'direct_play'
-        ? `/api/items/${encodeURIComponent(item.id)}/stream` : hlsUrl(item));
-      return { ...answer, method, url, reasons: answer.reasons || plan.reasons || [], source: 'server' };
+        ? `/api/items/${encodeURIComponent(item.id)}/stream` : hlsUrl(item, { caps }));
+      return { ...answer, method, url, reasons: answer.reasons || plan.reasons || [], source: 'server', caps };
     } catch (err) {
       if (err.name === 'AbortError' || err.status !== 404 || err.code === 'item_not_found') throw err;
     }

@@ -2,7 +2,10 @@
 // the engine's HLS. It resumes where this person stopped, reports the position every ~10 s
 // (and on pause, seek and leaving), says "watched" at 90 %, shows why it plays the way it
 // does, offers audio and subtitle tracks, plays a playlist through, and can hand off to a TV
-// (then the TV remote, remote.js, takes the picture's place).
+// (then the TV remote, remote.js, takes the picture's place). Playback never dead-ends where
+// another way exists: a media error, no picture, or no progress for 10 s makes it ask the
+// server again with what failed left out of what this browser reports (the copied codecs,
+// so a transcode; then the other HLS segment type), saying in one line why.
 
 import { get, has, post, put, qs } from '../api.js';
 import { progressOf, sendingProgress } from '../catalog.js';
@@ -15,6 +18,9 @@ import { button, dialog, field, toast } from '../ui.js';
 import { listRenderers, stateText, tvRemote } from './remote.js';
 
 const REPORT_EVERY = 10_000;
+const STALL_AFTER = 10_000; // no progress this long on an attempt counts as a failure
+const ATTEMPTS = 3;
+const CODEC_WORDS = { h264: 'H.264', hevc: 'HEVC', vp9: 'VP9', av1: 'AV1', vp8: 'VP8', aac: 'AAC', ac3: 'AC3', eac3: 'E-AC3', opus: 'Opus', flac: 'FLAC', mp3: 'MP3', vorbis: 'Vorbis' };
 const WATCHED_AT = 0.9;
 const METHODS = { direct_play: 'Direct play', direct_stream: 'Direct stream', transcode: 'Transcode' };
 const MODES = {
@@ -69,12 +75,29 @@ export async function playerView(root, ctx) {
     sendingProgress(put(`/api/items/${encodeURIComponent(item.id)}/progress`, { position, duration }, { keepalive }));
   };
 
+  let attempt = 1;
+  let excluded = [];
+  let watchdog = null;
+  let loading = false; // while a source is being attached, errors belong to the one it replaces
+  const segments = query.get('segments') || undefined; // 'fmp4' or 'ts': only that HLS type
+
   const load = async (url, mode = 'auto') => {
     if (attached) attached.destroy();
     video.removeAttribute('src');
-    attached = await attach(video, url, {
-      start, mode, onError: (err) => fail(err.message),
-    });
+    const tried = attempt;
+    loading = true;
+    try {
+      attached = await attach(video, url, {
+        start, mode, onError: (err) => { if (tried === attempt) retry(err.message); },
+      });
+    } catch (err) {
+      if (err.name === 'AbortError' || signal.aborted) return;
+      await retry(err.message);
+      return;
+    } finally {
+      loading = false;
+    }
+    watch(tried);
     drawDetails();
     if (attached.hls) await offerHlsSubtitles(attached.hls);
   };
@@ -83,23 +106,90 @@ export async function playerView(root, ctx) {
     mount(status, h('span.error', message));
   };
 
+  // What the failed attempt sent as it is, in caps tokens and in words.
+  const failedParts = () => {
+    const sent = decision.sent || {};
+    const copied = decision.method === 'direct_play' || decision.video === 'copy';
+    const tokens = [];
+    const words = [];
+    if (sent.video && copied) {
+      tokens.push(sent.video);
+      words.push([CODEC_WORDS[sent.video] || sent.video.toUpperCase(), sent.video_profile].filter(Boolean).join(' '));
+    }
+    if (sent.audio && (decision.method === 'direct_play' || decision.audio === 'copy')) {
+      tokens.push(sent.audio);
+      words.push(CODEC_WORDS[sent.audio] || sent.audio.toUpperCase());
+    }
+    return { tokens, words };
+  };
+
+  // Ask the server again with what failed left out: first the codecs sent as they were (so
+  // it converts), then the HLS segment type; after that there is nothing left to leave out.
+  async function retry(problem) {
+    stopWatching();
+    if (signal.aborted) return;
+    const { tokens, words } = failedParts();
+    const segmentToken = decision.segments === 'fmp4' ? 'hls.fmp4' : 'hls.ts';
+    const next = tokens.length && !tokens.every((t) => excluded.includes(t)) ? tokens : [segmentToken];
+    if (attempt >= ATTEMPTS || !hlsRouteExists() || next.every((t) => excluded.includes(t))) {
+      fail(`This cannot play here: ${problem}`);
+      return;
+    }
+    attempt += 1;
+    excluded = [...excluded, ...next];
+    const what = tokens === next && words.length ? words.join(' with ')
+      : decision.segments === 'fmp4' ? 'fragmented-MP4 HLS' : 'MPEG-TS HLS';
+    const line = `This browser could not play ${what} (${problem.replace(/\.$/, '')}); playing a version the server converts instead.`;
+    try {
+      decision = await decide(item, video, { signal, exclude: excluded, segments });
+    } catch (err) {
+      if (err.name !== 'AbortError') fail(err.message);
+      return;
+    }
+    if (decision.method === 'direct_play') decision = { ...decision, method: 'direct_stream', url: hlsUrl(item, { caps: decision.caps }) };
+    start = Number.isFinite(video.currentTime) && video.currentTime > start ? video.currentTime : start;
+    positioned = false;
+    await load(decision.url);
+    mount(status, h('span.fallback', line));
+  }
+
+  // No progress for STALL_AFTER while meant to play (not paused by the person) is a failure.
+  function watch(tried) {
+    stopWatching();
+    const from = video.currentTime || 0;
+    let waited = 0;
+    watchdog = setInterval(() => {
+      if (tried !== attempt) { stopWatching(); return; }
+      if (video.currentTime > from + 0.3) { stopWatching(); return; }
+      const meant = !video.paused || video.readyState < 2;
+      waited = meant ? waited + 1000 : 0;
+      if (waited >= STALL_AFTER) retry('no progress for 10 s');
+    }, 1000);
+  }
+
+  function stopWatching() {
+    if (watchdog) clearInterval(watchdog);
+    watchdog = null;
+  }
+
   video.addEventListener('error', async () => {
     const problem = video.error ? video.error.message || `media error ${video.error.code}` : 'unknown';
-    if (!attached) return;
+    if (!attached || loading) return;
     if (attached.mode === 'native-hls') {
       mount(status, 'Switching to the web app\'s own HLS player…');
-      await load(decision.url, 'mse').catch((err) => fail(err.message));
-    } else if (attached.mode === 'file' && hlsRouteExists()) {
-      mount(status, 'This browser could not open the file itself; asking the server to convert it…');
-      decision = { ...decision, method: 'direct_stream', url: hlsUrl(item), reasons: [...decision.reasons, `The browser failed: ${problem}`] };
-      await load(decision.url).catch((err) => fail(err.message));
+      await load(decision.url, 'mse');
     } else {
-      fail(`This cannot play here: ${problem}.`);
+      await retry(problem);
     }
   });
 
   let positioned = false;
   video.addEventListener('loadedmetadata', () => {
+    const pictured = (item.streams || []).some((s) => s.kind === 'video');
+    if (pictured && video.videoWidth === 0 && attempt < ATTEMPTS) {
+      retry('it showed no picture');
+      return;
+    }
     if (!positioned && start > 0 && start < (video.duration || Infinity)) video.currentTime = start;
     positioned = true;
     video.play().catch(() => mount(status, 'Press play to start.'));
@@ -133,6 +223,7 @@ export async function playerView(root, ctx) {
   const timer = setInterval(() => { if (!video.paused) report(); }, REPORT_EVERY);
   ctx.onLeave(() => {
     clearInterval(timer);
+    stopWatching();
     report(true);
     if (attached && attached.hls) endHlsSession(attached.hls.variant);
     if (attached) attached.destroy();
@@ -143,7 +234,7 @@ export async function playerView(root, ctx) {
   });
 
   function drawDetails() {
-    const known = new Set(['method', 'reasons', 'url', 'source', 'plan']);
+    const known = new Set(['method', 'reasons', 'url', 'source', 'plan', 'caps', 'sent', 'segments']);
     const extra = Object.entries(decision).filter(([key, value]) => !known.has(key)
       && value !== null && typeof value !== 'object');
     mount(details,
@@ -179,7 +270,7 @@ export async function playerView(root, ctx) {
     const reload = async (extra) => {
       start = video.currentTime;
       positioned = false;
-      decision = { ...decision, method: 'direct_stream', url: hlsUrl(item, extra), reasons: [...decision.reasons, 'A different track was chosen.'] };
+      decision = { ...decision, method: 'direct_stream', url: hlsUrl(item, { ...extra, caps: decision.caps }), reasons: [...decision.reasons, 'A different track was chosen.'] };
       await load(decision.url);
     };
     audioSelect.addEventListener('change', () => reload({ audio: audioSelect.value }).catch((err) => fail(err.message)));
@@ -254,7 +345,7 @@ export async function playerView(root, ctx) {
     bar.querySelector('.player-buttons').prepend(tv);
   }
 
-  decision = await decide(item, video, { signal, force: query.get('mode') === 'hls' || query.get('mode') === 'mse' ? 'hls' : null });
+  decision = await decide(item, video, { signal, segments, force: query.get('mode') === 'hls' || query.get('mode') === 'mse' ? 'hls' : null });
   drawDetails();
   drawTracks();
   offerTv();
