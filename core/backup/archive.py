@@ -130,7 +130,7 @@ def _seal_blocking(
             with tarfile.open(fileobj=cast(IO[bytes], sealer), mode="w|gz") as tar:
                 _add(tar, MANIFEST, json.dumps({"format": FORMAT, **_as_dict(manifest)}).encode())
                 for member in members:
-                    _add(tar, member.name, member.path.read_bytes())
+                    _add_file(tar, member.name, member.path)
             sealer.finish()
             out.flush()
             os.fsync(out.fileno())
@@ -163,6 +163,15 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = len(data), 0o600, int(time.time())
     tar.addfile(info, io.BytesIO(data))
+
+
+def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> None:
+    """Streamed from the file: a catalog of hundreds of MB never sits in memory whole."""
+    with path.open("rb") as source:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = os.fstat(source.fileno()).st_size, 0o600
+        info.mtime = int(time.time())
+        tar.addfile(info, source)
 
 
 def _allowed(name: str) -> bool:
