@@ -50,11 +50,14 @@ def _passphrase(from_stdin: bool, confirm: bool) -> str:
 
 
 def _size(count: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000  # type: ignore[assignment]
-    return f"{count}"
+    if count < 1000:
+        return f"{count} bytes"
+    value, unit = count / 1000, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{value:.1f} {unit}"
 
 
 def run_backup(config: Configuration, args: argparse.Namespace) -> int:

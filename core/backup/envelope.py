@@ -20,7 +20,6 @@ it reads and writes the file objects it is given.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import struct
@@ -213,8 +212,3 @@ class OpeningReader:
             if self._source.read(1):
                 raise self._damaged("something was added after its last part")
             self._ended = True
-
-
-def digest_of(data: bytes) -> str:
-    """SHA-256 in hex, for the digests that decide whether anything changed."""
-    return hashlib.sha256(data).hexdigest()

@@ -44,7 +44,11 @@ class RestoreSummary:
 def require_empty(data_dir: Path) -> None:
     if data_dir.exists() and not data_dir.is_dir():
         raise BackupError(f"{data_dir} is not a folder.")
-    present = sorted(p.name for p in data_dir.iterdir()) if data_dir.is_dir() else []
+    present = sorted(
+        p.name
+        for p in (data_dir.iterdir() if data_dir.is_dir() else ())
+        if p.name != "lost+found"  # a freshly formatted disk mounted as the data folder
+    )
     if present:
         shown = ", ".join(present[:5]) + (", …" if len(present) > 5 else "")
         raise BackupError(

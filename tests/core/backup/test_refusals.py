@@ -123,6 +123,7 @@ def test_a_backup_from_an_older_catalog_is_brought_forward(tmp_path: Path) -> No
     file = tmp_path / "old.backup"
     assert write_backup_blocking(box.config, box.data, file, PASSPHRASE, FAST).manifest.schema == 6
     config, data = a_new_box(tmp_path)
+    (data / "lost+found").mkdir()  # a freshly formatted disk is still empty
     summary = restore_blocking(config, data, file, PASSPHRASE)
     assert (summary.schema_from, summary.schema_to) == (6, available()[-1].version)
     conn = sqlite3.connect(data / "catalog.db")
