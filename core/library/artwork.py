@@ -10,7 +10,8 @@ box the server fixed itself (DLNA's screen-sized JPEG of a photo whose own forma
 decode) into the same cache. HEIC/HEIF opens through `core.media.heif`. The source is opened
 through the library roots (`LibraryRoots.open_blocking`) and decoded from that open file, so a
 poster that is a link out of the library folders is "missing", even when a thumbnail of it was
-cached before.
+cached before. A `still:<name>` reference is a picture the server made itself from a video
+frame (core.library.stills); it lives in the cache's `stills` folder, which pruning leaves alone.
 
 Never writes beside the media, never fetches a URL, never copies EXIF (a photo's GPS position)
 into a thumbnail, and never lets a Pillow or mutagen exception escape: every failure is one
@@ -23,6 +24,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import tempfile
 import threading
 import time
@@ -32,7 +34,7 @@ from typing import IO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import HearthError
-from core.library.fields import EMBEDDED_PREFIX
+from core.library.fields import EMBEDDED_PREFIX, STILL_PREFIX
 from core.library.roots import LibraryFile, LibraryRoots
 from core.media.heif import HeifSupportMissingError, prepare_pillow_for
 from core.media.probe import ProbeError, extract_cover_blocking
@@ -52,6 +54,8 @@ _FORMAT_VERSION = "1"  # part of every cache key: bump it when the encoding sett
 _TOUCH_AFTER_SECONDS = 86_400  # refresh a hit's access time at most daily: browsing barely writes
 _STALE_TEMP_SECONDS = 3_600
 _BACKGROUND = (0, 0, 0)  # transparent areas become black, which suits dark media interfaces
+STILLS_FOLDER = "stills"
+_STILL_NAME = re.compile(r"^[0-9a-f]{32}(?:-poster)?\.jpg$")
 
 
 class ArtworkError(HearthError):
@@ -80,7 +84,22 @@ def fitted_jpeg_blocking(ref: str, box: int, cache_dir: Path, roots: LibraryRoot
     return _cached_jpeg(ref, box, cache_dir, roots)
 
 
+def still_path(cache_dir: Path, name: str) -> Path:
+    """Where the still called `name` (a `still:` reference without its prefix) is kept."""
+    if not _STILL_NAME.match(name):
+        raise ArtworkError(STILL_PREFIX + name, "is not the name of a still")
+    return cache_dir / STILLS_FOLDER / name[:2] / name
+
+
 def _cached_jpeg(ref: str, box: int, cache_dir: Path, roots: LibraryRoots) -> Path:
+    if ref.startswith(STILL_PREFIX):  # the server's own picture, not a library file
+        path = still_path(cache_dir, ref.removeprefix(STILL_PREFIX))
+        try:
+            file = io.FileIO(path, "r")
+        except OSError as err:
+            raise ArtworkError(ref, "has not been made yet, or was removed") from err
+        with LibraryFile(file, os.fstat(file.fileno()), str(path)) as still:
+            return _cached_jpeg_of(ref, still, box, cache_dir)
     source = _source_path(ref)
     try:
         opened = roots.open_blocking(source)
@@ -124,6 +143,8 @@ def prune_cache_blocking(cache_dir: Path, max_bytes: int) -> int:
     files = []
     now = time.time()
     for path, size, accessed in _cache_files(cache_dir):
+        if path.parent.parent.name == STILLS_FOLDER:
+            continue  # sources, not copies: core.library.stills removes the unused ones
         if path.suffix == ".tmp" and now - accessed > _STALE_TEMP_SECONDS:
             freed += _unlink(path, size)
         elif path.suffix == ".jpg":

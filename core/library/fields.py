@@ -12,6 +12,8 @@ ITEM_KINDS = ("movie", "show", "season", "episode", "artist", "album", "track", 
 ARTWORK_KINDS = ("poster", "fanart", "banner", "thumb")
 EMBEDDED_PREFIX = "embedded:"
 """An artwork reference `embedded:/abs/path/song.mp3` means the cover inside that file."""
+STILL_PREFIX = "still:"
+"""An artwork reference `still:<name>.jpg` is a picture the server made from a video frame."""
 
 # field -> (python type, what it means)
 FIELDS: dict[str, tuple[type, str]] = {
