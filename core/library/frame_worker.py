@@ -1,0 +1,152 @@
+"""The process that makes stills (frames.py), and the server's client for it.
+
+One worker process at a time, at the lowest CPU priority Linux has (SCHED_IDLE, else nice 19),
+so a frame grab only ever uses a core nobody else wants; it exists only while there are stills
+to make. Requests and answers are JSON lines on its stdin and stdout, one item at a time. A
+worker that crashes on a damaged file (a decoder fault kills a process, not an exception) or
+takes longer than `timeout` is ended and the item gets that as its reason; the next request
+starts a fresh one. The client never decodes anything itself and never writes a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TIMEOUT = 60.0
+MIN_SECONDS = 2.0
+"""Shorter clips get no picture: there is no "middle" to pick from, and most are mistakes."""
+_LIMIT = 1 << 16  # longest answer line
+
+
+@dataclass(frozen=True, slots=True)
+class StillOutcome:
+    """What became of one request: the moment the still was taken from, or why there is none."""
+
+    at: float | None
+    reason: str | None
+
+
+class FrameWorkerClient:
+    """Sends requests to the worker process, starting it when needed."""
+
+    def __init__(self, timeout: float = TIMEOUT) -> None:
+        self.timeout = timeout
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def make(
+        self, path: str, duration: float | None, still: Path, poster: Path
+    ) -> StillOutcome:
+        """Ask for the still and poster of `path` (a checked real path of a library file)."""
+        process = await self._started()
+        request = {"path": path, "duration": duration, "still": str(still), "poster": str(poster)}
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            await process.stdin.drain()
+            line = await asyncio.wait_for(process.stdout.readline(), self.timeout)
+        except TimeoutError:
+            await self.close()
+            return StillOutcome(None, f"took longer than {self.timeout:.0f} s to decode")
+        except (ConnectionError, OSError):
+            line = b""
+        if not line:
+            code = await self._ended()
+            return StillOutcome(None, f"made the frame reader stop ({_exit_text(code)})")
+        answer = json.loads(line)
+        return StillOutcome(answer.get("at"), answer.get("reason"))
+
+    async def _started(self) -> asyncio.subprocess.Process:
+        if self._process is None or self._process.returncode is not None:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "core.library.frame_worker",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,  # FFmpeg's complaints about damaged files
+                limit=_LIMIT,
+            )
+        return self._process
+
+    async def _ended(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        return await process.wait()
+
+    async def close(self) -> None:
+        """End the worker (it holds ~50 MB); the next request starts another."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()  # the worker ends at end of input
+        try:
+            await asyncio.wait_for(process.wait(), 2.0)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+def too_short(seconds: float | None) -> str | None:
+    """The reason a video of this length gets no still, or None when it is long enough."""
+    if seconds is not None and seconds >= MIN_SECONDS:
+        return None
+    shown = "unknown" if seconds is None else f"{seconds:.1f} s"
+    return f"is too short for a representative frame ({shown})"
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"signal {-code}"
+    return f"exit status {code}"
+
+
+def _lowest_priority() -> None:
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):
+            os.nice(19)
+
+
+def main() -> None:
+    """Answer requests until stdin ends."""
+    _lowest_priority()
+    import av
+
+    from core.library.frames import FrameError, make_still_blocking
+
+    av.logging.set_level(av.logging.PANIC)  # damaged files are expected; the answer says why
+    for line in sys.stdin:
+        request = json.loads(line)
+        answer: dict[str, object]
+        try:
+            at = make_still_blocking(
+                request["path"],
+                request["duration"],
+                Path(request["still"]),
+                Path(request["poster"]),
+            )
+            answer = {"at": at}
+        except FrameError as err:
+            answer = {"reason": str(err)}
+        except OSError as err:
+            answer = {"reason": f"could not be written ({err.strerror or err})"}
+        except Exception as err:  # a library fault on an odd file: this item only
+            answer = {"reason": f"could not be decoded ({type(err).__name__}: {err})"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
