@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -54,6 +54,9 @@ from core.playback.stream import add_stream_routes
 from core.privacy import add_privacy_routes
 from core.registry import Registry
 from core.scan.manager import ScanManager
+
+if TYPE_CHECKING:
+    from core.library.stills import StillsJob
 
 _LOGGER = logging.getLogger("hearth.hub")
 SETUP_TIMEOUT = 60.0
@@ -103,6 +106,7 @@ class Hub:
         self._catalog: Catalog | None = None
         self._scans: ScanManager | None = None
         self.playback: PlaybackEngine | None = None
+        self.stills: StillsJob | None = None
         self.backups: NightlyBackup | None = None
         self._announcer: Any = None
         self._setups: set[asyncio.Task[Any]] = set()
@@ -150,6 +154,11 @@ class Hub:
         add_stream_routes(self.http.routes, self)
         add_link_routes(self.http.routes, self.catalog)  # links for VLC, Kodi and TVs
         self.playback = PlaybackEngine(self)
+        if self.live:  # pictures for videos without artwork, made after each scan
+            from core.library.stills import StillsJob  # Pillow only when serving
+
+            self.stills = StillsJob(self, hearth.data_dir / "thumbnails")
+            self.stills.start()
         self.playback.add_routes(self.http.routes)
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
@@ -316,6 +325,8 @@ class Hub:
         await asyncio.gather(*self._setups, return_exceptions=True)
         if self._scans is not None:
             await self._scans.close()
+        if self.stills is not None:
+            await self.stills.close()
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()

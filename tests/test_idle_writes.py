@@ -39,6 +39,8 @@ async def run_once(config: Path, idle: float) -> None:
         assert context is not None
         service: DlnaService = context.state
         await asyncio.wait_for(service.prerender.wait_ready(), 60)
+        if hub.stills is not None:  # pictures for videos without artwork, made after scans
+            await hub.stills.wait_until(lambda status: status["state"] == "idle")
         await asyncio.sleep(idle)
     finally:
         await hub.stop()

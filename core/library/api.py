@@ -175,9 +175,12 @@ class LibraryApi:
         return await send_server_file(request, path, headers)
 
     async def get_scan(self, request: web.Request) -> web.Response:
-        """Scan state, progress counts, rate, and the files that could not be read."""
+        """Scan state, progress counts, rate, the files that could not be read, and the
+        pictures being made for videos without artwork (core.library.stills)."""
         status = self._hub.scans.status()
         status["errors"] = await self._hub.catalog.read(queries.scan_errors_blocking)
+        stills = self._hub.stills
+        status["artwork"] = stills.status() if stills is not None else None
         return web.json_response(status)
 
     async def post_scan(self, request: web.Request) -> web.Response:
