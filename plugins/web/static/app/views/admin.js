@@ -91,6 +91,27 @@ function scanPanel(status) {
   if (status.errors && status.errors.length) {
     parts.push(h('h3', 'Files that could not be read'), table(status.errors));
   }
+  if (status.artwork) parts.push(...picturesPanel(status.artwork));
+  return parts;
+}
+
+// Stills the server makes for videos without artwork, after each scan (core/library/stills.py).
+function picturesPanel(art) {
+  const problems = art.problems || [];
+  const parts = [h('h3', 'Pictures for videos without artwork')];
+  if (art.state === 'idle' || art.state === 'queued') {
+    parts.push(h('p.small', { dataset: { picturesState: art.state } }, art.made
+      ? `Up to date: ${plural(art.made, 'picture')} made in the last run.` : 'Up to date.'));
+  } else {
+    const waiting = art.state === 'paused' || art.state === 'waiting';
+    parts.push(h('p', { dataset: { picturesState: art.state } }, waiting
+      ? `Paused: ${art.paused_because}.`
+      : `${art.library}: ${art.done} of ${art.total} videos looked at${art.current ? ` (now: ${art.current})` : ''}.`),
+    h('progress', { max: art.total || 1, value: art.done || 0, 'aria-label': 'Making pictures for videos' }));
+  }
+  if (problems.length) {
+    parts.push(h('details', h('summary', `${plural(problems.length, 'video')} got no picture`), table(problems)));
+  }
   return parts;
 }
 
