@@ -2,7 +2,8 @@
 
 A Subsonic bookmark is the person's `progress` row for a song, the same position the web app
 resumes from (`core.people.watch`), so a position saved on the phone resumes in the browser
-and back. `comment` is not kept (there is nowhere to keep it). Only songs the person may hear
+and back. A finished play (a scrobble) is not a bookmark, as it is not in "continue watching".
+`comment` is not kept (there is nowhere to keep it). Only songs the person may hear
 are listed or bookmarked; deleting a bookmark forgets the position, never the play history.
 """
 
@@ -13,7 +14,12 @@ from typing import Any
 import sqlite_utils
 
 from core.people.access import Principal
-from core.people.watch import Report, playable_item_blocking, store_progress_blocking
+from core.people.watch import (
+    WATCHED_AT,
+    Report,
+    playable_item_blocking,
+    store_progress_blocking,
+)
 from plugins.subsonic import shapes
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
@@ -30,7 +36,9 @@ def bookmarks_blocking(db: sqlite_utils.Database, principal: Principal) -> dict[
     rows = db.execute(
         "SELECT items.id, progress.position, progress.updated_at FROM progress "
         "JOIN items ON items.pk = progress.item_pk WHERE progress.user_id = ? "
-        "AND progress.position > 0 AND items.kind = 'track' ORDER BY progress.updated_at DESC",
+        "AND progress.position > 0 AND (progress.duration IS NULL OR "
+        f"progress.position < {WATCHED_AT} * progress.duration) "
+        "AND items.kind = 'track' ORDER BY progress.updated_at DESC",
         [user],
     ).fetchall()
     marks = []

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.people.accounts import principal_blocking
+from plugins.subsonic.browse import music_folders_blocking
 from plugins.subsonic.responses import AUTH_NOT_SUPPORTED, NOT_AUTHORIZED, Payload, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
 
@@ -51,12 +53,17 @@ async def get_user(call: Call) -> Payload:
     if name.casefold() != principal.username.casefold() and not principal.is_admin:
         raise SubsonicError(NOT_AUTHORIZED, "You may only ask about yourself.")
 
-    def read(db: Any) -> Any:
-        return db.execute(
+    def read(db: Any) -> tuple[Any, list[int]]:
+        row = db.execute(
             "SELECT id, username, role FROM users WHERE username = ?", [name]
         ).fetchone()
+        person = principal_blocking(db, row[0]) if row is not None else None
+        if person is None:
+            return row, []
+        folders = music_folders_blocking(db, person, {})["musicFolders"]["musicFolder"]
+        return row, [f["id"] for f in folders]
 
-    row = await call.ctx.catalog.read(read)
+    row, folders = await call.ctx.catalog.read(read)
     if row is None:
         raise SubsonicError(70, f"No user called {name!r}.")
     admin = row[2] in ("owner", "admin")
@@ -78,7 +85,7 @@ async def get_user(call: Call) -> Payload:
             "jukeboxRole": False,
             "shareRole": False,
             "videoConversionRole": False,
-            "folder": [],
+            "folder": folders,  # the music folders this person may open
         }
     }
 
