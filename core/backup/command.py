@@ -60,6 +60,10 @@ def _size(count: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
+
+
 def run_backup(config: Configuration, args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
@@ -67,6 +71,10 @@ def run_backup(config: Configuration, args: argparse.Namespace) -> int:
         return _restore(config, args)
     except BackupError as err:
         print(err, file=sys.stderr)
+        return 1
+    except OSError as err:  # a data folder only the server's user may read: say which file
+        print(f"Cannot read or write {err.filename or 'a file'}: {err.strerror}.", file=sys.stderr)
+        print("Run it as the server's user, or with sudo on a packaged box.", file=sys.stderr)
         return 1
 
 
@@ -77,8 +85,8 @@ def _create(config: Configuration, args: argparse.Namespace) -> int:
     )
     manifest = summary.manifest
     print(
-        f"Wrote {summary.path} ({_size(summary.size)}): {manifest.people} people, "
-        f"{summary.files} configuration files and keys, catalog schema {manifest.schema}."
+        f"Wrote {summary.path} ({_size(summary.size)}): {_people(manifest.people)}, "
+        f"{summary.files} file(s) of configuration and keys, catalog schema {manifest.schema}."
     )
     print("Keep the passphrase somewhere safe: without it this backup cannot be opened.")
     return 0
@@ -94,7 +102,7 @@ def _restore(config: Configuration, args: argparse.Namespace) -> int:
         else ""
     )
     print(
-        f"Restored {summary.people} people from the backup of {summary.manifest.created_at} "
+        f"Restored {_people(summary.people)} from the backup of {summary.manifest.created_at} "
         f"into {data_dir}{moved}."
     )
     if summary.written:
