@@ -5,6 +5,7 @@
 import { get, has, loadRoutes, onSignedOut } from './api.js';
 import { h, mount } from './dom.js';
 import { installSpatialFocus } from './focus.js';
+import { mountNav } from './nav.js';
 import { currentPath, go, route, start } from './router.js';
 import { forget, onSessionChange, restore, session } from './session.js';
 import { problem, toast } from './ui.js';
@@ -49,14 +50,14 @@ async function drawNav() {
   } catch {
     libraries = [];
   }
-  const link = (href, text, extra = {}) => h('li', h('a', { href, ...extra }, text));
-  mount(nav, h('ul',
+  const link = (href, text, extra = {}) => h('li', { class: extra.item }, h('a', { href, ...extra, item: undefined }, text));
+  mountNav(nav, [
     link('#/', 'Home'),
     libraries.filter((l) => l.online).map((l) => link(`#/library/${l.id}`, l.name)),
-    link('#/search', 'Search'),
+    link('#/search', 'Search', { item: 'search' }),
     has('GET', '/api/playlists') ? link('#/playlists', 'Playlists') : null,
     session.isAdmin ? link('#/admin', 'Settings') : null,
-    link('#/account', session.user.username, { class: 'account', 'aria-label': `Account: ${session.user.username}` })));
+    link('#/account', session.user.username, { class: 'account', 'aria-label': `Account: ${session.user.username}` })]);
   markCurrent();
 }
 

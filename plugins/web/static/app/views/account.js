@@ -3,7 +3,7 @@
 // history, delete your account. Secrets (keys, recovery codes) are shown once, here.
 
 import { del, get, has, post, put } from '../api.js';
-import { h, mount, when } from '../dom.js';
+import { h, mount, plural, when } from '../dom.js';
 import { go } from '../router.js';
 import { forget, session, signOut } from '../session.js';
 import { button, confirmDialog, field, form, heading, toast } from '../ui.js';
@@ -131,7 +131,7 @@ async function dataSection(ctx) {
       toast(pause.checked ? 'History paused: nothing you watch is recorded.' : 'History is recorded again.');
     });
     parts.push(h('label.check', pause, ' Pause my history (nothing I watch is recorded)'),
-      h('p.small', `${history.total || 0} viewings recorded.`),
+      h('p.small', `${plural(history.total || 0, 'viewing')} recorded.`),
       button('Clear my history', async () => {
         if (await confirmDialog('Clear your history?', 'Every viewing and resume position of yours is forgotten.', 'Clear')) {
           await del('/api/me/history');

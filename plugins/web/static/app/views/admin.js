@@ -9,6 +9,7 @@ import { session } from '../session.js';
 import { button, heading, toast } from '../ui.js';
 import { facts, table, value } from './facts.js';
 import { invitesTab, usersTab } from './people.js';
+import { systemSections } from './system.js';
 import { tvPanel } from './tvs.js';
 
 const TABS = [
@@ -164,22 +165,13 @@ async function privacyTab(root, ctx) {
 
 async function systemTab(root, ctx) {
   const health = await get('/api/health', { signal: ctx.signal });
-  const hardware = health.hardware || {};
-  const { state, ...details } = hardware;
   mount(root,
-    h('section', h('h2', 'Server'), facts({
-      name: health.name, version: health.version, status: health.status,
-      uptime: `${Math.round((health.uptime_seconds || 0) / 60)} min`,
-    })),
-    remoteSection(health),
-    health.playback ? h('section', h('h2', 'Transcoding'), facts(health.playback)) : null,
-    h('section', h('h2', 'Hardware'),
-      state === 'detecting' ? h('p', 'Still finding out what this box can do…') : facts(details)),
+    systemSections(health, remoteSection(health)),
     h('section.plugins', h('h2', 'Plugins'), table((health.plugins || []).map((p) => ({
-      plugin: p.name, domain: p.domain, kind: p.kind, state: p.state, network: p.network, error: p.error,
-    })), ['plugin', 'domain', 'kind', 'state', 'network', 'error'])));
+      Plugin: p.name, 'What it does': p.kind, State: p.state, 'Network it may reach': p.network, Problem: p.error,
+    })), ['Plugin', 'What it does', 'State', 'Network it may reach', 'Problem'])));
   for (const row of root.querySelectorAll('.plugins tbody tr')) {
-    const cell = row.children[3];
+    const cell = row.children[2];
     if (cell && cell.textContent !== 'running') row.classList.add('attention');
   }
 }

@@ -30,8 +30,11 @@ export async function setupView(root) {
   }
   mount(root, h('section.auth',
     h('h1', 'Welcome to Hearth'),
-    h('p', 'Create the owner account. The setup code is printed in the server log '
-      + '(for example: journalctl -u hearth).'),
+    h('p', 'Create the owner account with the 8-digit setup code Hearth printed when it started:'),
+    h('ul.setup-where',
+      h('li', 'Started with scripts/run or ./hearth run: it is in that terminal, in the line “No owner account yet”.'),
+      h('li', 'Running as a service (the Debian package): run ', h('code', 'journalctl -u hearth'), ' on the box to see it.')),
+    h('p.small', 'Or create the owner on the box itself: ', h('code', './hearth user add NAME --role owner'), '.'),
     form([
       field('Setup code', input('code', { inputmode: 'numeric', autocomplete: 'one-time-code', 'data-autofocus': true })),
       field('Your name', input('username', { autocomplete: 'username' })),

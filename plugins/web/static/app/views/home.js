@@ -2,10 +2,24 @@
 // Rows whose routes this server lacks, or that are empty, are simply not shown.
 
 import { get, has } from '../api.js';
-import { h, mount } from '../dom.js';
+import { h, mount, plural } from '../dom.js';
 import { heading, shelf } from '../ui.js';
 
 const KINDS = { movies: 'Films', shows: 'TV shows', music: 'Music', photos: 'Photos', videos: 'Home videos' };
+// what a library's tile counts (its main kind of item) and the word for one of them
+const COUNTED = { movies: ['movie', 'film'], shows: ['show', 'show'], music: ['album', 'album'], photos: ['photo', 'photo'], videos: ['video', 'video'] };
+
+/** "12 films" under "Movies" (the count's noun says the kind), never "Music Music"; the kind
+ * alone only when there is no count and the name does not already say it. */
+export function tileText(library) {
+  if (!library.online) return 'Drive not connected';
+  const [key, noun] = COUNTED[library.kind] || [];
+  const counts = library.counts || {};
+  if (key && typeof counts[key] === 'number') return plural(counts[key], noun);
+  const kind = KINDS[library.kind] || library.kind;
+  const fold = (text) => String(text).toLowerCase().replace(/[^a-z]/g, '');
+  return fold(library.name) === fold(kind) ? '' : kind;
+}
 
 async function optional(path, signal) {
   if (!has('GET', path)) return { items: [] };
@@ -48,7 +62,7 @@ export async function homeView(root, ctx) {
         class: library.online ? '' : 'offline',
       },
       h('span.name', library.name),
-      h('span.sub', library.online ? KINDS[library.kind] || library.kind : 'Drive not connected')))))),
+      h('span.sub', tileText(library))))))),
     shelves.length ? shelves : h('section.empty', h('h2', 'Nothing here yet'),
       h('p', libs.length
         ? 'Your libraries are empty. Drop files into their folders and they appear here within seconds.'

@@ -2,7 +2,7 @@
 // and Add to playlist, and a single track. Playing goes to the queue in audio.js.
 
 import { children } from '../catalog.js';
-import { clock, h, mount } from '../dom.js';
+import { clock, h, mount, plural } from '../dom.js';
 import { enqueue, playTracks } from '../audio.js';
 import { addToPlaylist, playlistsAvailable } from './playlists.js';
 import { art, button, grid, heading, icon } from '../ui.js';
@@ -33,7 +33,7 @@ export async function albumPage(root, item, signal) {
   mount(root,
     h('section.hero.compact', h('div.hero-art', art(item, 'square')), h('div.hero-text',
       h('h1', item.title),
-      h('p.meta', artistLink, item.year ? ` · ${item.year}` : '', ` · ${tracks.length} tracks`),
+      h('p.meta', artistLink, item.year ? ` · ${item.year}` : '', ` · ${plural(tracks.length, 'track')}`),
       h('div.actions',
         h('button.btn.primary', { type: 'button', 'data-autofocus': true, onclick: () => playTracks(tracks) }, icon('▶'), ' Play album'),
         button('Add to queue', () => enqueue(tracks)),

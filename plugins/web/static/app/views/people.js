@@ -61,13 +61,14 @@ async function editUser(user, libraries, done) {
   }, 'Save'));
 }
 
-function setPin(user) {
+function setPin(user, done) {
   const box = dialog(`PIN for ${user.username}`, form([
     field('4-digit PIN', h('input', { name: 'pin', inputmode: 'numeric', pattern: '[0-9]{4}', maxlength: 4, required: true, autocomplete: 'off' })),
   ], async (data) => {
     await put(`/api/users/${user.id}/pin`, { pin: data.pin });
     box.close();
     toast(`PIN set for ${user.username}.`);
+    done(); // the PIN column says "yes" at once, not after a reload
   }, 'Set PIN'));
 }
 
@@ -83,7 +84,7 @@ export async function usersTab(root, ctx) {
     h('td', user.max_rating || '—'), h('td', user.totp_enabled ? 'on' : 'off'), h('td', user.has_pin ? 'yes' : 'no'),
     h('td.row-actions',
       button('Edit', () => editUser(user, libraries, redraw), { label: `Edit ${user.username}` }),
-      button('PIN', () => setPin(user), { label: `Set PIN for ${user.username}` }),
+      button('PIN', () => setPin(user, redraw), { label: `Set PIN for ${user.username}` }),
       user.id === session.user.id ? null : button('Delete', async () => {
         if (await confirmDialog(`Delete ${user.username}?`, 'Their account, history and playlists are deleted. This cannot be undone.', 'Delete')) {
           await del(`/api/users/${user.id}`);

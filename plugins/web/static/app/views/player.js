@@ -15,6 +15,7 @@ import { subtitleFile } from '../hls.js';
 import { attach, decide, endHlsSession, hlsRouteExists, hlsUrl } from '../playback.js';
 import { go } from '../router.js';
 import { button, dialog, field, toast } from '../ui.js';
+import { detailWords } from './playback_words.js';
 import { listRenderers, stateText, tvRemote } from './remote.js';
 
 const REPORT_EVERY = 10_000;
@@ -244,7 +245,7 @@ export async function playerView(root, ctx) {
         h('dt', 'Delivered as'), h('dd', { dataset: { mode: attached ? attached.mode : '' } }, attached ? MODES[attached.mode] : '…'),
         h('dt', 'Decided by'), h('dd', decision.source === 'server' ? 'the server'
           : decision.source === 'request' ? 'your request' : 'this browser (the server has no decision route)'),
-        extra.map(([key, value]) => [h('dt', key.replace(/_/g, ' ')), h('dd', String(value))])),
+        detailWords(extra)),
       h('h3', 'Why'),
       h('ul.reasons', (decision.reasons || []).map((reason) => h('li', reason))),
       h('p.small', h('a', { href: `#/item/${encodeURIComponent(item.id)}` }, 'About this file')));
