@@ -1,6 +1,7 @@
 // Spatial focus for TV remotes and keyboards: the arrow keys move focus to the nearest
-// focusable thing in that direction (cards in a grid, buttons in a row); Escape or Backspace
-// goes back. Text fields keep their own left/right keys; the player takes Left/Right to seek.
+// focusable thing in that direction by the boxes on screen (cards across shelves and grids,
+// buttons in a row); Escape or Backspace goes back. Text fields keep their own left/right
+// keys; the player takes Left/Right to seek.
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), '
   + 'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"]), '
@@ -19,34 +20,67 @@ function scope() {
   return dialogs.length ? dialogs[dialogs.length - 1] : document;
 }
 
-/** The best candidate from `from` in direction [dx, dy]: nearest along the axis, with a
- * penalty for sideways offset so a row's neighbour beats a closer card one row away. */
+// From a card, arrows move between cards first (shelves and grids, like a TV's home screen);
+// a shelf's title link or a button is reached only where no card lies that way.
+const CARDS = '.card';
+
+function beyond(a, b, dx, dy) {
+  if (dx > 0) return b.left >= a.right - 2;
+  if (dx < 0) return b.right <= a.left + 2;
+  if (dy > 0) return b.top >= a.bottom - 2;
+  return b.bottom <= a.top + 2;
+}
+
+/** Distance from a's edge to b's facing edge in the direction pressed (0 when touching). */
+function along(a, b, dx, dy) {
+  const gap = dx > 0 ? b.left - a.right : dx < 0 ? a.left - b.right
+    : dy > 0 ? b.top - a.bottom : a.top - b.bottom;
+  return Math.max(0, gap);
+}
+
+/** Gap between the two boxes across the direction (0 when they overlap that way). */
+function across(a, b, dx) {
+  return dx ? Math.max(0, b.top - a.bottom, a.top - b.bottom)
+    : Math.max(0, b.left - a.right, a.left - b.right);
+}
+
+function centreOffset(a, b, dx) {
+  return dx ? Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2)
+    : Math.abs((a.left + a.right) / 2 - (b.left + b.right) / 2);
+}
+
+function pick(a, dx, dy, boxes) {
+  if (!boxes.length) return null;
+  // the nearest line of things that way (the next shelf, the next grid row, the next column)
+  const nearest = Math.min(...boxes.map(({ box }) => along(a, box, dx, dy)));
+  const first = boxes.find(({ box }) => along(a, box, dx, dy) === nearest).box;
+  const size = dx ? Math.min(a.width, first.width) : Math.min(a.height, first.height);
+  const line = boxes.filter(({ box }) => along(a, box, dx, dy) <= nearest + size / 2);
+  // ... and in it the one most in line with where focus is now
+  line.sort((p, q) => across(a, p.box, dx) - across(a, q.box, dx)
+    || centreOffset(a, p.box, dx) - centreOffset(a, q.box, dx));
+  return line[0].el;
+}
+
+/** The element focus moves to from `from` in direction [dx, dy], or null: the nearest line of
+ * elements beyond its edge, and in that line the one best aligned with it. Sideways moves stay
+ * in their row (they need a vertical overlap) so the end of a short shelf does not leap into
+ * another; up and down go to the next shelf or row even when it is shorter. */
 export function nextInDirection(from, dx, dy, candidates) {
   const a = from.getBoundingClientRect();
-  const ax = a.left + a.width / 2;
-  const ay = a.top + a.height / 2;
-  let best = null;
-  let bestScore = Infinity;
-  for (const el of candidates) {
-    if (el === from || el.contains(from) || from.contains(el)) continue;
-    const b = el.getBoundingClientRect();
-    const bx = b.left + b.width / 2;
-    const by = b.top + b.height / 2;
-    // must lie beyond the current element's edge in that direction
-    const along = dx ? (bx - ax) * dx : (by - ay) * dy;
-    const edge = dx ? (dx > 0 ? b.left >= a.right - 2 : b.right <= a.left + 2)
-      : (dy > 0 ? b.top >= a.bottom - 2 : b.bottom <= a.top + 2);
-    if (along <= 0 || !edge) continue;
-    const across = dx ? Math.abs(by - ay) : Math.abs(bx - ax);
-    const overlap = dx ? Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top)
-      : Math.min(a.right, b.right) - Math.max(a.left, b.left);
-    const score = along + across * (overlap > 0 ? 0.5 : 3);
-    if (score < bestScore) {
-      bestScore = score;
-      best = el;
-    }
+  let boxes = candidates
+    .filter((el) => el !== from && !el.contains(from) && !from.contains(el))
+    .map((el) => ({ el, box: el.getBoundingClientRect() }))
+    .filter(({ box }) => beyond(a, box, dx, dy));
+  if (dx) {
+    const inRow = boxes.filter(({ box }) => across(a, box, dx) === 0);
+    if (inRow.length || from.matches(CARDS)) boxes = inRow;
   }
-  return best;
+  if (from.matches(CARDS)) {
+    const cards = boxes.filter(({ el }) => el.matches(CARDS));
+    if (cards.length) boxes = cards;
+  }
+  return pick(a, dx, dy, boxes);
 }
 
 function keepsArrows(el, key) {
