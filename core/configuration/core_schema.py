@@ -76,6 +76,9 @@ class HearthConfig:
     history_days: int = 365
     tls: TlsConfig = field(default_factory=TlsConfig)
     backup: BackupConfig | None = None
+    # -- transcode scratch (core.playback.scratch): where, and at most how much
+    scratch_dir: Path | None = None
+    scratch_max_mb: int = 1024
 
 
 def _build(data: dict[str, Any]) -> HearthConfig:
@@ -102,6 +105,8 @@ def _build(data: dict[str, Any]) -> HearthConfig:
         history_days=data["history_days"],
         tls=TlsConfig(tls["enabled"], tls.get("certificate"), tls.get("key")),
         backup=data.get("backup"),
+        scratch_dir=data["scratch_dir"].resolve() if "scratch_dir" in data else None,
+        scratch_max_mb=data["scratch_max_mb"],
     )
 
 
@@ -198,6 +203,10 @@ HEARTH_SCHEMA = vol.Schema(
                 0, 36500, "expected a number of days from 0 (keep forever) to 36500"
             ),
             vol.Optional("scan_workers", default=0): cv.integer(0, 16),
+            vol.Optional("scratch_dir"): cv.path,
+            vol.Optional("scratch_max_mb", default=1024): cv.integer(
+                1, 1048576, "expected a size in MB from 1 to 1048576"
+            ),
             vol.Optional("backup"): _BACKUP,  # core.backup.nightly
         },
         lambda d: {

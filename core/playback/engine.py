@@ -35,6 +35,7 @@ from core.playback.hls_api import ResolvedItem, add_hls_routes
 from core.playback.now_playing import NowPlaying
 from core.playback.plan import PlaybackPlan
 from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
+from core.playback.scratch import scratch_space_blocking
 from core.playback.sessions import TranscodeManager
 from core.playback.stream import item_file_blocking
 
@@ -55,12 +56,18 @@ class PlaybackEngine:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self.profiles = load_profiles([hub.config.config_dir / "profiles"])
-        scratch = hub.config.hearth.data_dir / "transcode"
+        space = scratch_space_blocking(hub.config.hearth)  # tmpfs under the packaged service
+        scratch = space.folder
         shutil.rmtree(scratch, ignore_errors=True)  # leftovers of a killed process
         ffmpeg = hub.config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
         self.capacity = TranscodeCapacity(1.0, source="until calibrated")
         self.manager = TranscodeManager(
-            ffmpeg, scratch, preset=_preset(), capacity=self.capacity, publish=hub.bus.publish
+            ffmpeg,
+            scratch,
+            preset=_preset(),
+            capacity=self.capacity,
+            publish=hub.bus.publish,
+            scratch_limit=space.limit_bytes,
         )
         self._ffmpeg = ffmpeg
         self.now_playing = NowPlaying()  # each person's players, for music apps' "now playing"

@@ -41,6 +41,7 @@ from core.playback.hls import (
 )
 from core.playback.plan import PlaybackPlan
 from core.playback.progressive import ProgressiveStreams
+from core.playback.scratch import MB, used_bytes_blocking
 
 _LOGGER = logging.getLogger("hearth.playback")
 POLL_S = 0.1
@@ -279,13 +280,14 @@ class HlsSession:
             self._settings.capacity.release(self._holding)
             self._holding = None
 
-    def maintain(self) -> None:
+    def maintain(self, tight: bool = False) -> None:
         """Pause a run that is far ahead of the player, resume it as the player catches up,
-        and delete segments well behind the player."""
+        and delete segments well behind the player. `tight`: the scratch space is nearly full,
+        so read ahead only the next two segments."""
         self._refresh()
         run, seg = self._run, self._settings.segment_seconds
         ahead = self._next - self._wanted
-        limit = max(2, math.ceil(self._settings.buffer_seconds / seg))
+        limit = 2 if tight else max(2, math.ceil(self._settings.buffer_seconds / seg))
         if run is not None and run.returncode is None and not run.stopping:
             if ahead > limit:
                 run.pause()
@@ -371,6 +373,7 @@ class TranscodeManager:
         buffer_seconds: float = 120.0,
         seek_gap_seconds: float = 8.0,
         publish: Callable[[Event], None] | None = None,
+        scratch_limit: int | None = None,
     ) -> None:
         if isinstance(encoder, str):
             encoder = EncoderSettings.for_encoder(encoder, preset=preset, args=encoder_args)
@@ -384,6 +387,7 @@ class TranscodeManager:
             capacity or UnlimitedCapacity(),
         )
         self.scratch_dir = scratch_dir
+        self.scratch_limit = scratch_limit  # bytes (core.playback.scratch); None: no bound
         self.idle_timeout = idle_timeout
         self._sessions: dict[str, HlsSession] = {}
         self.encoder_name = encoder.name
@@ -432,6 +436,16 @@ class TranscodeManager:
         if duration <= 0:
             raise ApiError(422, "The file's duration is unknown, so it cannot be segmented.")
         timeline, effective = await self._timeline(source, duration)
+        if self.scratch_limit is not None:
+            used = await asyncio.to_thread(used_bytes_blocking, self.scratch_dir)
+            if used >= self.scratch_limit:
+                raise ApiError(
+                    503,
+                    f"The transcode scratch space ({self.scratch_limit // MB} MB) is full; "
+                    "try again when another stream has ended.",
+                    "scratch_full",
+                    **{"Retry-After": "30"},
+                )
         session_id = secrets.token_urlsafe(9)
         folder = self.scratch_dir / session_id
         await asyncio.to_thread(folder.mkdir, 0o700, True, True)
@@ -482,12 +496,20 @@ class TranscodeManager:
         while self._sessions:
             await asyncio.sleep(tick)
             now = asyncio.get_running_loop().time()
+            tight = await self.scratch_tight()
             for session in self.sessions:
                 if now - session.last_used > self.idle_timeout:
                     _LOGGER.debug("HLS session %s idle; stopping it", session.id)
                     await self.stop(session.id)
                 else:
-                    session.maintain()
+                    session.maintain(tight)
+
+    async def scratch_tight(self) -> bool:
+        """Whether the scratch space is three quarters full: then no run reads far ahead."""
+        if self.scratch_limit is None:
+            return False
+        used = await asyncio.to_thread(used_bytes_blocking, self.scratch_dir)
+        return used * 4 > self.scratch_limit * 3
 
     async def close(self) -> None:
         """Stop everything (server shutdown)."""
