@@ -88,6 +88,7 @@ def catalog_snapshot_blocking(data_dir: Path) -> Iterator[Path]:
     source = data_dir / CATALOG_FILE
     if not source.is_file():
         raise BackupError(f"There is no catalog in {data_dir}: nothing to back up.")
+    _forget_abandoned_blocking(data_dir)
     snapshot = data_dir / f".backup-{os.getpid()}-{CATALOG_FILE}"
     snapshot.unlink(missing_ok=True)
     try:
@@ -110,6 +111,20 @@ def catalog_snapshot_blocking(data_dir: Path) -> Iterator[Path]:
         raise BackupError(f"Cannot copy the catalog {source}: {err}.") from err
     finally:
         snapshot.unlink(missing_ok=True)
+
+
+def _forget_abandoned_blocking(data_dir: Path) -> None:
+    """Remove copies left by a backup whose process died (a power cut mid-backup)."""
+    for leftover in data_dir.glob(f".backup-*-{CATALOG_FILE}"):
+        pid = leftover.name.split("-")[1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            continue  # alive, another user's: its backup is still running
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:

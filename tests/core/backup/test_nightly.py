@@ -5,6 +5,7 @@ else in the folder touched, and a failure shown in /api/health instead of stoppi
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,11 +33,16 @@ async def test_nightly_writes_only_when_something_changed_and_keeps_the_newest(
     folder = tmp_path / "backups"
     folder.mkdir()
     (folder / "notes.txt").write_text("the owner's own file")
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid is free now: a backup by it died half-way
+    abandoned = box.data / f".backup-{ended.pid}-catalog.db"
+    abandoned.write_bytes(b"half a copy")
     catalog = await Catalog.open(box.data)
     job = NightlyBackup(box.config, box.data, catalog, BackupConfig(folder, PASSPHRASE, 2), FAST)
     try:
         first = await job.run_once()
         assert first.result == "written" and ours(folder) == [first.detail]
+        assert not abandoned.exists()
         state = (box.data / STATE_FILE).stat().st_mtime_ns
 
         again = await job.run_once()
