@@ -116,3 +116,25 @@ async def test_the_setup_page_says_where_the_code_is_in_a_terminal_and_as_a_serv
         assert await page.get_by_text("./hearth user add NAME --role owner").is_visible()
     finally:
         await hub.stop()
+
+
+async def test_a_long_photo_name_ends_in_an_ellipsis_instead_of_being_cut(
+    web: RunningServer, new_page: NewPage
+) -> None:
+    page = await new_page(viewport={"width": 390, "height": 844})
+    await sign_in(page, web.url)
+    libraries: Any = (await web.get_json("/api/libraries"))["libraries"]
+    photos = next(lib["id"] for lib in libraries if lib["name"] == "Photos")
+    await page.goto(f"{web.url}/#/library/{photos}")
+    title = page.locator("a.card .title").first
+    await title.wait_for()
+    # a camera's name for a photo: one long word, no space to break at
+    await title.evaluate(
+        "el => { el.textContent = 'IMG_20240612_183455_HDR_panorama_final_2.jpg'; }"
+    )
+    shown = await title.evaluate(
+        "el => ({wide: el.scrollWidth <= el.clientWidth + 1, "
+        "clamped: el.scrollHeight > el.clientHeight + 1, "
+        "ellipsis: getComputedStyle(el).webkitLineClamp})"
+    )
+    assert shown == {"wide": True, "clamped": True, "ellipsis": "2"}, shown
