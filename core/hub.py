@@ -50,6 +50,7 @@ from core.people.retention import keep_history
 from core.people.users_api import UsersApi, add_users_routes
 from core.people.watch_api import WatchApi, add_watch_routes
 from core.playback.engine import PlaybackEngine
+from core.playback.sendfile import PLAYBACK_EVENTS
 from core.playback.stream import add_stream_routes
 from core.privacy import add_privacy_routes
 from core.registry import Registry
@@ -100,6 +101,7 @@ class Hub:
         )
         redirect = redirect_middleware(self.https.redirect_port)
         self.http = HttpServer([origin, redirect, auth_middleware(self, self.authenticator)])
+        self.http.app[PLAYBACK_EVENTS] = self.bus.publish  # direct play's start and end
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
         self.port = 0

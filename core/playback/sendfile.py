@@ -13,7 +13,8 @@ out on a duplicate of the socket's descriptor, so no file is read into memory an
 server closes meanwhile is never confused with a new one that got the same number. The file is
 opened through the library roots (core.library.roots): a file that is not a library file, a
 link leading out of the library folders included, answers exactly as a missing one. Every route
-that sends a library file as it is (direct play, and DLNA's media and subtitle files) uses it.
+that sends a library file as it is (direct play, and DLNA's media and subtitle files) uses it,
+so it is also where a GET of one becomes PlaybackStarted/PlaybackStopped on the app's bus.
 """
 
 from __future__ import annotations
@@ -24,17 +25,22 @@ import email.utils
 import logging
 import os
 import re
+import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from aiohttp import web
 
+from core.events import Event, PlaybackStarted, PlaybackStopped
 from core.http.errors import ApiError
 from core.library.roots import LibraryRoots
 
 _LOGGER = logging.getLogger("hearth.playback")
+PLAYBACK_EVENTS = web.AppKey[Callable[[Event], None]]("playback_events")
+"""Where a direct play's PlaybackStarted/PlaybackStopped go (the hub's bus); absent: nowhere."""
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -150,8 +156,16 @@ async def send_file(
         raise missing or ApiError(
             404, "The file is gone from disk; a rescan will tidy up.", "file_missing"
         ) from err
+    publish = request.config_dict.get(PLAYBACK_EVENTS) if request.method == "GET" else None
     with opened:
-        return await _answer(request, opened.file, opened.stat, headers, path)
+        if publish is None:
+            return await _answer(request, opened.file, opened.stat, headers, path)
+        stream_id = secrets.token_urlsafe(6)
+        publish(PlaybackStarted(stream_id, "direct"))
+        try:
+            return await _answer(request, opened.file, opened.stat, headers, path)
+        finally:  # the body has been sent (or cut) by now
+            publish(PlaybackStopped(stream_id, "direct"))
 
 
 async def send_server_file(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 from aiohttp import web
 
-from core.events import PlaybackStarted, PlaybackStopped
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec, RouteTable
 from core.library.roots import LibraryRoots
@@ -109,20 +107,12 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
             player = "Hearth web app" if principal.via_cookie else "Hearth"
             hub.playback.now_playing.record(principal.user_id, item_id, player)
         # A missing or outside file (404 file_missing) is found when it is opened, off the loop.
-        sending = send_file(
+        return await send_file(
             request,
             path,
             {"Content-Type": content_type(path.name), "Cache-Control": "private, no-transform"},
             LibraryRoots.of(hub.sources.values()),
         )
-        if request.method != "GET":
-            return await sending
-        stream_id = secrets.token_urlsafe(6)
-        hub.bus.publish(PlaybackStarted(stream_id, "direct", item_id))
-        try:
-            return await sending  # the body is sent by the time it returns
-        finally:
-            hub.bus.publish(PlaybackStopped(stream_id, "direct"))
 
     table.add(
         RouteSpec(

@@ -9,6 +9,7 @@ from typing import Any
 from tests.conftest import StartServer
 from tests.core.scan.library import video
 from tests.core.scan.test_scanner import items, settle
+from tests.plugins.dlna.dms import show_every_library_to_tvs
 from tests.plugins.gpio.pins import LED_PIN, gpio_health, press, start_with_gpio
 
 
@@ -45,16 +46,20 @@ async def test_the_led_shows_a_stream_while_it_plays(
     start_server: StartServer, tmp_path: Path, mock_pins: Any
 ) -> None:
     server, runtime, _ = await start_with_gpio(
-        start_server,
-        home_videos(tmp_path),
+        start_server, home_videos(tmp_path) + "dlna:\n  ssdp: off\n"
     )
     await settle(server)
+    await show_every_library_to_tvs(server)
     await runtime.light.wait_for("idle")
     runtime.light.stream_linger = 0.0  # no grace period after the last stream, for the test
     [item] = await items(server, kind="video")
-    for path in ("stream", "transcode.ts"):  # direct play, then a progressive transcode
+    for path in (  # direct play (the app's, a TV's), then a progressive transcode
+        f"/api/items/{item['id']}/stream",
+        f"/dlna/media/{item['id']}.mp4",
+        f"/api/items/{item['id']}/transcode.ts",
+    ):
         shown = len(runtime.light.history)
-        async with server.session.get(f"{server.url}/api/items/{item['id']}/{path}") as reply:
+        async with server.session.get(server.url + path) as reply:
             assert reply.status == 200
             await reply.read()
         await server.hub.bus.drain()
