@@ -79,3 +79,9 @@ def test_the_passphrase_is_checked_before_anything_is_read() -> None:
     newer = data[:8] + b"\x02" + data[9:]
     with pytest.raises(BackupError, match="backup format 2"):
         opened(newer)
+
+
+def test_a_passphrase_typed_on_another_keyboard_opens() -> None:
+    """é as one code point (most keyboards) or as e + combining accent (some phones)."""
+    data = sealed(b"hello", "caf\u00e9 au lait, two sugars")
+    assert opened(data, "cafe\u0301 au lait, two sugars") == b"hello"
