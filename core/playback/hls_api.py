@@ -362,6 +362,7 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
         Param("audio", "audio stream index", "integer"),
         Param("subtitle", "subtitle stream index shown by default, or off"),
         Param("profile", "client profile name (reserved for the decision)"),
+        Param("caps", "what the client decodes (see core.playback.capabilities)"),
     )
     subtitles = f"{base}/{{session}}/subs{{index:\\d+}}"
     routes = (

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.playback import ffmpeg_args
+from core.playback.hls import with_timestamp_map
 from tests.conftest import RunningServer, StartServer
 from tests.core.playback.films import FFPROBE, make_film
 from tests.core.playback.test_hls_continuity import complaints, film_server, hls_client, token_of
@@ -170,4 +171,11 @@ async def test_explicit_capabilities_reach_the_playback_answer(
         body = await response.json()
     assert body["error"]["message"] == (
         "Caps names no codec, file type or HLS segment type this server knows."
+    )
+
+
+def test_fmp4_subtitles_map_cue_zero_to_segment_time_zero() -> None:
+    """fMP4 segments carry the timeline's own times, not MPEG-TS's 1.4 s muxer delay."""
+    assert with_timestamp_map("WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n", 0.0) == (
+        "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:01.000 --> 00:02.000\nHi\n"
     )
