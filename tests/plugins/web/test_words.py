@@ -40,6 +40,8 @@ async def test_the_system_page_says_what_the_box_is_and_means_for_playback(
     assert "converting uses the processor" in tested
     assert await playback.locator("dt:has-text('Converting at once') + dd .meaning").inner_text()
     await page.locator(".plugins tr", has_text="Web app").get_by_text("running").wait_for()
+    plugin = page.locator(".plugins tr", has_text="Embedded tags")
+    await plugin.get_by_text("Reads titles and pictures").wait_for()
     await page.screenshot(path=str(ARTIFACTS / "desktop-system.png"), full_page=True)
 
 

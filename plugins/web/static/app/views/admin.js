@@ -9,7 +9,7 @@ import { session } from '../session.js';
 import { button, heading, toast } from '../ui.js';
 import { facts, table, value } from './facts.js';
 import { invitesTab, usersTab } from './people.js';
-import { systemSections } from './system.js';
+import { pluginKind, systemSections } from './system.js';
 import { tvPanel } from './tvs.js';
 
 const TABS = [
@@ -168,7 +168,7 @@ async function systemTab(root, ctx) {
   mount(root,
     systemSections(health, remoteSection(health)),
     h('section.plugins', h('h2', 'Plugins'), table((health.plugins || []).map((p) => ({
-      Plugin: p.name, 'What it does': p.kind, State: p.state, 'Network it may reach': p.network, Problem: p.error,
+      Plugin: p.name, 'What it does': pluginKind(p.kind), State: p.state, 'Network it may reach': p.network, Problem: p.error,
     })), ['Plugin', 'What it does', 'State', 'Network it may reach', 'Problem'])));
   for (const row of root.querySelectorAll('.plugins tbody tr')) {
     const cell = row.children[2];

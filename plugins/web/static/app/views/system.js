@@ -13,11 +13,21 @@ export function gigabytes(n) {
   return `${(n / GB).toFixed(n < 10 * GB ? 1 : 0)} GB`;
 }
 
-/** 0.9 -> "1 video", 2 -> "2 videos", 0.5 -> "one video at a time, slowly". */
+/** 2 -> "2 videos at once", 1 -> "One video at a time", 0.5 -> "... and only a light one". */
 function videos(limit) {
   if (limit >= 1.5) return `${Math.floor(limit)} videos at once`;
-  if (limit >= 1) return 'one video at a time';
-  return 'one video at a time, and only a light one';
+  if (limit >= 1) return 'One video at a time';
+  return 'One video at a time, and only a light one';
+}
+
+const PLUGIN_KINDS = {
+  source: 'Finds media', metadata: 'Reads titles and pictures', target: 'Serves phones and TVs',
+  relay: 'Remote access', hardware: 'Buttons and devices on the box',
+};
+
+/** A plugin's kind in words: "metadata" -> "Reads titles and pictures". */
+export function pluginKind(kind) {
+  return PLUGIN_KINDS[kind] || String(kind || '').replace(/[_-]+/g, ' ');
 }
 
 export function uptime(seconds) {
@@ -97,8 +107,8 @@ function playbackSection(health) {
   const parts = [];
   if (hardware.state !== 'detecting') {
     parts.push(fact('Converter (ffmpeg)', ffmpeg ? `Version ${ffmpeg.version ? ffmpeg.version.raw : ''}`.trim() : 'Not installed',
-      ffmpeg ? 'Files a device cannot play as they are are converted while they play.'
-        : 'Files a device cannot play as they are will not play; install ffmpeg to convert them.'));
+      ffmpeg ? 'Files a device cannot play directly are converted while they play.'
+        : 'Files a device cannot play directly will not play; install ffmpeg to convert them.'));
     parts.push(fact('Encoders tested', working.length ? h('ul.plain', encoders.map((e) => h('li', encoderText(e))))
       : 'None passed a test encode',
     hardware.software_only || !working.some((e) => e.hardware)
