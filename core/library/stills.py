@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -32,53 +31,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from core.events import LibraryChanged, ScanFinished
 from core.library.artwork import STILLS_FOLDER, ArtworkError, still_path, thumbnail_blocking
 from core.library.fields import STILL_PREFIX
 from core.library.frame_worker import FrameWorkerClient, StillOutcome, too_short
 from core.library.roots import LibraryRoots
+from core.library.still_catalog import (
+    VERSION,
+    Leaf,
+    container_plans_blocking,
+    lacks_artwork,
+    leaves_blocking,
+    referenced_blocking,
+    writer,
+)
 
 if TYPE_CHECKING:
     from core.hub import Hub
 
 _LOGGER = logging.getLogger("hearth.stills")
-_VERSION = "1"  # part of every still's name: bump it when frames.py picks differently
-OWN_KINDS = ("poster", "thumb", "fanart")
-"""Any of these that is not a still means the item has artwork people chose: left alone."""
-LEAF_KINDS = ("movie", "episode", "video")
 PAUSE_POLL = 2.0  # how often a paused job looks whether the watching has ended
 SMALL_BOX_CORES = 4
 _PROBLEMS_KEPT = 50
 _FLUSH = 25  # stills written to the catalog per transaction when nothing needed decoding
-
-
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    """A video item as the job needs it."""
-
-    pk: int
-    kind: str
-    title: str
-    duration: float | None
-    art: dict[str, Any]
-    path: str
-    size: int
-    mtime_ns: int
-
-    @property
-    def name(self) -> str:
-        identity = b"\0".join(
-            [_VERSION.encode(), os.fsencode(self.path), b"%d" % self.size, b"%d" % self.mtime_ns]
-        )
-        return hashlib.sha256(identity).hexdigest()[:32]
-
-    def wanted(self) -> dict[str, str]:
-        refs = {"thumb": f"{STILL_PREFIX}{self.name}.jpg"}
-        if self.kind == "movie":
-            refs["poster"] = f"{STILL_PREFIX}{self.name}-poster.jpg"
-        return refs
 
 
 @dataclass
@@ -107,14 +82,6 @@ class StillsProgress:
             "paused_because": self.paused_because,
             "problems": list(self.problems),
         }
-
-
-def lacks_artwork(art: dict[str, Any]) -> bool:
-    """No poster, thumb or fanart but the server's own stills."""
-    return not any(
-        isinstance(art.get(kind), str) and not art[kind].startswith(STILL_PREFIX)
-        for kind in OWN_KINDS
-    )
 
 
 class StillsJob:
@@ -205,7 +172,7 @@ class StillsJob:
 
     async def _library(self, library_id: int) -> None:
         catalog = self._hub.catalog
-        name, leaves = await catalog.read(lambda db: _leaves_blocking(db, library_id))
+        name, leaves = await catalog.read(lambda db: leaves_blocking(db, library_id))
         todo = [leaf for leaf in leaves if lacks_artwork(leaf.art)]
         self._set(state="working", library=name, done=0, total=len(todo), current=None)
         changed = 0
@@ -219,10 +186,10 @@ class StillsJob:
                     ready.append((leaf.pk, wanted))
             self._set(done=self.progress.done + 1)
             if ready and (len(ready) >= _FLUSH or decoded):  # a new picture shows at once
-                changed += await catalog.write(_writer(ready))
+                changed += await catalog.write(writer(ready))
                 ready = []
         if ready:
-            changed += await catalog.write(_writer(ready))
+            changed += await catalog.write(writer(ready))
         changed += await self._containers(library_id)
         self._set(current=None)
         if changed:
@@ -281,7 +248,7 @@ class StillsJob:
     async def _containers(self, library_id: int) -> int:
         """Shows and seasons take their first episode's still, artists their first album's
         cover; returns how many items changed."""
-        plans = await self._hub.catalog.read(lambda db: _container_plans_blocking(db, library_id))
+        plans = await self._hub.catalog.read(lambda db: container_plans_blocking(db, library_id))
         updates: list[tuple[int, dict[str, str]]] = []
         for pk, kind, source in plans:
             if kind == "artist":
@@ -293,10 +260,10 @@ class StillsJob:
                 base = source.removeprefix(STILL_PREFIX).removesuffix(".jpg")
                 poster = f"{STILL_PREFIX}{base}-poster.jpg"
                 updates.append((pk, {"thumb": source, "poster": poster}))
-        return await self._hub.catalog.write(_writer(updates)) if updates else 0
+        return await self._hub.catalog.write(writer(updates)) if updates else 0
 
     async def _collect_garbage(self) -> None:
-        referenced = await self._hub.catalog.read(_referenced_blocking)
+        referenced = await self._hub.catalog.read(referenced_blocking)
         removed = await _run(_remove_unused_blocking, self.cache_dir / STILLS_FOLDER, referenced)
         if removed:
             _LOGGER.info("Removed %d still(s) no item uses any more", removed)
@@ -304,38 +271,6 @@ class StillsJob:
 
 async def _run(function: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-
-def _writer(
-    updates: list[tuple[int, dict[str, str]]],
-) -> Callable[[sqlite_utils.Database], int]:
-    return lambda db: _set_stills_blocking(db, updates)
-
-
-def _leaves_blocking(db: sqlite_utils.Database, library_id: int) -> tuple[str, list[Leaf]]:
-    row = db.execute("SELECT name FROM libraries WHERE id = ?", [library_id]).fetchone()
-    rows = db.execute(
-        "SELECT items.pk, items.kind, items.title, items.duration, "
-        "json_extract(items.metadata, '$.artwork'), files.root, files.relpath, files.size, "
-        "files.mtime_ns FROM items JOIN files ON files.id = items.file_id "
-        "WHERE items.library_id = ? AND items.kind IN ('movie', 'episode', 'video') "
-        "ORDER BY items.added_at DESC, items.pk",  # what Home shows as new comes first
-        [library_id],
-    ).fetchall()
-    leaves = [
-        Leaf(
-            pk,
-            kind,
-            title,
-            duration,
-            json.loads(art) if art else {},
-            os.path.join(os.fsdecode(root), os.fsdecode(relpath)),
-            size,
-            mtime_ns,
-        )
-        for pk, kind, title, duration, art, root, relpath, size, mtime_ns in rows
-    ]
-    return (row[0] if row else str(library_id)), leaves
 
 
 def _known_blocking(still: Path, poster: Path) -> bool | str | None:
@@ -354,84 +289,6 @@ def _note_blocking(still: Path, reason: str) -> None:
         still.with_suffix(".none").write_text(reason, encoding="utf-8")
 
 
-def _set_stills_blocking(
-    db: sqlite_utils.Database, updates: list[tuple[int, dict[str, str]]]
-) -> int:
-    """Put the stills into items that still lack artwork of their own (a scan may have found
-    some meanwhile); stale stills go. Returns how many items changed."""
-    changed = 0
-    for pk, wanted in updates:
-        row = db.execute("SELECT metadata FROM items WHERE pk = ?", [pk]).fetchone()
-        if row is None:
-            continue
-        meta = json.loads(row[0])
-        art = meta.get("artwork", {})
-        if not isinstance(art, dict) or not lacks_artwork(art):
-            continue
-        kept = {k: v for k, v in art.items() if not str(v).startswith(STILL_PREFIX)}
-        new = {**kept, **wanted}
-        if new == art:
-            continue
-        meta["artwork"] = new
-        db.execute(
-            "UPDATE items SET metadata = ? WHERE pk = ?", [json.dumps(meta, sort_keys=True), pk]
-        )
-        changed += 1
-    return changed
-
-
-def _container_plans_blocking(
-    db: sqlite_utils.Database, library_id: int
-) -> list[tuple[int, str, str]]:
-    """(pk, kind, source) for each show, season or artist without artwork of its own whose
-    picture would change: an episode's still reference, or an album's artwork reference."""
-    rows = db.execute(
-        "SELECT pk, parent_pk, kind, index_number, disc_number, year, sort_title, "
-        "json_extract(metadata, '$.artwork') FROM items WHERE library_id = ? "
-        "AND kind IN ('show', 'season', 'episode', 'artist', 'album')",
-        [library_id],
-    ).fetchall()
-    art = {row[0]: json.loads(row[7]) if row[7] else {} for row in rows}
-    children: dict[int, list[Any]] = {}
-    for row in rows:
-        if row[1] is not None:
-            children.setdefault(row[1], []).append(row)
-
-    def order(row: Any) -> tuple[Any, ...]:  # specials (season 0) after the real seasons
-        index = row[3]
-        return (index == 0, index is None, index or 0, row[4] or 0, row[5] or 0, row[6])
-
-    def first_still(pk: int, depth: int = 0) -> str | None:
-        for child in sorted(children.get(pk, []), key=order):
-            if child[2] == "episode":
-                ref = art[child[0]].get("thumb")
-                if isinstance(ref, str) and ref.startswith(STILL_PREFIX):
-                    return ref
-            elif child[2] == "season" and depth == 0:
-                found = first_still(child[0], 1)
-                if found is not None:
-                    return found
-        return None
-
-    def first_cover(pk: int) -> str | None:
-        for child in sorted(children.get(pk, []), key=lambda r: (r[5] or 9999, r[6])):
-            own = art[child[0]]
-            for kind in ("thumb", "poster"):
-                ref = own.get(kind)
-                if isinstance(ref, str) and not ref.startswith(STILL_PREFIX):
-                    return ref
-        return None
-
-    plans = []
-    for pk, _parent, kind, *_rest in rows:
-        if kind not in ("show", "season", "artist") or not lacks_artwork(art[pk]):
-            continue
-        source = first_cover(pk) if kind == "artist" else first_still(pk)
-        if source is not None and (kind == "artist" or art[pk].get("thumb") != source):
-            plans.append((pk, kind, source))
-    return plans
-
-
 def _cover_still_blocking(ref: str, cache_dir: Path, roots: LibraryRoots) -> str | None:
     """A still made from an album's cover (a copy of its 720 thumbnail): an artist's picture
     that no later album change can turn into a broken link. Its name says which copy it is."""
@@ -440,7 +297,7 @@ def _cover_still_blocking(ref: str, cache_dir: Path, roots: LibraryRoots) -> str
     except ArtworkError as err:
         _LOGGER.debug("No artist picture from %s", err)
         return None
-    name = hashlib.sha256(f"{_VERSION}\0cover\0{thumb.name}".encode()).hexdigest()[:32] + ".jpg"
+    name = hashlib.sha256(f"{VERSION}\0cover\0{thumb.name}".encode()).hexdigest()[:32] + ".jpg"
     target = still_path(cache_dir, name)
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -448,20 +305,6 @@ def _cover_still_blocking(ref: str, cache_dir: Path, roots: LibraryRoots) -> str
         shutil.copyfile(thumb, temporary)
         os.replace(temporary, target)
     return name
-
-
-def _referenced_blocking(db: sqlite_utils.Database) -> set[str]:
-    """The stills items refer to, by their 32-letter key: an episode's poster crop counts as
-    used with its still (its show may take it, and the two are made as a pair)."""
-    names = set()
-    rows = db.execute(
-        "SELECT json_extract(metadata, '$.artwork') FROM items WHERE metadata LIKE '%\"still:%'"
-    )
-    for (text,) in rows:
-        for ref in (json.loads(text) if text else {}).values():
-            if isinstance(ref, str) and ref.startswith(STILL_PREFIX):
-                names.add(ref.removeprefix(STILL_PREFIX)[:32])
-    return names
 
 
 def _remove_unused_blocking(folder: Path, referenced: set[str]) -> int:
