@@ -4,8 +4,9 @@ One worker process at a time, at the lowest CPU priority Linux has (SCHED_IDLE, 
 so a frame grab only ever uses a core nobody else wants; it exists only while there are stills
 to make. Requests and answers are JSON lines on its stdin and stdout, one item at a time. A
 worker that crashes on a damaged file (a decoder fault kills a process, not an exception) or
-takes longer than `timeout` is ended and the item gets that as its reason; the next request
-starts a fresh one. The client never decodes anything itself and never writes a file.
+takes longer than `timeout` is ended and the item gets that as its reason (a timeout is not a
+lasting one: a busy box may have starved the worker); the next request starts a fresh one. The
+client never decodes anything itself and never writes a file.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class StillOutcome:
 
     at: float | None
     reason: str | None
+    lasting: bool = True  # False: a busy box, not the file; worth trying at the next scan
 
 
 class FrameWorkerClient:
@@ -52,7 +54,8 @@ class FrameWorkerClient:
             line = await asyncio.wait_for(process.stdout.readline(), self.timeout)
         except TimeoutError:
             await self.close()
-            return StillOutcome(None, f"took longer than {self.timeout:.0f} s to decode")
+            # Under SCHED_IDLE a busy box can starve the worker: the file may be fine.
+            return StillOutcome(None, f"took longer than {self.timeout:.0f} s", lasting=False)
         except (ConnectionError, OSError):
             line = b""
         if not line:

@@ -222,7 +222,8 @@ class StillsJob:
             self._set(made=self.progress.made + 1)
             return True, True
         _LOGGER.info("No still for %s: it %s", leaf.path, outcome.reason)
-        await _run(_note_blocking, still, outcome.reason)
+        if outcome.lasting:  # the same file would fail the same way: not tried again
+            await _run(_note_blocking, still, outcome.reason)
         self.progress.problems.appendleft({"item": leaf.title, "reason": f"It {outcome.reason}."})
         self._set(failed=self.progress.failed + 1)
         return False, True
