@@ -30,6 +30,8 @@ function install(nav) {
   if (installed) return;
   installed = true;
   window.addEventListener('resize', () => fitNav(nav));
+  // a web font arriving late widens the links: measure again then
+  if (document.fonts) document.fonts.ready.then(() => fitNav(nav)).catch(() => {});
   window.addEventListener('hashchange', () => setOpen(nav, false));
   // capture, before focus.js: Escape closes the menu instead of going back a page
   document.addEventListener('keydown', (event) => {
