@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import voluptuous as vol
 
 from core.context import PluginContext
+from core.events import LibraryChanged
 from plugins.subsonic import (
     annotation,
     bookmarks,
@@ -63,5 +64,6 @@ async def setup(ctx: PluginContext, config: SubsonicConfig) -> None:
     for register in ENDPOINT_MODULES:
         register(endpoints)
     ctx.state = endpoints
+    ctx.subscribe(LibraryChanged, endpoints.cache.changed)
     ctx.add_routes(subsonic_routes(ctx, endpoints, SubsonicAuth(ctx)))
     ctx.report({"endpoints": len(endpoints.names())})

@@ -3,7 +3,8 @@
 Blocking functions over the catalog, like `browse.py`, each limited to what the principal may
 see. "frequent" and "recent" come from the person's own play history (Hearth's `history`,
 which `scrobble` feeds), "highest" from their own ratings, "starred" from their stars. Sizes
-are capped at 500, as the spec says. It never writes.
+are capped at 500, as the spec says. The lists that are the same for everyone who sees the
+same music are kept per catalog version (`cache.py`). It never writes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ from core.library.queries import fts_query
 from core.people.access import Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import BlockingEndpoint, Params, folder_filter, reader, required
-from plugins.subsonic.responses import GENERIC, SubsonicError
-from plugins.subsonic.routes import Endpoints
+from plugins.subsonic.cache import CatalogCache
+from plugins.subsonic.responses import GENERIC, Payload, SubsonicError
+from plugins.subsonic.routes import Call, Endpoints, Handler
 from plugins.subsonic.stars import starred_clause
 
 MAX_SIZE = 500
+# album list types whose albums and order are the same for everyone who sees the same music
+CACHED_TYPES = frozenset(
+    {"newest", "alphabeticalByName", "alphabeticalByArtist", "byYear", "byGenre"}
+)
 
 
 def number(params: Params, name: str, default: int, most: int = MAX_SIZE) -> int:
@@ -53,7 +59,7 @@ def _album_list_query(principal: Principal, params: Params) -> tuple[str, list[A
     rating = f"(SELECT rating FROM ratings WHERE user_id = {user} AND item_pk = al.pk)"
     simple = {
         "random": ("1", "random()"),
-        "newest": ("1", "al.added_at DESC"),
+        "newest": ("1", "al.added_at DESC, al.pk DESC"),  # one scan: one added_at
         "alphabeticalByName": ("1", "al.sort_title"),
         "alphabeticalByArtist": ("1", "ar.sort_title, al.sort_title"),
         "highest": (f"{rating} IS NOT NULL", f"{rating} DESC, al.sort_title"),
@@ -100,6 +106,31 @@ def album_list_blocking(
         offset=number(params, "offset", 0, 1 << 30),
     )
     return {element: {"album": albums}}
+
+
+def album_list(cache: CatalogCache, element: str) -> Handler:
+    """getAlbumList(2): the lists that do not depend on the person (`CACHED_TYPES`) are kept
+    per catalog version, with the person's own stars and ratings laid over them each time."""
+
+    async def handle(call: Call) -> Payload:
+        principal, params = call.principal, call.params
+        if params.get("type") not in CACHED_TYPES:
+            return await call.ctx.catalog.read(
+                lambda db: album_list_blocking(db, principal, params, element)
+            )
+        key = cache.key(element, principal, params)
+        albums: list[dict[str, Any]] | None = cache.get(key)
+        if albums is None:
+            version = cache.version
+            built = await call.ctx.catalog.read(
+                lambda db: album_list_blocking(db, principal, params, element)
+            )
+            albums = [shapes.with_marks(a, {}) for a in built[element]["album"]]
+            cache.put(key, version, albums)
+        marks = await call.ctx.catalog.read(lambda db: shapes.marks_blocking(db, principal))
+        return {element: {"album": [shapes.with_marks(a, marks) for a in albums]}}
+
+    return handle
 
 
 def random_songs_blocking(
@@ -215,8 +246,8 @@ def _as(
 
 def register(endpoints: Endpoints) -> None:
     """Add the list and search endpoints to the dispatch table."""
-    endpoints.add("getAlbumList", reader(_as(album_list_blocking, "albumList")))
-    endpoints.add("getAlbumList2", reader(_as(album_list_blocking, "albumList2")))
+    endpoints.add("getAlbumList", album_list(endpoints.cache, "albumList"))
+    endpoints.add("getAlbumList2", album_list(endpoints.cache, "albumList2"))
     endpoints.add("getRandomSongs", reader(random_songs_blocking))
     endpoints.add("getGenres", reader(genres_blocking))
     endpoints.add("getSongsByGenre", reader(songs_by_genre_blocking))

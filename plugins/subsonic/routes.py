@@ -25,6 +25,7 @@ from core.http.routes import Param, RouteSpec
 from core.people.access import Principal
 from plugins.subsonic import responses
 from plugins.subsonic.auth import SubsonicAuth
+from plugins.subsonic.cache import CatalogCache
 from plugins.subsonic.responses import (
     MISSING_PARAMETER,
     NOT_AUTHORIZED,
@@ -99,6 +100,7 @@ class Endpoints:
 
     def __init__(self) -> None:
         self._table: dict[str, Endpoint] = {}
+        self.cache = CatalogCache()  # answers kept per catalog version (cache.py)
 
     def add(
         self,
