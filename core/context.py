@@ -201,10 +201,13 @@ class PluginContext:
         self._cleanups.append(close)
         http = self._hub.http
 
-        async def hand_over(sock: socket.socket, wrap: Wrap) -> None:
-            if https.context is None:
+        async def hand_over(
+            sock: socket.socket, wrap: Wrap, context: ssl.SSLContext | None
+        ) -> None:
+            context = context or https.context
+            if context is None:
                 raise OSError(https.error or "HTTPS is not serving")
-            await http.take_socket(sock, https.context, wrap)
+            await http.take_socket(sock, context, wrap)
 
         return TunnelSocket(str(path), self._hub.tunnel_peers, folder, hand_over)
 

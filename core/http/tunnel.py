@@ -24,6 +24,7 @@ import asyncio
 import itertools
 import secrets
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 Wrap = Callable[[asyncio.BaseProtocol], asyncio.BaseProtocol]
-HandOver = Callable[[socket.socket, Wrap], Awaitable[None]]
+HandOver = Callable[[socket.socket, Wrap, "ssl.SSLContext | None"], Awaitable[None]]
 
 
 class TunnelMeter(Protocol):
@@ -42,7 +43,7 @@ class TunnelMeter(Protocol):
     def ended(self) -> None: ...
 
 
-async def _no_hand_over(sock: socket.socket, wrap: Wrap) -> None:
+async def _no_hand_over(sock: socket.socket, wrap: Wrap, context: ssl.SSLContext | None) -> None:
     raise OSError("this tunnel socket cannot take accepted connections")
 
 
@@ -81,11 +82,16 @@ class TunnelSocket:
     _count: itertools.count[int] = field(default_factory=itertools.count)
 
     async def adopt(
-        self, sock: socket.socket, client: tuple[str, int] | None, meter: TunnelMeter
+        self,
+        sock: socket.socket,
+        client: tuple[str, int] | None,
+        meter: TunnelMeter,
+        context: ssl.SSLContext | None = None,
     ) -> None:
         """Give the HTTPS server a connection the tunnel accepted (its TLS starts at the
-        socket's next byte); requests on it come from `client`. Returns once TLS is up;
-        raises OSError or ssl.SSLError when it is not (the socket is closed)."""
+        socket's next byte); requests on it come from `client`. `context` replaces the
+        server's TLS context for this one connection (a CA's TLS-ALPN-01 check). Returns once
+        TLS is up; raises OSError or ssl.SSLError when it is not (the socket is closed)."""
         name = f"{self.folder}/a{self._stem}{next(self._count):x}"  # never a bound socket's
         forget = self.peers.vouch(name, client) if client is not None else lambda: None
 
@@ -94,7 +100,7 @@ class TunnelSocket:
             return _AdoptedProtocol(inner, name, meter, forget)
 
         try:
-            await self.hand_over(sock, wrap)
+            await self.hand_over(sock, wrap, context)
         except BaseException:
             forget()
             raise

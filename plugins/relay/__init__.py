@@ -52,7 +52,16 @@ async def setup(ctx: PluginContext, config: RelayConfig) -> None:
     )
     report = keeper.reporter(ctx.report)  # health shows the link and the certificate
     known_hosts = ctx.data_dir / "relay_known_hosts"  # the pinned key only (openssh.py)
-    link = RelayLink(config, ctx.http, identity, known_hosts, ciphers, report, ctx.logger)
+    link = RelayLink(
+        config,
+        ctx.http,
+        identity,
+        known_hosts,
+        ciphers,
+        report,
+        ctx.logger,
+        validation=lambda: keeper.validation,  # shown only to a CA checking TLS-ALPN-01
+    )
     ctx.state = link
     ctx.on_teardown(link.close)
     ctx.register_relay(link)

@@ -3,8 +3,9 @@
 Once the relay link is up, the box orders a certificate for `NAME.DOMAIN` from the configured
 ACME directory (acme_client.py) and proves the name by TLS-ALPN-01: the CA connects to the
 name, the relay passes the still-encrypted connection down the tunnel, and the box's own HTTPS
-server shows the validation certificate (tls_alpn.py) for that name only while the CA checks
-(a second or so; a phone that connects in that window gets it too, and must retry). The
+server shows the validation certificate (tls_alpn.py) only while the CA checks, and only to a
+connection through the relay whose ClientHello offers exactly ALPN `acme-tls/1` (forward.py):
+a phone that connects meanwhile gets the usual certificate. The
 issued certificate is then presented to every client that asks for the public name (SNI);
 every other name keeps the box's own certificate. The account key, the certificate's key and
 the chain stay in the plugin's data folder (0600, acme_files.py). Renewal starts at two thirds
@@ -86,6 +87,7 @@ class PublicCertificate:
         self.changed: Callable[[], None] = lambda: None
         self.link_up = asyncio.Event()  # the CA reaches the box only through the relay
         self.held: Held | None = None
+        self.validation: ssl.SSLContext | None = None  # while a CA checks TLS-ALPN-01
         self.state = "waiting"
         self.last_error: str | None = None
         self.next_attempt: float | None = None
@@ -227,18 +229,19 @@ class PublicCertificate:
         return await self._run_blocking(store_blocking, self._folder, self.name, key_pem, chain)
 
     async def show_validation(self, key_authorization: str) -> None:
-        context = await self._run_blocking(
+        """Only to a client that asks for it by ALPN (the CA: forward.py checks), never by
+        name alone: a phone asking for the name meanwhile gets the usual certificate."""
+        self.validation = await self._run_blocking(
             validation_context_blocking, self.name, key_authorization, self._folder
         )
-        self._present(context)
 
     def hide_validation(self) -> None:
-        self._present(self.held.context if self.held else None)
+        self.validation = None
 
 
 class _Responder:
-    """What the ACME client calls around a TLS-ALPN-01 check: the window is only that long,
-    since a phone asking for the name meanwhile would get the validation certificate too."""
+    """What the ACME client calls around a TLS-ALPN-01 check: the validation certificate is
+    offered only that long, and only to a client offering exactly ALPN acme-tls/1."""
 
     def __init__(self, keeper: PublicCertificate) -> None:
         self._keeper = keeper

@@ -11,7 +11,7 @@ streams. The server must also be listed under `hearth: egress: relay:`, which se
 Encrypt unless set; its host must be listed under `hearth: egress: relay:` too, or the box keeps
 its own certificate), `acme_ca` a CA bundle to trust for that directory instead of the system's
 (a test CA such as Pebble), `acme_email` an optional contact for the CA.
-It never reads anything but the block it is given, and never imports asyncssh (check-config
+It never reads anything but the block it is given, and never starts ssh (check-config
 works without it).
 """
 

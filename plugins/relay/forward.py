@@ -25,8 +25,11 @@ from pathlib import Path
 
 from core.http.tunnel import TunnelSocket
 from plugins.relay.proxy_header import FIXED, ProxyHeader, ProxyHeaderError, parse_proxy_header
+from plugins.relay.tls_alpn import asks_for_validation
 
 HEADER_SECONDS = 10.0  # HAProxy sends its header at once; a connection that does not is dropped
+MAX_RECORD, TLS_HANDSHAKE = 5 + 16384, 0x16
+PEEK_PAUSE = 0.005  # only while a CA checks, and only for a ClientHello split in transit
 
 
 @dataclass
@@ -72,10 +75,17 @@ async def read_proxy_header(sock: socket.socket) -> ProxyHeader:
 class ForwardListener:
     """The Unix socket at `path` that ssh forwards to; each connection goes to `tunnel`."""
 
-    def __init__(self, path: Path, tunnel: TunnelSocket, traffic: Traffic) -> None:
+    def __init__(
+        self,
+        path: Path,
+        tunnel: TunnelSocket,
+        traffic: Traffic,
+        validation: Callable[[], ssl.SSLContext | None] = lambda: None,
+    ) -> None:
         self.path = path
         self._tunnel = tunnel
         self._traffic = traffic
+        self._validation = validation  # the ACME check's context, while a CA checks
         self._sock: socket.socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -110,9 +120,11 @@ class ForwardListener:
 
     async def _take(self, conn: socket.socket) -> None:
         traffic = self._traffic
+        traffic.changed()  # a phone is coming: the link's ACKs are prompt meanwhile (quickack.py)
         try:
             async with asyncio.timeout(HEADER_SECONDS):
                 header = await read_proxy_header(conn)
+                context = await self._context_for(conn)
         except ProxyHeaderError as err:
             conn.close()  # before the server sees a byte: an address nobody vouched for
             traffic.refused(str(err))
@@ -127,10 +139,48 @@ class ForwardListener:
         traffic.open += 1
         traffic.carried(header.length, 0)
         try:
-            await self._tunnel.adopt(conn, header.client, traffic)
+            await self._tunnel.adopt(conn, header.client, traffic, context)
         except (OSError, ssl.SSLError, TimeoutError):
             traffic.ended()  # a phone that left during TLS; the socket is closed
         except BaseException:
             conn.close()
             traffic.ended()
             raise
+
+    async def _context_for(self, conn: socket.socket) -> ssl.SSLContext | None:
+        """The validation context for a CA checking TLS-ALPN-01 (only while one does, and
+        only if the ClientHello offers exactly acme-tls/1); None: the server's own."""
+        validation = self._validation()
+        if validation is None:
+            return None
+        hello = await peek_client_hello(conn)
+        return validation if asks_for_validation(hello) else None
+
+
+async def peek_client_hello(sock: socket.socket) -> bytes:
+    """The first TLS record on `sock` (a ClientHello), left unread for the TLS server; fewer
+    bytes when the stream ends or is not TLS."""
+    loop = asyncio.get_running_loop()
+    seen = -1
+    while True:
+        try:
+            data = sock.recv(MAX_RECORD, socket.MSG_PEEK)
+        except BlockingIOError:
+            data = None
+        if data is not None:
+            if len(data) < 5 and data:
+                need = 5
+            else:
+                need = 5 + int.from_bytes(data[3:5], "big") if data else 0
+            if not data or len(data) >= need or data[0] != TLS_HANDSHAKE:
+                return data
+            if len(data) == seen:  # peeked bytes stay readable: wait for more, not for that
+                await asyncio.sleep(PEEK_PAUSE)
+                continue
+            seen = len(data)
+        ready = loop.create_future()
+        loop.add_reader(sock.fileno(), ready.set_result, None)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(sock.fileno())

@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import signal
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +43,7 @@ from plugins.relay.openssh import (
     ssh_command,
     write_known_hosts_blocking,
 )
+from plugins.relay.quickack import QuickAck
 
 KEEPALIVE_SECONDS = 9.0
 KEEPALIVE_MISSES = 2  # a third silent interval ends the link: dead within 27 s
@@ -72,11 +74,14 @@ class RelayLink:
         ciphers: tuple[str, ...],
         report: Callable[[Mapping[str, Any]], None],
         logger: logging.Logger,
+        validation: Callable[[], ssl.SSLContext | None] = lambda: None,
     ) -> None:
         self._config = config
         self._egress = egress
         self._identity = identity
         self._known_hosts = known_hosts
+        self._validation = validation
+        self._acking: QuickAck | None = None  # while the link is up
         self._ciphers = ciphers
         self._report = report
         self._logger = logger
@@ -125,6 +130,8 @@ class RelayLink:
 
     def _changed(self) -> None:
         """Report traffic at most once a second, and always within a second of the last count."""
+        if self._acking is not None:
+            self._acking.poke()
         now = time.monotonic()
         if now - self._reported_at >= REPORT_SECONDS:
             self._reported_at = now
@@ -163,7 +170,9 @@ class RelayLink:
     async def run(self, tunnel: TunnelSocket) -> None:
         """Keep the link up until cancelled (at teardown)."""
         folder = tunnel.folder  # private to the box's user, short enough for a socket's path
-        listener = ForwardListener(folder / "relay.sock", tunnel, self.traffic)
+        listener = ForwardListener(
+            folder / "relay.sock", tunnel, self.traffic, validation=self._validation
+        )
         dialer = GateDialer(folder / "relay-dial.sock", self._egress, *self._address)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, listener.open_blocking)
@@ -247,6 +256,7 @@ class RelayLink:
         report = SshReport()
         dialing = asyncio.create_task(dialer.dial(CONNECT_SECONDS))
         held: asyncio.BaseTransport | None = None
+        acking: QuickAck | None = None
         try:
             assert process.stderr is not None
             async with asyncio.timeout(CONNECT_SECONDS * 2) as deadline:
@@ -261,6 +271,9 @@ class RelayLink:
                 if (failed := dialing.exception()) is not None:
                     raise _dial_failure(failed) from failed
                 held = dialing.result()
+                acking = self._acking = QuickAck(
+                    held.get_extra_info("socket"), lambda: self.traffic.open > 0
+                )
             while line := await process.stderr.readline():
                 report.feed(line.decode("utf-8", "replace"))
             status = await process.wait()
@@ -272,6 +285,9 @@ class RelayLink:
                 dialing.cancel()
             with contextlib.suppress(BaseException):
                 held = held or await dialing
+            if acking is not None:
+                self._acking = None
+                acking.stop()
             if held is not None:
                 held.close()  # the ledger's closing row, with the kernel's byte counts
         where = f"{config.server} port {config.ssh_port}"

@@ -6,6 +6,9 @@ self-signed certificate for that name carrying, in the critical `id-pe-acmeIdent
 extension, the SHA-256 of the challenge's key authorization: only the holder of the ACME
 account key can make it, and only the box's HTTPS server presents it, so the relay never holds
 a key. PyPI `acme` no longer makes this certificate, so it is built here with `cryptography`.
+Only a client whose ClientHello offers exactly `acme-tls/1` is shown it (asks_for_validation,
+read from the bytes the relay passes down the tunnel before TLS starts): a phone asking for
+the name during the check gets the usual certificate.
 Also the server context for a certificate the CA issued. It never contacts anything and keeps
 the validation key only in the context (its files are removed once loaded).
 """
@@ -29,6 +32,7 @@ from core.http.tls import Certificate, server_context_blocking
 ACME_TLS_ALPN = "acme-tls/1"
 ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")  # id-pe-acmeIdentifier
 _DER_OCTET_STRING, _SHA256_SIZE = 0x04, 32
+_HANDSHAKE, _CLIENT_HELLO, _ALPN_EXTENSION = 0x16, 0x01, 16
 
 
 def acme_identifier_value(key_authorization: str) -> bytes:
@@ -87,3 +91,40 @@ def issued_context_blocking(fullchain: Path, key: Path) -> ssl.SSLContext:
     own (core.http.tls), so a client sees no difference but the certificate."""
     described = Certificate(fullchain, key, "", "", "acme")
     return server_context_blocking(described)
+
+
+def asks_for_validation(hello: bytes) -> bool:
+    """Whether a TLS ClientHello record (its first bytes, as peeked) offers exactly ALPN
+    `acme-tls/1`: what a CA checking TLS-ALPN-01 sends (RFC 8737 section 3), and no browser
+    or app does. Only such a client is shown the validation certificate, so during the check
+    a phone asking for the name still gets the usual one. False for anything it cannot read."""
+    return _offered_alpn(hello) == (ACME_TLS_ALPN.encode(),)
+
+
+def _offered_alpn(hello: bytes) -> tuple[bytes, ...] | None:
+    """The ALPN names in the ClientHello at the start of `hello`, or None."""
+    try:
+        if hello[0] != _HANDSHAKE or hello[5] != _CLIENT_HELLO:
+            return None
+        end = 5 + int.from_bytes(hello[3:5], "big")
+        at = 5 + 4 + 2 + 32  # record header, handshake header, version, random
+        at += 1 + hello[at]  # session id
+        at += 2 + int.from_bytes(hello[at : at + 2], "big")  # cipher suites
+        at += 1 + hello[at]  # compression methods
+        extensions_end = min(end, at + 2 + int.from_bytes(hello[at : at + 2], "big"))
+        at += 2
+        while at + 4 <= extensions_end:
+            kind = int.from_bytes(hello[at : at + 2], "big")
+            size = int.from_bytes(hello[at + 2 : at + 4], "big")
+            at += 4
+            if kind == _ALPN_EXTENSION:
+                names, cursor, stop = [], at + 2, at + 2 + int.from_bytes(hello[at : at + 2], "big")
+                while cursor < stop:
+                    length = hello[cursor]
+                    names.append(bytes(hello[cursor + 1 : cursor + 1 + length]))
+                    cursor += 1 + length
+                return tuple(names) if stop <= at + size else None
+            at += size
+    except IndexError:
+        return None
+    return ()
