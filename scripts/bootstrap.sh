@@ -76,6 +76,15 @@ need_gmediarender() {
     fi
 }
 
+need_ssh_client() {
+    # The relay plugin's link to its relay is OpenSSH's client (`ssh -R`, run by Hearth as a
+    # child process); needed only by a box with a relay: block, and small.
+    if ! command -v ssh >/dev/null 2>&1; then
+        apt_install openssh-client \
+            || say "remote access through a relay needs ssh (Debian: openssh-client)"
+    fi
+}
+
 need_relay() {
     # The relay (scripts/relay/) is stock Debian software: OpenSSH's sshd and HAProxy. Its tests
     # run them only inside their own network namespaces and capture there with tcpdump. The
@@ -110,6 +119,17 @@ need_vlc() {
     # it must play a whole session without logging a discontinuity. No service comes with it.
     if ! command -v cvlc >/dev/null 2>&1; then
         apt_install vlc-bin vlc-plugin-base || say "VLC tests will be skipped until vlc-bin is installed"
+    fi
+}
+
+need_packaging() {
+    # tests/packaging: scripts/build-deb needs dpkg-deb; the package is installed into a Debian 12
+    # root made by debootstrap (cached in /var/cache/hearth-test) and its unit checked with
+    # systemd-analyze. Installing systemd here starts nothing (no systemd runs in a container).
+    if ! command -v debootstrap >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1 ||
+        ! command -v systemd-analyze >/dev/null 2>&1; then
+        apt_install debootstrap dpkg-dev systemd ||
+            say "packaging tests will be skipped until debootstrap, dpkg-dev and systemd are installed"
     fi
 }
 
