@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.debian import install_without_starting  # noqa: E402
-from bench.relay_box import FILE, PUBLIC, HearthBox, write_wav  # noqa: E402
+from bench.relay_box import FILE, PUBLIC, HearthBox, link_pids, write_wav  # noqa: E402
 from bench.relay_box import HTTPS_PORT as HEARTH_HTTPS_PORT  # noqa: E402
 from bench.relay_box import idle_cost as box_idle_cost  # noqa: E402
 from bench.relay_report import report  # noqa: E402
@@ -269,8 +269,9 @@ def hearth_origin(bench: Bench) -> Iterator[Served]:
 
 @contextlib.contextmanager
 def relay_plugin(bench: Bench, served: Served) -> Iterator[tuple[int, ...]]:
-    """The plugin runs in Hearth's process (counted as the origin's): its link is up."""
-    yield ()
+    """The plugin runs in Hearth's process (counted as the origin's), its link in Hearth's
+    child `ssh` (counted here): the link is up."""
+    yield tuple(link_pids(served.pids[0]))
 
 
 def cases() -> list[Case]:

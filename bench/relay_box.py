@@ -1,8 +1,9 @@
 """The real box for the relay benchmark: Hearth in the home namespace with the `relay:` block.
 
-Why: the relay issue's goals are for the box's own tunnel (the relay plugin: asyncssh in the
-Hearth process, the relay's PROXY header read, each connection joined to Hearth's HTTPS
-server on a Unix socket) against a plain OpenSSH `ssh -R` on the same namespaces. This module
+Why: the relay issue's goals are for the box's own tunnel (the relay plugin: OpenSSH's `ssh -R`
+as Hearth's child process, forwarding to the plugin's Unix socket, where the relay's PROXY
+header is read and the socket handed to Hearth's HTTPS server) against a plain OpenSSH
+`ssh -R` on the same namespaces. This module
 gives bench/relay.py that box as an origin: Hearth's own HTTPS, a session token, and the same
 200 MB file as the other cases, streamed byte for byte through /api/items/{id}/stream (a WAV
 header over random bytes, so the library takes it as a track and nothing compresses it).
@@ -115,7 +116,7 @@ class HearthBox:
         topology = self.world.topology
         self.process = topology.start(
             topology.home,
-            [sys.executable, "-m", "core", "run", "-c", str(self.config(relay))],
+            [sys.executable, "-m", "core", "run", "--allow-root", "-c", str(self.config(relay))],
             log=self.folder / "hearth.log",
             cwd=ROOT,
         )
@@ -157,11 +158,18 @@ async def make_owner(data_dir: Path) -> str:
         await catalog.close()
 
 
+def link_pids(hearth: int) -> list[int]:
+    """Hearth's relay link: its child `ssh` processes (one while the link is up)."""
+    return [child.pid for child in psutil.Process(hearth).children() if child.name() == "ssh"]
+
+
 def rss_kib(pid: int) -> float:
-    """Resident memory, the median of a few reads a second apart (the allocator settles)."""
+    """Resident memory of Hearth and its link's ssh, the median of a few reads a second
+    apart (the allocator settles)."""
     reads = []
     for _ in range(5):
-        reads.append(psutil.Process(pid).memory_info().rss / 1024)
+        pids = [pid, *link_pids(pid)]
+        reads.append(sum(psutil.Process(p).memory_info().rss for p in pids) / 1024)
         time.sleep(1)
     return statistics.median(reads)
 
