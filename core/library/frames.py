@@ -1,12 +1,14 @@
 """A picture for a video without artwork: the best of a few frames, cropped to 16:9 and 2:3.
 
 A few candidate moments around 10-20 % of the runtime (past opening credits, before the plot
-gives much away) are decoded with PyAV from the nearest keyframe before each (a keyframe within
-`_SLACK` of the moment is taken as it is: decoding a whole group of pictures per candidate would
-cost a Pi a second). Each candidate is scored on a 64x36 grey copy: too dark or too flat (black,
-a fade, a title card on black, a white flash) is refused, the rest ranked by histogram entropy
-and contrast. If every candidate is refused a second round looks later in the film. The winner
-is written twice, as a 16:9 still (episode and home-video tiles, backdrops) and as a 2:3 crop
+gives much away) are looked at, each as the keyframe at or before it: one decoded frame per
+candidate (decoding a whole group of pictures to reach the exact moment costs a Pi about a
+second of 1080p H.264 each). Each is scored on a 64x36 grey copy scaled by FFmpeg: too dark or
+too flat (black, a fade, a title card on black, a white flash) is refused, the rest ranked by
+histogram entropy and contrast. Unless one is clearly bright and varied (a frame in a fade is
+neither), keyframes later in the film are tried too, and exact moments only when no keyframe
+would do (a clip with a single keyframe). Only the winner becomes a
+picture, written twice: a 16:9 still (episode and home-video tiles, backdrops) and a 2:3 crop
 (poster tiles), each window placed where the picture has the most detail.
 
 Runs inside the frame worker process (frame_worker.py), never in the server: a decoder fault on
@@ -30,12 +32,14 @@ from core.library.frame_worker import too_short
 
 FIRST_ROUND = (0.10, 0.15, 0.20)
 SECOND_ROUND = (0.30, 0.42, 0.55, 0.68)
+EXACT_ROUND = (0.20, 0.45)
 STILL_WIDTH = 1280  # the 16:9 still; the 2:3 crop of it is 480x720, enough for a 480 tile
 JPEG_QUALITY = 85
-_SLACK = 0.05  # a keyframe this share of the runtime before the moment is close enough
+_STEP = 0.1  # seconds: an exact candidate is the first frame this close to its moment
 _MAX_DECODED = 300  # frames decoded per candidate at most (a very long group of pictures)
 _DARK = 28.0  # mean grey level (0-255) under which a frame counts as black or a fade
 _FLAT = 14.0  # grey standard deviation under which a frame is one colour
+_CLEAR_MEAN, _CLEAR_DEVIATION = 70.0, 40.0  # a frame this bright and varied ends the search
 _OPTIONS = {"protocol_whitelist": "file"}  # a crafted playlist must not reach the network
 
 
@@ -48,7 +52,7 @@ class Candidate:
     """One decoded moment and what the score saw."""
 
     at: float
-    image: Image.Image
+    frame: Any  # the decoded av.VideoFrame: only the winner is turned into a picture
     mean: float
     deviation: float
     entropy: float
@@ -58,15 +62,21 @@ class Candidate:
         return self.mean >= _DARK and self.deviation >= _FLAT
 
     @property
+    def clear(self) -> bool:
+        """Bright and contrasted enough not to be in a fade: no need to look further."""
+        return self.mean >= _CLEAR_MEAN and self.deviation >= _CLEAR_DEVIATION
+
+    @property
     def score(self) -> float:
         return self.entropy + self.deviation / 32.0
 
 
-def grade(at: float, image: Image.Image) -> Candidate:
-    """Score a frame on a tiny grey copy: cheap, and enough to tell black and fades apart."""
-    small = image.convert("L").resize((64, 36), Image.Resampling.BILINEAR)
+def grade(at: float, frame: Any) -> Candidate:
+    """Score a frame on a 64x36 grey copy (scaled by FFmpeg straight from the decoded planes:
+    cheap), enough to tell black, fades and one colour from a picture."""
+    small = frame.reformat(width=64, height=36, format="gray").to_image()
     stat = ImageStat.Stat(small)
-    return Candidate(at, image, stat.mean[0], stat.stddev[0], small.entropy())
+    return Candidate(at, frame, stat.mean[0], stat.stddev[0], small.entropy())
 
 
 def make_still_blocking(path: str, duration: float | None, still: Path, poster: Path) -> float:
@@ -86,42 +96,47 @@ def make_still_blocking(path: str, duration: float | None, still: Path, poster: 
         short = too_short(length)
         if short is not None or length is None:
             raise FrameError(short or "has no known length")
-        best = _best(container, stream, length, FIRST_ROUND)
-        if best is None or not best.usable:
-            later = _best(container, stream, length, SECOND_ROUND)
-            if later is not None and (best is None or later.score > best.score):
-                best = later
+        best = _best(container, stream, length)
         if best is None:
             raise FrameError("has no frame that can be decoded")
         if not best.usable:
             raise FrameError("has only dark or one-colour frames where a picture was looked for")
-        picture = best.image
+        picture = _upright(best.frame, stream.sample_aspect_ratio)
     _save(_crop(picture, 16 / 9), still)
     _save(_crop(picture, 2 / 3), poster)
     return round(best.at, 3)
 
 
-def _best(
-    container: Any, stream: Any, length: float, shares: tuple[float, ...]
-) -> Candidate | None:
+def _best(container: Any, stream: Any, length: float) -> Candidate | None:
+    """Keyframes first (one decoded frame each); decoding up to the moment itself only when
+    keyframes are too far apart to give distinct candidates (a clip with one keyframe)."""
     seen: dict[float, Candidate] = {}
-    for share in shares:
-        found = _frame_near(container, stream, length * share, length * _SLACK)
-        if found is not None and found.at not in seen:  # two moments, one keyframe
-            seen[found.at] = found
+    for shares, exact in ((FIRST_ROUND, False), (SECOND_ROUND, False), (EXACT_ROUND, True)):
+        for share in shares:
+            found = _frame_near(container, stream, length * share, exact)
+            if found is not None and found.at not in seen:  # two moments, one keyframe
+                seen[found.at] = found
+                if found.clear and shares is not FIRST_ROUND:  # late rounds: the first will do
+                    break
+        usable = [c for c in seen.values() if c.usable]
+        if any(c.clear for c in usable) or (usable and exact):
+            break
+        if usable and shares is SECOND_ROUND:  # dim but usable: better than exact moments
+            break
     usable = [c for c in seen.values() if c.usable]
     return max(usable or seen.values(), key=lambda c: c.score, default=None)
 
 
-def _frame_near(container: Any, stream: Any, moment: float, slack: float) -> Candidate | None:
-    """The first frame at or shortly before `moment`, decoded from the keyframe before it."""
+def _frame_near(container: Any, stream: Any, moment: float, exact: bool) -> Candidate | None:
+    """The keyframe at or before `moment`, or (`exact`) the frame at the moment, decoded on
+    from that keyframe (at most `_MAX_DECODED` frames)."""
     base = stream.time_base
     try:
         container.seek(int(moment / base), stream=stream, backward=True, any_frame=False)
         for decoded, frame in enumerate(container.decode(stream)):
             at = float(frame.pts * base) if frame.pts is not None else moment
-            if at >= moment - slack or decoded >= _MAX_DECODED:
-                return grade(at, _upright(frame, stream.sample_aspect_ratio))
+            if not exact or at >= moment - _STEP or decoded >= _MAX_DECODED:
+                return grade(at, frame)
     except (av.FFmpegError, OSError, ValueError, MemoryError):
         return None  # damage at this spot; another candidate may decode
     return None
@@ -168,7 +183,7 @@ def _save(image: Image.Image, target: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            image.convert("RGB").save(file, "JPEG", quality=JPEG_QUALITY, optimize=True)
+            image.convert("RGB").save(file, "JPEG", quality=JPEG_QUALITY)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -94,6 +94,7 @@ class StillsJob:
         self.pause_for_streams = (os.cpu_count() or 1) <= SMALL_BOX_CORES
         self.poll = PAUSE_POLL
         self._queue: list[int] = []
+        self._listed: dict[int, dict[str, str]] = {}  # item pk -> its entry in the problems
         self._wakeup = asyncio.Event()
         self._change = asyncio.Event()
         self._client = FrameWorkerClient()
@@ -203,8 +204,8 @@ class StillsJob:
         known = await _run(_known_blocking, still, poster)
         if known is True:
             return True, False
-        if isinstance(known, str):  # tried before: the reason is already in the log
-            self._set(failed=self.progress.failed + 1)
+        if isinstance(known, str):  # tried before: logged then, listed again after a restart
+            self._problem(leaf, known)
             return False, False
         short = too_short(leaf.duration) if leaf.duration is not None else None
         if short is not None:  # the catalog knows: no process needed to find out
@@ -224,9 +225,19 @@ class StillsJob:
         _LOGGER.info("No still for %s: it %s", leaf.path, outcome.reason)
         if outcome.lasting:  # the same file would fail the same way: not tried again
             await _run(_note_blocking, still, outcome.reason)
-        self.progress.problems.appendleft({"item": leaf.title, "reason": f"It {outcome.reason}."})
-        self._set(failed=self.progress.failed + 1)
+        self._problem(leaf, outcome.reason)
         return False, True
+
+    def _problem(self, leaf: Leaf, reason: str) -> None:
+        """List an item without a picture once, newest first, with why."""
+        problems = self.progress.problems
+        entry = {"item": leaf.title, "reason": f"It {reason}."}
+        old = self._listed.pop(leaf.pk, None)
+        if old is not None and old in problems:
+            problems.remove(old)
+        problems.appendleft(entry)
+        self._listed[leaf.pk] = entry
+        self._set(failed=self.progress.failed + 1)
 
     async def _wait_while_busy(self) -> None:
         while True:
