@@ -43,6 +43,9 @@ much late: ffmpeg seeks to the last keyframe at or before the time and, copying,
 packet from there, so seeking early would start one GOP too soon."""
 NICENESS = 10
 STOP_GRACE_S = 2.0
+COPY_OVERRUN = 1.0
+"""Seconds a copy run that ends before the item does reads past its last cut: more than any
+reorder delay, so every packet shown before the cut is in (see `hls_run_command`)."""
 MAX_RUN_SEGMENTS = 8000
 """Cut points per run (about 13 bytes each), keeping `-segment_times` under Linux's 128 KiB per
 argument: 9 hours of 4-second segments, so a film plays through in one run and one continuous
@@ -257,9 +260,17 @@ def hls_run_command(
     args += _audio_args(plan, probe)
     args += ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1"]
     args += ["-max_muxing_queue_size", "1024"]
-    if last < timeline.count - 1:
+    ends = range(first + 1, last + 1)
+    if last < timeline.count - 1 and copy:
+        # Copying stops on decode time, so a `-t` at the cut would keep the next keyframe
+        # (decoded before the frames shown ahead of it) at the end of segment `last`, and the
+        # next run would send it again. Cut there instead and run a little past: what follows
+        # the cut goes to a file the session discards.
+        ends = range(first + 1, last + 2)
+        args += ["-t", _seconds(timeline.end_of(last) - seek + COPY_OVERRUN)]
+    elif last < timeline.count - 1:
         args += ["-t", _seconds(timeline.end_of(last) - seek - CUT_EPSILON)]
-    cuts = ",".join(_seconds(timeline.starts[n] - CUT_EPSILON) for n in range(first + 1, last + 1))
+    cuts = ",".join(_seconds(timeline.starts[n] - CUT_EPSILON) for n in ends)
     args += ["-avoid_negative_ts", "disabled", "-output_ts_offset", _seconds(seek)]
     # one muxer for the whole run (no header or trailer per file): the counters carry on
     muxer = "avoid_negative_ts=disabled"

@@ -225,6 +225,10 @@ class HlsSession:
             for stale in [k for k in self._done if k >= n]:
                 self._done.discard(stale)
                 self.segment_path(stale).unlink(missing_ok=True)
+            # what an earlier run wrote past its end (see ffmpeg_args.COPY_OVERRUN), and its
+            # header: neither may pass for this run's while it writes its own
+            self.segment_path(n).unlink(missing_ok=True)
+            (self.folder / f"init-{n}.mp4").unlink(missing_ok=True)
             settings = self._settings
             argv, last = ffmpeg_args.hls_run_command(
                 settings.ffmpeg,
@@ -251,6 +255,8 @@ class HlsSession:
             return
         if run.returncode == 0:
             self._refresh()
+            if self._last + 1 not in self._done:  # a copy run's overrun, never a segment
+                self.segment_path(self._last + 1).unlink(missing_ok=True)
         else:
             self.failure = run.problem()
             _LOGGER.warning(
