@@ -133,17 +133,6 @@ need_packaging() {
     fi
 }
 
-need_packaging() {
-    # tests/packaging: scripts/build-deb needs dpkg-deb; the package is installed into a Debian 12
-    # root made by debootstrap (cached in /var/cache/hearth-test) and its unit checked with
-    # systemd-analyze. Installing systemd here starts nothing (no systemd runs in a container).
-    if ! command -v debootstrap >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1 ||
-        ! command -v systemd-analyze >/dev/null 2>&1; then
-        apt_install debootstrap dpkg-dev systemd ||
-            say "packaging tests will be skipped until debootstrap, dpkg-dev and systemd are installed"
-    fi
-}
-
 bootstrap() {
     # bootstrap [EXTRAS] : .venv with Hearth installed (editable) with the given extras.
     local extras="${1:-}"
