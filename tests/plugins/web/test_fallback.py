@@ -6,6 +6,7 @@ app's Media Source player."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ async def test_hevc_plays_as_h264_where_the_browser_reports_no_hevc(
     assert await wait_playing(page, 1.0) > 1.0
     method, _, status = await details(page)
     assert method == "Transcode"
-    assert "could not play" not in status  # decided right the first time, no fallback
+    assert "Could not play" not in status  # decided right the first time, no fallback
     reasons = await page.locator(".reasons li").all_inner_texts()
     assert "video HEVC Main is not supported by this browser" in reasons
 
@@ -93,9 +94,46 @@ async def test_a_failing_first_attempt_falls_back_to_a_transcode_and_says_why(
     method, _, status = await details(page)
     assert method == "Transcode"
     line = await page.locator(".player-status .fallback").inner_text()
-    assert line.startswith("This browser could not play HEVC Main with AAC (")
-    assert line.endswith("); playing a version the server converts instead.")
+    assert line.startswith("Could not play HEVC Main with AAC here (")
+    assert line.endswith("); the server converts it instead.")
     assert status == line
+
+
+async def test_no_progress_for_10_s_falls_back_to_a_transcode(
+    server: RunningServer, new_page: NewPage
+) -> None:
+    """The first session's segments never arrive (a stalled network path, a stuck remux):
+    after 10 s without progress the player asks again without what it copied."""
+    page = await new_page()
+    await sign_in(page, server.url)
+    sessions: list[str] = []  # in the order the player first asked for their segments
+    release = asyncio.Event()
+
+    async def stall_first_session(route: Any) -> None:
+        session = route.request.url.split("/hls/")[1].split("/")[0]
+        if session not in sessions:
+            sessions.append(session)
+        if session != sessions[0]:
+            await route.continue_()
+            return
+        await release.wait()
+        await route.abort()
+
+    await page.route("**/hls/*/*.ts*", stall_first_session)
+    item = await film(server, "Test Card")
+    await page.goto(f"{server.url}/#/play/{item}?t=0&mode=mse")
+    try:
+        assert await wait_playing(page, 1.0, timeout=45) > 1.0
+    finally:
+        release.set()
+    line = await page.locator(".player-status .fallback").inner_text()
+    assert line == (
+        "Could not play H.264 High with AAC here (no progress for 10 s); "
+        "the server converts it instead."
+    )
+    method, _, _ = await details(page)
+    assert method == "Transcode"
+    assert len(sessions) == 2  # the stalled one, then the transcode
 
 
 async def test_fmp4_hls_plays_through_media_source(

@@ -105,9 +105,8 @@ export function capabilities(probe, { exclude = [], segments } = {}) {
  * tokens out of what this browser reports (what failed on an earlier attempt). */
 export async function decide(item, probe, { signal, force, exclude = [], segments } = {}) {
   const caps = capabilities(probe, { exclude, segments });
-  if (force === 'hls' && hlsRouteExists()) {
-    return { method: 'direct_stream', url: hlsUrl(item, { caps }), reasons: ['HLS was asked for.'], source: 'request', caps };
-  }
+  const hls = force === 'hls' && hlsRouteExists();
+  const asked = { method: 'direct_stream', url: hlsUrl(item, { caps }), reasons: ['HLS was asked for.'], source: 'request', caps };
   const path = '/api/items/{id}/playback';
   if (has('GET', path)) {
     try {
@@ -116,12 +115,15 @@ export async function decide(item, probe, { signal, force, exclude = [], segment
       const method = answer.method || plan.method;
       const url = answer.url || (method === 'direct_play'
         ? `/api/items/${encodeURIComponent(item.id)}/stream` : hlsUrl(item, { caps }));
-      return { ...answer, method, url, reasons: answer.reasons || plan.reasons || [], source: 'server', caps };
+      const reasons = answer.reasons || plan.reasons || [];
+      // Asked-for HLS keeps the server's account of what it sends, for a later fallback.
+      if (hls) return { ...answer, ...asked, url: method === 'direct_play' ? asked.url : url };
+      return { ...answer, method, url, reasons, source: 'server', caps };
     } catch (err) {
       if (err.name === 'AbortError' || err.status !== 404 || err.code === 'item_not_found') throw err;
     }
   }
-  return guess(item, probe);
+  return hls ? asked : guess(item, probe);
 }
 
 /** Attach `url` to the video; answers {mode, hls?, destroy()}. `start` in seconds. */

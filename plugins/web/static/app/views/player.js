@@ -138,9 +138,12 @@ export async function playerView(root, ctx) {
     }
     attempt += 1;
     excluded = [...excluded, ...next];
-    const what = tokens === next && words.length ? words.join(' with ')
+    const converts = tokens === next && words.length;
+    const what = converts ? words.join(' with ')
       : decision.segments === 'fmp4' ? 'fragmented-MP4 HLS' : 'MPEG-TS HLS';
-    const line = `This browser could not play ${what} (${problem.replace(/\.$/, '')}); playing a version the server converts instead.`;
+    const instead = converts ? 'the server converts it instead'
+      : `trying ${decision.segments === 'fmp4' ? 'MPEG-TS' : 'fragmented-MP4'} HLS instead`;
+    const line = `Could not play ${what} here (${problem.replace(/\.$/, '')}); ${instead}.`;
     try {
       decision = await decide(item, video, { signal, exclude: excluded, segments });
     } catch (err) {
