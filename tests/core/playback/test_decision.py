@@ -68,7 +68,18 @@ TV_TABLE: Row = {
 }
 TABLE: dict[str, Row] = {
     "chromium": BROWSER_TABLE,
-    "firefox": BROWSER_TABLE,
+    "firefox": {
+        **BROWSER_TABLE,
+        H264_AC3: (
+            DS,
+            (
+                "container mkv is not playable by {label}",
+                "audio AC3 5.1 → AAC stereo ({label} does not play AC3)",
+                "video H.264 High is copied as it is",
+                "sent as HLS (fMP4 segments)",
+            ),
+        ),
+    },
     "android": {
         **BROWSER_TABLE,
         HEVC: (TC, ("video HEVC Main 10 is not supported by Android",)),
