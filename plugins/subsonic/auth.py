@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -25,6 +26,7 @@ from core.http.origin import client_address, origin_of
 from core.people import app_passwords
 from core.people.access import Principal
 from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
+from core.people.app_passwords import AppSecret
 from core.people.middleware import TOUCH_EVERY
 from core.people.throttle import AttemptLimiter
 from plugins.subsonic.responses import (
@@ -119,9 +121,13 @@ class SubsonicAuth:
         account = f"user:{username.casefold()}"
         self._check_throttle(request, account, True)
         box = self._ctx.secret_box
-        found = await self._ctx.catalog.read(
-            lambda db: app_passwords.secrets_blocking(db, box, username)
-        )
+
+        def read(db: Any) -> tuple[tuple[int, list[AppSecret]] | None, Principal | None]:
+            # the person with their secrets, in one read: every call of an app pays for it
+            found = app_passwords.secrets_blocking(db, box, username)
+            return found, principal_blocking(db, found[0]) if found is not None else None
+
+        found, principal = await self._ctx.catalog.read(read)
         match = None
         if found is not None:
             match = next((s for s in found[1] if _matches(s.secret, params)), None)
@@ -139,7 +145,6 @@ class SubsonicAuth:
         if app_passwords.due_for_touch(match.last_used_at):  # the account page shows it
             used = match.id
             await self._ctx.catalog.write(lambda db: app_passwords.touch_blocking(db, used))
-        principal = await self._ctx.catalog.read(lambda db: principal_blocking(db, found[0]))
         if principal is None:
             raise SubsonicError(WRONG_CREDENTIALS, "Wrong username or password.")
         return principal
