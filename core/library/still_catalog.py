@@ -65,17 +65,36 @@ def writer(
     return lambda db: set_stills_blocking(db, updates)
 
 
-def leaves_blocking(db: sqlite_utils.Database, library_id: int) -> tuple[str, list[Leaf]]:
+# Videos with no poster, thumb or fanart but stills: the only ones the job looks at.
+_LACKING = " AND ".join(
+    f"coalesce(json_extract(items.metadata, '$.artwork.{kind}'), 'still:') LIKE 'still:%'"
+    for kind in OWN_KINDS
+)
+_LEAVES = (
+    "FROM items JOIN files ON files.id = items.file_id WHERE items.library_id = ? "
+    f"AND items.kind IN ('movie', 'episode', 'video') AND {_LACKING}"
+)
+
+
+def library_blocking(db: sqlite_utils.Database, library_id: int) -> tuple[str, int]:
+    """The library's name and how many of its videos have no artwork of their own."""
     row = db.execute("SELECT name FROM libraries WHERE id = ?", [library_id]).fetchone()
+    count = db.execute(f"SELECT count(*) {_LEAVES}", [library_id]).fetchone()[0]
+    return (row[0] if row else str(library_id)), int(count)
+
+
+def leaves_blocking(
+    db: sqlite_utils.Database, library_id: int, before: int | None, limit: int
+) -> list[Leaf]:
+    """One page of those videos, newest (highest pk) first, below `before`: a library of 100k
+    is never held in memory at once."""
     rows = db.execute(
         "SELECT items.pk, items.kind, items.title, items.duration, "
         "json_extract(items.metadata, '$.artwork'), files.root, files.relpath, files.size, "
-        "files.mtime_ns FROM items JOIN files ON files.id = items.file_id "
-        "WHERE items.library_id = ? AND items.kind IN ('movie', 'episode', 'video') "
-        "ORDER BY items.added_at DESC, items.pk",  # what Home shows as new comes first
-        [library_id],
+        f"files.mtime_ns {_LEAVES} AND items.pk < ? ORDER BY items.pk DESC LIMIT ?",
+        [library_id, before if before is not None else 1 << 62, limit],
     ).fetchall()
-    leaves = [
+    return [
         Leaf(
             pk,
             kind,
@@ -88,7 +107,6 @@ def leaves_blocking(db: sqlite_utils.Database, library_id: int) -> tuple[str, li
         )
         for pk, kind, title, duration, art, root, relpath, size, mtime_ns in rows
     ]
-    return (row[0] if row else str(library_id)), leaves
 
 
 def set_stills_blocking(

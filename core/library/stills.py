@@ -28,8 +28,11 @@ import shutil
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
 
 from core.events import LibraryChanged, ScanFinished
 from core.library.artwork import STILLS_FOLDER, ArtworkError, still_path, thumbnail_blocking
@@ -40,8 +43,8 @@ from core.library.still_catalog import (
     VERSION,
     Leaf,
     container_plans_blocking,
-    lacks_artwork,
     leaves_blocking,
+    library_blocking,
     referenced_blocking,
     writer,
 )
@@ -54,6 +57,7 @@ PAUSE_POLL = 2.0  # how often a paused job looks whether the watching has ended
 SMALL_BOX_CORES = 4
 _PROBLEMS_KEPT = 50
 _FLUSH = 25  # stills written to the catalog per transaction when nothing needed decoding
+_PAGE = 2000  # videos read from the catalog at a time
 
 
 @dataclass
@@ -173,12 +177,25 @@ class StillsJob:
 
     async def _library(self, library_id: int) -> None:
         catalog = self._hub.catalog
-        name, leaves = await catalog.read(lambda db: leaves_blocking(db, library_id))
-        todo = [leaf for leaf in leaves if lacks_artwork(leaf.art)]
-        self._set(state="working", library=name, done=0, total=len(todo), current=None)
-        changed = 0
+        name, total = await catalog.read(lambda db: library_blocking(db, library_id))
+        self._set(state="working", library=name, done=0, total=total, current=None)
+        changed, before = 0, None
+        while True:
+            page: list[Leaf] = await catalog.read(partial(_page, library_id, before))
+            if not page:
+                break
+            before = page[-1].pk
+            changed += await self._leaves(page)
+        changed += await self._containers(library_id)
+        self._set(current=None)
+        if changed:
+            self._hub.bus.publish(LibraryChanged(library_id))
+
+    async def _leaves(self, page: list[Leaf]) -> int:
+        """Stills for one page of videos; returns how many items changed."""
+        catalog, changed = self._hub.catalog, 0
         ready: list[tuple[int, dict[str, str]]] = []
-        for leaf in todo:
+        for leaf in page:
             wanted = leaf.wanted()
             decoded = False
             if any(leaf.art.get(kind) != ref for kind, ref in wanted.items()):
@@ -191,10 +208,7 @@ class StillsJob:
                 ready = []
         if ready:
             changed += await catalog.write(writer(ready))
-        changed += await self._containers(library_id)
-        self._set(current=None)
-        if changed:
-            self._hub.bus.publish(LibraryChanged(library_id))
+        return changed
 
     async def _make(self, leaf: Leaf) -> tuple[bool, bool]:
         """Whether the leaf's still exists now (made before, or now), and whether it was
@@ -279,6 +293,10 @@ class StillsJob:
         removed = await _run(_remove_unused_blocking, self.cache_dir / STILLS_FOLDER, referenced)
         if removed:
             _LOGGER.info("Removed %d still(s) no item uses any more", removed)
+
+
+def _page(library_id: int, before: int | None, db: sqlite_utils.Database) -> list[Leaf]:
+    return leaves_blocking(db, library_id, before, _PAGE)
 
 
 async def _run(function: Callable[..., Any], *args: Any) -> Any:
