@@ -29,7 +29,21 @@ ALIAS = "hearth-relay"  # the name the pinned key is filed under in the plugin's
 FD_PASS = Path(__file__).with_name("fd_pass.py")
 _FORWARDED = "remote forward success for: listen "
 _SERVER_KEY = "Server host key: "
-_RSA = "rsa-sha2-512,rsa-sha2-256"  # an ssh-rsa key signs with these since OpenSSH 8.8
+_RSA = "rsa-sha2-512,rsa-sha2-256"
+# what ssh says at DEBUG1 without a "debug" prefix (its VERBOSE level) that is no error
+_CHATTER = (
+    "@@@",
+    "Authenticated ",
+    "Transferred: ",
+    "Bytes per second: ",
+    "Server accepts key",
+    "Will attempt key",
+    "Offering public key",
+    "Authentications that can continue",
+    "Executing proxy command",
+    "Connection established",
+    "Warning: Permanently added",
+)  # an ssh-rsa key signs with these since OpenSSH 8.8
 
 
 class RelayRefused(Exception):
@@ -123,7 +137,7 @@ class SshReport:
         """Take one line; True when it says the remote forward was granted."""
         line = line.strip()
         if not line.startswith("debug"):
-            if line and not line.startswith(("@@@", "Warning: Permanently")):
+            if line and not line.startswith(_CHATTER):
                 self.said.append(line)
             return False
         if _SERVER_KEY in line:
