@@ -26,6 +26,7 @@ from plugins.subsonic import (
     now_playing,
     playlists,
     queue,
+    search,
     stars,
     system,
 )
@@ -47,6 +48,7 @@ ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (
     system.register,
     browse.register,
     lists.register,
+    search.register,
     media.register,
     annotation.register,
     playlists.register,

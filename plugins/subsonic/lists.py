@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlite_utils
 
-from core.library.queries import fts_query
 from core.people.access import Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import BlockingEndpoint, Params, folder_filter, reader, required
@@ -183,60 +182,6 @@ def songs_by_genre_blocking(
     return {"songsByGenre": {"song": songs}}
 
 
-def _match(query: str, table: str, title_only: bool) -> tuple[str, list[Any]]:
-    """`query` as a condition on `table`; an empty query (`""`, apps syncing) matches all."""
-    text = query.strip().strip('"')
-    if not text:
-        return "1", []
-    terms = fts_query(text)
-    if terms is None:
-        return "0", []
-    match = f"title : ({terms})" if title_only else terms
-    return f"{table}.pk IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", [match]
-
-
-def search_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params, element: str
-) -> dict[str, Any]:
-    query = params.get("query", "")
-    folder, folder_args = folder_filter(params)
-    seen, seen_args = shapes.visible(principal, "ar")
-    where, args = _match(query, "ar", True)
-    rows = db.execute(
-        "SELECT ar.id, ar.title, (SELECT count(*) FROM items AS al WHERE al.parent_pk = ar.pk) "
-        "FROM items AS ar JOIN libraries AS l ON l.id = ar.library_id AND l.kind = 'music' "
-        f"WHERE ar.kind = 'artist' AND {seen} AND {where} AND {folder} "
-        "ORDER BY ar.sort_title LIMIT ? OFFSET ?",
-        [
-            *seen_args,
-            *args,
-            *folder_args,
-            number(params, "artistCount", 20),
-            number(params, "artistOffset", 0, 1 << 30),
-        ],
-    ).fetchall()
-    artists = [{"id": r[0], "name": r[1], "coverArt": r[0], "albumCount": r[2]} for r in rows]
-    where, args = _match(query, "al", True)
-    albums = shapes.albums_blocking(
-        db,
-        principal,
-        f"{where} AND {folder}",
-        [*args, *folder_args],
-        limit=number(params, "albumCount", 20),
-        offset=number(params, "albumOffset", 0, 1 << 30),
-    )
-    where, args = _match(query, "t", False)
-    songs = shapes.songs_blocking(
-        db,
-        principal,
-        f"{where} AND {folder}",
-        [*args, *folder_args],
-        limit=number(params, "songCount", 20),
-        offset=number(params, "songOffset", 0, 1 << 30),
-    )
-    return {element: {"artist": artists, "album": albums, "song": songs}}
-
-
 def _as(
     func: Callable[[sqlite_utils.Database, Principal, Params, str], dict[str, Any]], element: str
 ) -> BlockingEndpoint:
@@ -251,5 +196,3 @@ def register(endpoints: Endpoints) -> None:
     endpoints.add("getRandomSongs", reader(random_songs_blocking))
     endpoints.add("getGenres", reader(genres_blocking))
     endpoints.add("getSongsByGenre", reader(songs_by_genre_blocking))
-    endpoints.add("search2", reader(_as(search_blocking, "searchResult2")))
-    endpoints.add("search3", reader(_as(search_blocking, "searchResult3")))

@@ -215,10 +215,23 @@ def songs_blocking(
         f"ORDER BY {order} LIMIT ? OFFSET ?",
         [*seen_args, *(args or []), limit, offset],
     )
-    rows = _rows_of(
-        db, f"SELECT t.pk, {SONG_COLUMNS}{personal(principal, 't')} {SONG_FROM}", "t", pks
-    )
-    return [song(row) for row in rows]
+    return songs_of_blocking(db, principal, pks)
+
+
+def songs_of_blocking(
+    db: sqlite_utils.Database, principal: Principal, pks: list[int]
+) -> list[dict[str, Any]]:
+    """Songs by pk, in this order; the caller chose them among what the principal may see."""
+    select = f"SELECT t.pk, {SONG_COLUMNS}{personal(principal, 't')} {SONG_FROM}"
+    return [song(row) for row in _rows_of(db, select, "t", pks)]
+
+
+def albums_of_blocking(
+    db: sqlite_utils.Database, principal: Principal, pks: list[int]
+) -> list[dict[str, Any]]:
+    """Albums by pk, in this order; the caller chose them among what the principal may see."""
+    select = f"SELECT al.pk, {ALBUM_COLUMNS}{personal(principal, 'al')} {ALBUM_FROM}"
+    return [album(row) for row in _rows_of(db, select, "al", pks)]
 
 
 def _page(db: sqlite_utils.Database, sql: str, args: list[Any]) -> list[int]:
@@ -258,5 +271,4 @@ def albums_blocking(
         f"ORDER BY {order}, al.pk LIMIT ? OFFSET ?",
         [*seen_args, *(args or []), limit, offset],
     )
-    select = f"SELECT al.pk, {ALBUM_COLUMNS}{personal(principal, 'al')} {ALBUM_FROM}"
-    return [album(row) for row in _rows_of(db, select, "al", pks)]
+    return albums_of_blocking(db, principal, pks)

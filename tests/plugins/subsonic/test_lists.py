@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.people.access import EVERYTHING, Principal
-from plugins.subsonic import lists
+from plugins.subsonic import lists, search
 from plugins.subsonic.responses import GENERIC, MISSING_PARAMETER, SubsonicError
 from tests.conftest import RunningServer, StartServer
 from tests.core.scan.test_scanner import library_ids
@@ -96,19 +96,19 @@ async def test_songs_genres_and_search(start_server: StartServer, tmp_path: Path
         "Freddie Freeloader",
     ]
 
-    found = await run(server, lists.search_blocking, EVERYTHING, "searchResult3", query="miles")
+    found = await run(server, search.search_blocking, EVERYTHING, "searchResult3", query="miles")
     result = found["searchResult3"]
     assert [a["name"] for a in result["artist"]] == ["Miles Davis"]
     assert result["album"] == []  # "miles" is not in an album's title
     assert len(result["song"]) == 3  # the artist's songs match through their artists text
-    found = await run(server, lists.search_blocking, EVERYTHING, "searchResult2", query="kind")
+    found = await run(server, search.search_blocking, EVERYTHING, "searchResult2", query="kind")
     assert [a["name"] for a in found["searchResult2"]["album"]] == ["Kind of Blue"]
-    everything = await run(server, lists.search_blocking, EVERYTHING, "searchResult3", query='""')
+    everything = await run(server, search.search_blocking, EVERYTHING, "searchResult3", query='""')
     assert len(everything["searchResult3"]["song"]) == 4
 
     ids = await library_ids(server)
     member = Principal(7, "kid", "member", libraries=frozenset({ids["Movies"]}))
-    nothing = await run(server, lists.search_blocking, member, "searchResult3", query="")
+    nothing = await run(server, search.search_blocking, member, "searchResult3", query="")
     assert nothing == {"searchResult3": {"artist": [], "album": [], "song": []}}
     assert (await run(server, lists.genres_blocking, member))["genres"]["genre"] == []
     random = await run(server, lists.random_songs_blocking, member)
