@@ -23,6 +23,7 @@ TIMEOUT = 60.0
 MIN_SECONDS = 2.0
 """Shorter clips get no picture: there is no "middle" to pick from, and most are mistakes."""
 _LIMIT = 1 << 16  # longest answer line
+_SOURCE = str(Path(__file__).resolve().parents[2])  # where `core` is importable from
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class FrameWorkerClient:
 
     async def _started(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
+            env = dict(os.environ)  # `core` importable however the server was started
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [_SOURCE, env.get("PYTHONPATH")]))
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -74,30 +77,36 @@ class FrameWorkerClient:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,  # FFmpeg's complaints about damaged files
                 limit=_LIMIT,
+                env=env,
             )
         return self._process
 
     async def _ended(self) -> int | None:
+        """End a worker that stopped answering; its exit status."""
         process, self._process = self._process, None
         if process is None:
             return None
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        return await process.wait()
+        return await _finish(process, grace=0.0)
 
     async def close(self) -> None:
         """End the worker (it holds ~50 MB); the next request starts another."""
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        assert process.stdin is not None
+        if process is not None:
+            await _finish(process, grace=2.0)
+
+
+async def _finish(process: asyncio.subprocess.Process, grace: float) -> int:
+    """End of input, `grace` seconds to finish the item in hand, then SIGKILL; its output is
+    read to the end, so its pipes are closed before the event loop may be."""
+    if process.stdin is not None:
         process.stdin.close()  # the worker ends at end of input
-        try:
-            await asyncio.wait_for(process.wait(), 2.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+    try:
+        await asyncio.wait_for(process.communicate(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.communicate()
+    return await process.wait()
 
 
 def too_short(seconds: float | None) -> str | None:
