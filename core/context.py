@@ -24,7 +24,7 @@ from core.events import Event
 from core.http.routes import RouteSpec
 from core.http.tls import TlsError
 from core.http.tunnel import TunnelSocket, Wrap
-from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.kinds import LibrarySource, MetadataEnricher, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
 from core.network import HomeNetwork
@@ -127,6 +127,10 @@ class PluginContext:
 
     def register_provider(self, provider: MetadataProvider) -> None:
         self._cleanups.append(self._hub.providers.add(provider.name, provider, self.domain))
+
+    def register_enricher(self, enricher: MetadataEnricher) -> None:
+        """An online provider, asked after scans by core.enrichment (never inside a scan)."""
+        self._cleanups.append(self._hub.enrichers.add(enricher.name, enricher, self.domain))
 
     def register_target(self, target: PlaybackTarget) -> Callable[[], None]:
         """Register a target; the returned function withdraws it (a TV that left), and

@@ -26,6 +26,7 @@ from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
 from core.data_folder import make_private_blocking
 from core.egress import EgressGate
+from core.enrichment.api import start_enrichment
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.core_api import add_core_routes
@@ -35,7 +36,7 @@ from core.http.security import redirect_middleware
 from core.http.server import HttpServer
 from core.http.tls import HttpsEndpoint
 from core.http.tunnel import TunnelPeers
-from core.kinds import LibrarySource, MetadataProvider, PlaybackTarget, Relay
+from core.kinds import LibrarySource, MetadataEnricher, MetadataProvider, PlaybackTarget, Relay
 from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
@@ -57,6 +58,7 @@ from core.registry import Registry
 from core.scan.manager import ScanManager
 
 if TYPE_CHECKING:
+    from core.enrichment.queue import EnrichmentQueue
     from core.library.stills import StillsJob
 
 _LOGGER = logging.getLogger("hearth.hub")
@@ -86,6 +88,7 @@ class Hub:
         self.bus = EventBus()
         self.sources: Registry[LibrarySource] = Registry("source", self.bus)
         self.providers: Registry[MetadataProvider] = Registry("provider", self.bus)
+        self.enrichers: Registry[MetadataEnricher] = Registry("enricher", self.bus)
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
         self.authenticator = Authenticator(self)
@@ -109,6 +112,7 @@ class Hub:
         self._scans: ScanManager | None = None
         self.playback: PlaybackEngine | None = None
         self.stills: StillsJob | None = None
+        self.enrichment: EnrichmentQueue | None = None  # online metadata, after scans
         self.backups: NightlyBackup | None = None
         self._announcer: Any = None
         self._setups: set[asyncio.Task[Any]] = set()
@@ -161,6 +165,7 @@ class Hub:
 
             self.stills = StillsJob(self, hearth.data_dir / "thumbnails")
             self.stills.start()
+        self.enrichment = start_enrichment(self)  # online metadata after scans, "Fix match"
         self.playback.add_routes(self.http.routes)
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
@@ -329,6 +334,8 @@ class Hub:
             await self._scans.close()
         if self.stills is not None:
             await self.stills.close()
+        if self.enrichment is not None:
+            await self.enrichment.close()
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()

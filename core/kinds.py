@@ -134,3 +134,84 @@ class Relay(Protocol):
     def max_bitrate(self) -> int | None:
         """The owner's ceiling for streams to remote clients, bits per second; None: none."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichmentRequest:
+    """What an online provider is told about an item: its kind, title, year, ids and numbers,
+    never its file path, who watches it or from where. `parent_match` is the provider's id of
+    the show (for a season or episode) or artist; `season`/`number` place a season or episode;
+    `artist` names an album's artist; `match_id` is a match the owner picked (search skipped)."""
+
+    item_kind: str
+    title: str
+    year: int | None = None
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    parent_match: str | None = None
+    season: int | None = None
+    number: int | None = None
+    artist: str | None = None
+    match_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichmentResult:
+    """What an online provider found: metadata fields (`core.library.fields`), artwork as
+    image URLs per kind (fetched once by the core, through the provider's `fetch_image`), the
+    provider's id of the match and how sure it is (0 to 1)."""
+
+    match_id: str
+    confidence: float
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    images: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchCandidate:
+    """One search answer the owner can pick in "Fix match"."""
+
+    match_id: str
+    title: str
+    year: int | None
+    confidence: float
+    overview: str = ""
+
+
+@runtime_checkable
+class MetadataEnricher(Protocol):
+    """An online provider, asked after scans (never inside one) by `core.enrichment`: its
+    `enrich` answers a result, or None for "nothing found" (final until the item changes); an
+    exception is a fault retried later with backoff. `item_kinds` are the kinds it enriches,
+    in the order they are asked (a show before its seasons); `fields` the fields it may fill;
+    `concurrency` how many of its lookups may run at once; `time_limit` seconds per lookup."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def item_kinds(self) -> tuple[str, ...]: ...
+
+    @property
+    def fields(self) -> tuple[str, ...]: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def time_limit(self) -> float: ...
+
+    @property
+    def override_local(self) -> frozenset[str]:
+        """Field groups (`core.enrichment.merge.FIELD_GROUPS`) where this provider's values
+        win over what is on disk; empty by default: local metadata wins."""
+        ...
+
+    async def enrich(self, request: EnrichmentRequest) -> EnrichmentResult | None: ...
+
+    async def search(
+        self, item_kind: str, title: str, year: int | None
+    ) -> Sequence[MatchCandidate]: ...
+
+    async def fetch_image(self, url: str, purpose: str) -> bytes:
+        """The image at `url` (one of its result's `images`), through its egress gate."""
+        ...

@@ -1,7 +1,8 @@
 """The privacy report: what may leave this box, what did, and what is stored about each person.
 
 One document serves `GET /api/privacy` (owners only) and `hearth privacy report` (`--json`):
-the egress ledger (newest first, bounded), the destinations the owner enabled per plugin, every
+the egress ledger (newest first, bounded) and per plugin what it sent (requests, bytes each
+way, purposes and hosts), the destinations the owner enabled per plugin, every
 configured plugin's declared network scope, hosts and reason, and how many rows each table
 holds about each person. The tables are found from the schema's foreign keys to users, so a
 table added later is counted without anyone remembering to list it here. It shows counts, never
@@ -121,6 +122,27 @@ def stored_counts_blocking(db: sqlite_utils.Database) -> dict[int, dict[str, int
     return counts
 
 
+def sent_by_plugin_blocking(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Per plugin, from the ledger rows kept: requests let out and refused, bytes each way, and
+    how many requests each purpose and host accounted for (what an online provider sent)."""
+    summary: dict[str, dict[str, Any]] = {}
+    rows = db.execute(
+        "SELECT plugin, host, purpose, allowed, count(*), sum(bytes_in), sum(bytes_out) "
+        "FROM egress_ledger GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3"
+    )
+    for plugin, host, purpose, allowed, count, bytes_in, bytes_out in rows:
+        entry = summary.setdefault(
+            plugin,
+            {"requests": 0, "refused": 0, "bytes_in": 0, "bytes_out": 0, "purposes": {}},
+        )
+        entry["requests" if allowed else "refused"] += count
+        entry["bytes_in"] += bytes_in or 0
+        entry["bytes_out"] += bytes_out or 0
+        key = f"{purpose} ({host})"
+        entry["purposes"][key] = entry["purposes"].get(key, 0) + count
+    return summary
+
+
 def people_blocking(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     counts = stored_counts_blocking(db)
     rows = db.execute(
@@ -146,6 +168,7 @@ async def build_report(catalog: Catalog, config: Configuration, limit: int) -> d
                 "total": ledger_count_blocking(db),
                 "entries": ledger_rows_blocking(db, limit),
             },
+            "sent": sent_by_plugin_blocking(db),
             "people": people_blocking(db),
         }
 
@@ -172,6 +195,14 @@ def render_text(report: dict[str, Any]) -> str:
         for host in p["ignored_hosts"]:
             lines.append(f"  {'':<16} {'':<9} {host} (enabled but not declared: refused)")
     ledger = report["ledger"]
+    if report["sent"]:
+        lines += ["", "What each plugin sent (ledger rows kept):"]
+    for plugin, sent in report["sent"].items():
+        lines.append(
+            f"  {plugin:<16} {sent['requests']} requests, {sent['refused']} refused, "
+            f"in {sent['bytes_in']} B, out {sent['bytes_out']} B"
+        )
+        lines += [f"  {'':<16} {n} x {purpose}" for purpose, n in sent["purposes"].items()]
     lines += ["", f"Outbound attempts ({len(ledger['entries'])} newest of {ledger['total']}):"]
     if not ledger["entries"]:
         lines.append("  none: nothing has left this box")

@@ -11,7 +11,9 @@ decode) into the same cache. HEIC/HEIF opens through `core.media.heif`. The sour
 through the library roots (`LibraryRoots.open_blocking`) and decoded from that open file, so a
 poster that is a link out of the library folders is "missing", even when a thumbnail of it was
 cached before. A `still:<name>` reference is a picture the server made itself from a video
-frame (core.library.stills); it lives in the cache's `stills` folder, which pruning leaves alone.
+frame (core.library.stills); it lives in the cache's `stills` folder, which pruning leaves alone;
+an `online:<name>` reference, a picture an online provider supplied (core.enrichment.images),
+likewise lives in its `online` folder.
 
 Never writes beside the media, never fetches a URL, never copies EXIF (a photo's GPS position)
 into a thumbnail, and never lets a Pillow or mutagen exception escape: every failure is one
@@ -34,7 +36,7 @@ from typing import IO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import HearthError
-from core.library.fields import EMBEDDED_PREFIX, STILL_PREFIX
+from core.library.fields import EMBEDDED_PREFIX, ONLINE_PREFIX, STILL_PREFIX
 from core.library.roots import LibraryFile, LibraryRoots
 from core.media.heif import HeifSupportMissingError, prepare_pillow_for
 from core.media.probe import ProbeError, extract_cover_blocking
@@ -56,6 +58,8 @@ _STALE_TEMP_SECONDS = 3_600
 _BACKGROUND = (0, 0, 0)  # transparent areas become black, which suits dark media interfaces
 STILLS_FOLDER = "stills"
 _STILL_NAME = re.compile(r"^[0-9a-f]{32}(?:-poster)?\.jpg$")
+ONLINE_FOLDER = "online"
+_ONLINE_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
 
 
 class ArtworkError(HearthError):
@@ -91,9 +95,20 @@ def still_path(cache_dir: Path, name: str) -> Path:
     return cache_dir / STILLS_FOLDER / name[:2] / name
 
 
+def online_path(cache_dir: Path, name: str) -> Path:
+    """Where the online picture called `name` (an `online:` reference without its prefix) is."""
+    if not _ONLINE_NAME.match(name):
+        raise ArtworkError(ONLINE_PREFIX + name, "is not the name of an online picture")
+    return cache_dir / ONLINE_FOLDER / name[:2] / name
+
+
 def _cached_jpeg(ref: str, box: int, cache_dir: Path, roots: LibraryRoots) -> Path:
-    if ref.startswith(STILL_PREFIX):  # the server's own picture, not a library file
-        path = still_path(cache_dir, ref.removeprefix(STILL_PREFIX))
+    if ref.startswith((STILL_PREFIX, ONLINE_PREFIX)):  # the server's own picture
+        path = (
+            still_path(cache_dir, ref.removeprefix(STILL_PREFIX))
+            if ref.startswith(STILL_PREFIX)
+            else online_path(cache_dir, ref.removeprefix(ONLINE_PREFIX))
+        )
         try:
             file = io.FileIO(path, "r")
         except OSError as err:
@@ -143,8 +158,8 @@ def prune_cache_blocking(cache_dir: Path, max_bytes: int) -> int:
     files = []
     now = time.time()
     for path, size, accessed in _cache_files(cache_dir):
-        if path.parent.parent.name == STILLS_FOLDER:
-            continue  # sources, not copies: core.library.stills removes the unused ones
+        if path.parent.parent.name in (STILLS_FOLDER, ONLINE_FOLDER):
+            continue  # sources, not copies
         if path.suffix == ".tmp" and now - accessed > _STALE_TEMP_SECONDS:
             freed += _unlink(path, size)
         elif path.suffix == ".jpg":

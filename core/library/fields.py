@@ -14,6 +14,9 @@ EMBEDDED_PREFIX = "embedded:"
 """An artwork reference `embedded:/abs/path/song.mp3` means the cover inside that file."""
 STILL_PREFIX = "still:"
 """An artwork reference `still:<name>.jpg` is a picture the server made from a video frame."""
+ONLINE_PREFIX = "online:"
+"""An artwork reference `online:<name>.jpg` is a picture an online provider supplied
+(core.enrichment.images), kept resized in the thumbnail cache's online folder."""
 
 # field -> (python type, what it means)
 FIELDS: dict[str, tuple[type, str]] = {

@@ -1,0 +1,70 @@
+"""Pictures from online providers: fetched once, resized, kept in the thumbnail cache.
+
+A picture is named after its URL, so the same poster is never fetched twice (not by a rescan,
+a restart, nor by two items sharing it), and stored as a JPEG at most `BOX` pixels on its long
+side in the cache's `online` folder, where `online:<name>` references find it
+(core.library.artwork). It never writes beside the media, never keeps the original bytes and
+never copies EXIF. `store_blocking` blocks: call it through an executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from core.errors import HearthError
+from core.library.artwork import MAX_PIXELS, online_path
+from core.library.fields import ONLINE_PREFIX
+
+BOX = 1080  # the largest thumbnail size served: nothing bigger is ever shown
+QUALITY = 88
+
+
+class ImageRejected(HearthError):
+    """The bytes a provider sent are not a picture this box will decode."""
+
+
+def reference_for(url: str) -> str:
+    """The `online:` reference a picture at `url` is kept under."""
+    return f"{ONLINE_PREFIX}{hashlib.sha256(url.encode()).hexdigest()[:32]}.jpg"
+
+
+def path_of(cache_dir: Path, ref: str) -> Path:
+    return online_path(cache_dir, ref.removeprefix(ONLINE_PREFIX))
+
+
+def have_blocking(cache_dir: Path, ref: str) -> bool:
+    try:
+        return path_of(cache_dir, ref).stat().st_size > 0
+    except OSError:
+        return False
+
+
+def store_blocking(cache_dir: Path, ref: str, data: bytes) -> int:
+    """Decode, shrink into `BOX` and write atomically; returns the bytes written."""
+    from PIL import Image, UnidentifiedImageError  # loaded with the first picture, not at start
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (BOX, BOX))
+            if image.size[0] * image.size[1] > MAX_PIXELS:
+                raise ImageRejected(f"the picture is {image.size[0]}x{image.size[1]}, too large")
+            image.load()
+            image.thumbnail((BOX, BOX), Image.Resampling.LANCZOS)
+            rgb = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageRejected(f"not a picture that can be read ({err})") from err
+    target = path_of(cache_dir, ref)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            rgb.save(file, "JPEG", quality=QUALITY, progressive=True, optimize=True)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
