@@ -4,9 +4,9 @@ artists, album), each list sorted as browsing sorts it and paged by the app's co
 A common word matches thousands of items on a big library ("Silent": 2,900 titles and 7,600
 items in all on 100k tracks), and reading each candidate's row is most of a search's cost, so
 the title matches are read once for both artists and albums, and only the rows shown are
-shaped (bench/subsonic.py). An empty query (apps syncing the
-whole library page by page) lists everything through plain SQL paging instead. Only what the
-principal may see is read. It never writes.
+shaped (bench/subsonic.py). An empty query (apps syncing the whole library page by page) lists
+songs in title order, as the catalog's index keeps them, instead of sorting every song by its
+album for each page. Only what the principal may see is read. It never writes.
 """
 
 from __future__ import annotations
@@ -106,15 +106,26 @@ def everything_blocking(
         limit=number(params, "albumCount", 20),
         offset=number(params, "albumOffset", 0, 1 << 30),
     )
-    songs = shapes.songs_blocking(
-        db,
-        principal,
-        folder,
-        folder_args,
-        limit=number(params, "songCount", 20),
-        offset=number(params, "songOffset", 0, 1 << 30),
-    )
-    return {"artist": _artists_blocking(db, [r[0] for r in rows]), "album": albums, "song": songs}
+    # songs in title order, which the library's (kind, sort_title) index already keeps: an app
+    # syncing pages through every song, and sorting them all by album for each page of 500
+    # cost 370 ms of CPU a page on 100k tracks
+    seen, seen_args = shapes.visible(principal, "t")
+    songs = db.execute(
+        "SELECT t.pk FROM libraries AS l CROSS JOIN items AS t ON t.library_id = l.id "
+        f"AND l.kind = 'music' WHERE t.kind = 'track' AND {seen} AND {folder} "
+        "ORDER BY t.sort_title, t.pk LIMIT ? OFFSET ?",
+        [
+            *seen_args,
+            *folder_args,
+            number(params, "songCount", 20),
+            number(params, "songOffset", 0, 1 << 30),
+        ],
+    ).fetchall()
+    return {
+        "artist": _artists_blocking(db, [r[0] for r in rows]),
+        "album": albums,
+        "song": shapes.songs_of_blocking(db, principal, [r[0] for r in songs]),
+    }
 
 
 def search_blocking(

@@ -390,6 +390,15 @@ async def check_lists_and_search(drive: Driver, catalog: Catalog) -> None:
         assert {s["id"] for s in listed(found, "song")} == {
             s.id for s in catalog.songs_of(kind_of_blue)
         }
+    # an empty query is an app syncing: pages of every song, in title order, none twice
+    pages = [
+        listed(
+            (await drive.sonic("search3", "", songCount=3, songOffset=n))["searchResult3"], "song"
+        )
+        for n in (0, 3)
+    ]
+    synced = [s["title"] for page in pages for s in page]
+    assert synced == sorted(s.title for s in catalog.songs.values())
 
 
 async def rows(server: RunningServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
