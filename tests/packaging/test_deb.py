@@ -3,9 +3,10 @@
 One test follows the package's whole life in one root, as a box would: install (user, groups,
 data folder, /usr/bin/hearth, a unit that systemd-analyze accepts with every hardening key),
 the unit's own ExecStart serving /api/health as `hearth` inside a network namespace, a failed
-upgrade that leaves the running version alone, a good upgrade that keeps the data, remove
-(data kept) and purge (data gone). Slow (a package build and a virtualenv per install): these
-tests run on one pytest-xdist worker while the rest of the suite runs on the others.
+upgrade that leaves the running version alone, a restart that writes nothing to the data
+folder (the SD card), a good upgrade that keeps the data, remove (data kept) and purge (gone).
+Slow (a package build and a virtualenv per install): these tests run on one pytest-xdist
+worker while the rest of the suite runs on the others.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ import pytest
 from tests import netns
 from tests.packaging import debian_root, package
 from tests.packaging.debian_root import DebianRoot
+from tests.test_idle_writes import snapshot
 
 pytestmark = [pytest.mark.slow]
 
@@ -179,10 +182,40 @@ def serve_through_a_failed_upgrade(root: DebianRoot, deb: Path, tmp_path: Path) 
             assert root.file("/opt/hearth/venv").readlink() == venv
             assert root.run("/usr/bin/hearth", "version").stdout == "hearth 0.1.0\n"
             assert served.health()["status"] == "ok"
+            first_start_done(root, served)
         finally:
             served.stop()
     assert served.process.returncode == 0, served.log[-20:]
     return venv
+
+
+def first_start_done(root: DebianRoot, served: Served) -> None:
+    """Wait (bounded: another process, no event to await) for a first start's one-time work:
+    the software encoder's speed, measured once and kept."""
+    calibration = root.file("/var/lib/hearth/transcode-calibration.json")
+    deadline = time.monotonic() + 300
+    while not calibration.exists():
+        assert time.monotonic() < deadline, served.log[-20:]
+        time.sleep(0.5)
+
+
+def a_restart_writes_nothing(root: DebianRoot) -> None:
+    """The packaged service, restarted with nothing changed, leaves its data folder (on the SD
+    card) exactly as it was; its transcode scratch would be on the runtime tmpfs."""
+    data = root.file("/var/lib/hearth")
+    before = snapshot(data)
+    with netns.network_namespace("hearth-pkg") as ns:
+        served = Served(root, ns)
+        try:
+            assert served.health()["status"] == "ok"
+        finally:
+            served.stop()
+    assert served.process.returncode == 0, served.log[-20:]
+    after = snapshot(data)
+    assert after == before, sorted(
+        k for k in after.keys() | before.keys() if after.get(k) != before.get(k)
+    )
+    assert not (data / "transcode").exists()
 
 
 @pytest.mark.timeout(1500)
@@ -198,6 +231,7 @@ def test_the_package_installs_serves_upgrades_and_purges_in_a_fresh_bookworm(
     check_installed(root)
     check_unit(root)
     venv = serve_through_a_failed_upgrade(root, deb, tmp_path)
+    a_restart_writes_nothing(root)
     data = root.file("/var/lib/hearth")
     catalog = digest(data / "catalog.db")
 
