@@ -29,6 +29,10 @@ SONG_FROM = (
     "LEFT JOIN items AS ar ON ar.pk = al.parent_pk "
     "LEFT JOIN files AS f ON f.id = t.file_id"
 )
+# for choosing a page among every song of the music libraries, walked by index (over t, l)
+SONG_PAGE_FROM = (
+    "FROM libraries AS l CROSS JOIN items AS t ON t.library_id = l.id AND l.kind = 'music'"
+)
 SONG_ORDER = "al.sort_title, t.disc_number, t.index_number, t.sort_title"
 ALBUM_COLUMNS = (
     "al.id, al.title, al.year, al.added_at, ar.id, ar.title, "
@@ -206,12 +210,16 @@ def songs_blocking(
     order: str = SONG_ORDER,
     limit: int = 500,
     offset: int = 0,
+    every_song: bool = False,
 ) -> list[dict[str, Any]]:
-    """Songs the principal may see that match `where` (over t, al, ar, f, l)."""
+    """Songs the principal may see that match `where` (over t, al, ar, f, l). `every_song`:
+    `where` and `order` are no narrow lookup and use only t and l, so each music library's
+    songs are walked by index, without the joins."""
     seen, seen_args = visible(principal, "t")
     pks = _page(
         db,
-        f"SELECT t.pk {SONG_FROM} WHERE t.kind = 'track' AND {seen} AND ({where}) "
+        f"SELECT t.pk {SONG_PAGE_FROM if every_song else SONG_FROM} "
+        f"WHERE t.kind = 'track' AND {seen} AND ({where}) "
         f"ORDER BY {order} LIMIT ? OFFSET ?",
         [*seen_args, *(args or []), limit, offset],
     )
