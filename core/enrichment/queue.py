@@ -308,8 +308,9 @@ class EnrichmentQueue:
             doubt = f"the best match is uncertain ({result.confidence:.2f})"
             outcome = Outcome("none", result.match_id, result.confidence, error=doubt)
             state.counts["not_found"] += 1
-        else:
-            outcome = Outcome("matched", result.match_id, result.confidence, fields)
+        else:  # the owner's own pick is certain, whatever the provider thinks
+            confidence = 1.0 if lock else result.confidence
+            outcome = Outcome("matched", result.match_id, confidence, fields)
             state.counts["matched"] += 1
         if await self.save(name, enricher, subject, outcome, locked):
             changed.add(subject.library_id)

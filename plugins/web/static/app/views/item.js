@@ -9,6 +9,7 @@ import { addToPlaylist, playlistsAvailable } from './playlists.js';
 import { art, button, dialog, grid, heading, icon, toast } from '../ui.js';
 import { albumPage, artistPage, trackPage } from './music.js';
 import { openViewer } from './photos.js';
+import { fixMatchButton } from './fix_match.js';
 
 const PLAYABLE = new Set(['movie', 'episode', 'video']);
 
@@ -121,7 +122,8 @@ async function playablePage(root, item, signal) {
       icon('▶'), position > 5 ? ` Resume from ${clock(position)}` : ' Play'),
     position > 5 ? h('a.btn', { href: `#/play/${id}?t=0` }, 'Play from start') : null,
     playlistsAvailable() ? button('Add to playlist', () => addToPlaylist([item.id])) : null,
-    has('POST', '/api/items/{id}/stream-url') ? button('Open in VLC…', () => playerLinks(item)) : null);
+    has('POST', '/api/items/{id}/stream-url') ? button('Open in VLC…', () => playerLinks(item)) : null,
+    fixMatchButton(item));
   const meta = item.metadata || {};
   mount(root,
     await crumbs(item, signal),
@@ -142,6 +144,7 @@ async function showPage(root, item, signal) {
   const seasons = await children(item.id, signal);
   mount(root,
     hero(item, h('h1', item.title), metaLine(item), genres(item),
+      h('div.actions', fixMatchButton(item)),
       item.metadata && item.metadata.plot ? h('p.plot', item.metadata.plot) : null),
     h('section', h('h2', 'Seasons'), seasons.length ? grid(seasons) : h('p.empty', 'No seasons.')));
   const first = root.querySelector('.grid a');
