@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.configuration import load_configuration
+
 ROOT = Path(__file__).resolve().parents[2]
 PI = ROOT / "scripts" / "pi-image"
 BASH_SCRIPTS = [
@@ -49,6 +51,16 @@ def test_the_user_data_is_cloud_config_yaml() -> None:
     data = yaml.safe_load(text)
     assert data["hostname"] == "hearth" and data["ssh_pwauth"] is False
     assert "apt-get install -y -q /boot/firmware/hearth-media.deb" in data["runcmd"][0][2]
+
+
+def test_the_images_gpio_block_is_valid_configuration(tmp_path: Path) -> None:
+    shipped = (ROOT / "config" / "configuration.yaml").read_text()
+    gpio = (PI / "stage-hearth" / "00-install-hearth" / "files" / "gpio.yaml").read_text()
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "configuration.yaml").write_text(shipped + gpio)
+    config = load_configuration(folder)
+    assert "gpio" in config.plugins
 
 
 @pytest.mark.parametrize(
@@ -108,6 +120,7 @@ def test_prepare_sd_calls_hearth_from_imagers_firstrun(tmp_path: Path) -> None:
     assert lines[call + 1] == "rm -f /boot/firmware/firstrun.sh"
     assert lines.count(lines[call]) == 1
     assert (boot / "hearth-firstrun.sh").is_file() and (boot / "hearth-install.service").is_file()
+    assert (boot / "hearth-gpio.yaml").is_file()
     assert "hearth" not in (boot / "cmdline.txt").read_text()
 
 
