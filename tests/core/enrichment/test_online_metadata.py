@@ -200,6 +200,10 @@ def test_fix_match_picks_another_result_and_lock_keeps_local_metadata(
     assert world["tmdb_requests_after_rescan"] == 0  # matched and locked items are not asked again
 
 
+def test_a_rescan_where_nothing_changed_writes_and_asks_nothing(world: dict[str, Any]) -> None:
+    assert world["idle_changes"] == []  # catalog, its WAL, caches, pictures: untouched
+
+
 def test_the_ledger_lists_every_request_with_host_purpose_and_bytes(world: dict[str, Any]) -> None:
     ledger = world["privacy"]["ledger"]
     received = sum(len(requests) for requests in world["requests"].values())

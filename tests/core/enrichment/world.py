@@ -173,6 +173,15 @@ def items_blocking(db_path: Path) -> dict[str, Any]:
     return found
 
 
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder`: (mtime in ns, size)."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
 async def watch_api(session: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> list[float]:
     """Browse while enrichment runs: the latency of each request, in milliseconds."""
     times = []
@@ -208,10 +217,13 @@ async def fix_matches(
 
 
 async def settle(hub: Hub) -> None:
+    """Until scans, enrichment (through its backoffs) and the stills job are all done."""
     await hub.bus.drain()
     await hub.scans.wait_idle()
-    assert hub.enrichment is not None
+    await hub.bus.drain()
+    assert hub.enrichment is not None and hub.stills is not None
     await hub.enrichment.idle(through_backoff=True)
+    await hub.stills.wait_until(lambda status: status["state"] == "idle")
 
 
 async def run(folder: Path) -> dict[str, Any]:
@@ -254,6 +266,14 @@ async def run(folder: Path) -> dict[str, Any]:
             await settle(hub)
             result["tmdb_requests_after_rescan"] = len(service.seen["tmdb"].requests) - before
             result["second"] = await asyncio.to_thread(items_blocking, db)
+            before_idle = snapshot(folder / "data")
+            hub.scans.request_all()  # nothing changed: nothing may be written, nor asked
+            await settle(hub)
+            result["idle_changes"] = sorted(
+                name
+                for name, state in snapshot(folder / "data").items()
+                if before_idle.get(name) != state
+            )
             async with http.get(f"{url}/api/privacy?limit=1000") as response:
                 result["privacy"] = await response.json()
             async with http.get(f"{url}/api/health") as response:
