@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from core.enrichment.queue import EnrichmentQueue, ProviderState
+from core.enrichment.provider_state import ProviderState
+from core.enrichment.queue import EnrichmentQueue
 from core.enrichment.store import (
     Outcome,
     Subject,

@@ -25,6 +25,7 @@ from core.bus import EventBus
 from core.catalog import Catalog
 from core.enrichment import images
 from core.enrichment.merge import local_part, merge_online
+from core.enrichment.provider_state import IMAGE_WORDS, ProviderState, purpose_of
 from core.enrichment.store import (
     Merger,
     Outcome,
@@ -43,44 +44,6 @@ _LOGGER = logging.getLogger("hearth.enrichment")
 KIND = "enricher"
 BACKOFF = (60.0, 6 * 3600.0)  # first retry, longest wait
 MIN_CONFIDENCE = 0.6  # below it a match is kept for "Fix match" but not applied
-_IMAGE_WORDS = {"poster": "poster", "fanart": "backdrop", "thumb": "still", "banner": "banner"}
-
-
-def purpose_of(art_kind: str, item_kind: str) -> str:
-    """'poster for a movie', 'cover for an album': what the ledger shows for a picture."""
-    word = "cover" if item_kind == "album" and art_kind == "poster" else _IMAGE_WORDS[art_kind]
-    article = "an" if item_kind[0] in "aeiou" else "a"
-    return f"{word} for {article} {item_kind}"
-
-
-class ProviderState:
-    """One provider's worker and what the admin page shows of it."""
-
-    def __init__(self) -> None:
-        self.dirty: set[int | None] = set()
-        self.wakeup = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-        self.state = "idle"  # idle, waiting (for scans), working, backing off
-        self.failures = 0
-        self.retry_at: float | None = None
-        self.last_error: str | None = None
-        self.counts = {"matched": 0, "not_found": 0, "failed": 0, "images": 0}
-        self.settled = asyncio.Event()  # set while it has nothing to do right now
-        self.quiet = asyncio.Event()  # ... and is not backing off either
-
-    @property
-    def busy(self) -> bool:
-        waiting = bool(self.dirty) and self.state != "backing off"
-        return waiting or self.state in ("working", "waiting")
-
-    def as_dict(self) -> dict[str, Any]:
-        retry = self.retry_at
-        return {
-            "state": self.state,
-            **self.counts,
-            "last_error": self.last_error,
-            "retry_in": round(max(0.0, retry - time.time()), 1) if retry else None,
-        }
 
 
 class EnrichmentQueue:
@@ -353,7 +316,7 @@ class EnrichmentQueue:
         art: dict[str, str] = {}
         loop = asyncio.get_running_loop()
         for art_kind, url in urls.items():
-            if art_kind not in _IMAGE_WORDS:
+            if art_kind not in IMAGE_WORDS:
                 continue
             ref = images.reference_for(url)
             if not await loop.run_in_executor(None, images.have_blocking, self.cache_dir, ref):
