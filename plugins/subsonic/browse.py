@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlite_utils
+from aiohttp import web
 
 from core.people.access import Principal
-from plugins.subsonic import shapes
+from plugins.subsonic import responses, shapes
 from plugins.subsonic.cache import CatalogCache
 from plugins.subsonic.responses import MISSING_PARAMETER, NOT_FOUND, Payload, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints, Handler
@@ -234,16 +235,18 @@ def reader(func: BlockingEndpoint) -> Handler:
 
 
 def cached(cache: CatalogCache, name: str, func: BlockingEndpoint) -> Handler:
-    """`reader(func)` for an answer with nothing personal in it, kept per catalog version."""
+    """`reader(func)` for an answer with nothing personal in it, kept per catalog version as
+    the body sent (per format)."""
 
-    async def handle(call: Call) -> Payload:
-        key = cache.key(name, call.principal, call.params)
-        found: Payload | None = cache.get(key)
-        if found is None:
+    async def handle(call: Call) -> web.StreamResponse:
+        key = (*cache.key(name, call.principal, call.params), call.format)
+        body: bytes | None = cache.get(key)
+        if body is None:
             version = cache.version
             found = await call.ctx.catalog.read(lambda db: func(db, call.principal, call.params))
-            cache.put(key, version, found)
-        return found
+            body = responses.ok_bytes(call.format, found)
+            cache.put(key, version, body)
+        return responses.from_bytes(call.format, body)
 
     return handle
 

@@ -76,14 +76,29 @@ def failed(fmt: str, code: int, message: str) -> web.Response:
     return _answer(fmt, body)
 
 
+def ok_bytes(fmt: str, payload: Payload | None = None) -> bytes:
+    """A successful answer's body, to keep: a big answer that does not change (the artist
+    list) costs more to write out than to look up."""
+    return _text(fmt, {**envelope("ok"), **(payload or {})}).encode()
+
+
+def from_bytes(fmt: str, body: bytes) -> web.Response:
+    """An answer whose body `ok_bytes` made."""
+    kind = "application/json" if fmt == "json" else "text/xml"
+    return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
 def _answer(fmt: str, body: dict[str, Any]) -> web.Response:
+    kind = "application/json" if fmt == "json" else "text/xml"
+    return web.Response(text=_text(fmt, body), content_type=kind, charset="utf-8")
+
+
+def _text(fmt: str, body: dict[str, Any]) -> str:
     if fmt == "json":
-        text = json.dumps({"subsonic-response": body}, ensure_ascii=False, separators=(",", ":"))
-        return web.Response(text=text, content_type="application/json", charset="utf-8")
-    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + _element(
+        return json.dumps({"subsonic-response": body}, ensure_ascii=False, separators=(",", ":"))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _element(
         "subsonic-response", {"xmlns": NAMESPACE, **body}
     )
-    return web.Response(text=text, content_type="text/xml", charset="utf-8")
 
 
 def _scalar(value: Any) -> str:
