@@ -3,10 +3,11 @@
 Every request goes out through the plugin's own `ctx.http` (the egress gate, which checks the
 host, records it in the ledger with its purpose and bytes, and never follows a redirect by
 itself). A picture's redirect (the Cover Art Archive sends people on to archive.org) is
-followed here, a few hops at most, each hop checked by the gate again. Answers are translated
-into the enrichment's meanings: 200 is an answer, 404 is "nothing" (None, or ImageMissing), and
-anything else is a ProviderFault, retried later. It never sends a path, a user or an address
-of a client: only what the caller put in the URL and parameters.
+followed here, a few hops at most, each hop checked by the gate again; a hop the gate refuses
+skips that picture (the ledger and the log name the host) rather than failing the provider.
+Answers are translated into the enrichment's meanings: 200 is an answer, 404 is "nothing"
+(None, or ImageMissing), and anything else is a ProviderFault, retried later. It never sends a
+path, a user or an address of a client: only what the caller put in the URL and parameters.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from yarl import URL
 
-from core.egress import EgressResponse, PluginEgress
+from core.egress import EgressRefused, EgressResponse, PluginEgress
 from core.enrichment.surface import ImageMissing, ProviderFault, RateLimiter, ResponseCache
 
 MAX_HOPS = 3
@@ -86,8 +87,15 @@ class ProviderClient:
     async def get_image(self, url: str, purpose: str, paced: bool = False) -> bytes:
         """A picture's bytes, following up to MAX_HOPS redirects (each through the gate)."""
         target = URL(url)
-        for _ in range(MAX_HOPS + 1):
-            response = await self._get(target, purpose, None, MAX_IMAGE, paced)
+        for hop in range(MAX_HOPS + 1):
+            try:
+                response = await self._get(target, purpose, None, MAX_IMAGE, paced)
+            except EgressRefused as err:
+                if hop == 0:
+                    raise
+                # a redirect to a host the manifest does not list (or the owner did not
+                # enable): that picture is skipped, the provider is not at fault
+                raise ImageMissing(f"redirected to {target.host}, which is refused: {err}") from err
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location") or response.headers.get("location")
                 if not location:

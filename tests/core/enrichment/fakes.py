@@ -23,6 +23,9 @@ RADIOHEAD = "a74b1b7f-71a5-4011-9441-d0b5e4122711"
 OK_COMPUTER = "b1392450-e666-3926-a536-22c65f834433"
 PORTISHEAD = "8f6bd1e4-fbe1-4f50-aa9b-94c450ec0f11"
 DUMMY = "76df3287-6cda-33eb-8e9a-044b5e15ffdd"
+THIRD = "f3b6b8a1-8b7e-4b8e-9a51-3c1c2a0e7d11"
+STORAGE_NODE = "ia800100.us.archive.org"
+"""Where archive.org sends a download on to: a host no manifest can list in advance."""
 
 
 @dataclass
@@ -290,11 +293,16 @@ def tmdb_app(seen: Seen) -> web.Application:
     return app
 
 
-def images_app(seen: Seen, prefix: str) -> web.Application:
-    """An image host: any `{prefix}/...jpg` is a small JPEG (archive.org, image.tmdb.org)."""
+def images_app(seen: Seen, prefix: str, onward: dict[str, str] | None = None) -> web.Application:
+    """An image host: any `{prefix}/...jpg` is a small JPEG (archive.org, image.tmdb.org), but
+    a path holding a key of `onward` is redirected (302) to that host, as archive.org sends
+    some downloads on to one of its storage nodes."""
 
     async def picture(request: web.Request) -> web.Response:
         seen.note(request)
+        for key, host in (onward or {}).items():
+            if key in request.path:
+                raise web.HTTPFound(f"http://{host}{request.path}")
         shade = sum(request.path.encode()) % 200
         return web.Response(body=jpeg((shade, 80, 120)), content_type="image/jpeg")
 
@@ -306,6 +314,7 @@ def images_app(seen: Seen, prefix: str) -> web.Application:
 RELEASES = {
     OK_COMPUTER: ("OK Computer", "1997-05-21", RADIOHEAD, "Radiohead"),
     DUMMY: ("Dummy", "1994-08-22", PORTISHEAD, "Portishead"),
+    THIRD: ("Third", "2008-04-28", PORTISHEAD, "Portishead"),
 }
 ARTISTS = {RADIOHEAD: ("Radiohead", "Radiohead"), PORTISHEAD: ("Portishead", "Portishead")}
 
@@ -330,7 +339,9 @@ def _release(mbid: str, score: int | None = None) -> dict[str, Any]:
     if score is not None:
         body["score"] = score
     else:
-        body["genres"] = [{"name": "trip hop" if mbid == DUMMY else "alternative rock", "count": 3}]
+        body["genres"] = [
+            {"name": "alternative rock" if mbid == OK_COMPUTER else "trip hop", "count": 3}
+        ]
         body["cover-art-archive"] = {"artwork": True, "count": 1, "front": True, "back": False}
     return body
 

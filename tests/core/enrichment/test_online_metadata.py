@@ -31,7 +31,7 @@ HOSTS = "api.themoviedb.org image.tmdb.org musicbrainz.org coverartarchive.org a
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def world(tmp_path_factory: pytest.TempPathFactory, measured: Path) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("online")
     with netns.network_namespace("hI-meta") as ns:
         etc = Path("/etc/netns") / ns.name
@@ -39,7 +39,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (etc / "hosts").write_text(f"127.0.0.1 localhost\n{netns.PEER_ADDRESS} {HOSTS}\n")
         try:
             done = subprocess.run(
-                [*ns.prefix, sys.executable, "-m", "tests.core.enrichment.world", str(folder)],
+                [
+                    *ns.prefix,
+                    sys.executable,
+                    "-m",
+                    "tests.core.enrichment.world",
+                    str(folder),
+                    str(measured),
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -129,12 +136,34 @@ def test_albums_with_and_without_mbids_gain_covers_dates_and_artist_sort_names(
     ]
     assert f"/ws/2/release/{fakes.OK_COMPUTER}" in paths  # straight from the tags' MBID
     assert f"/ws/2/artist/{fakes.RADIOHEAD}" in paths
-    assert searches == ['artist:"Portishead"', 'release:"Dummy" AND artist:"Portishead"']
+    assert searches == [
+        'artist:"Portishead"',
+        'release:"Dummy" AND artist:"Portishead"',
+        'release:"Third" AND artist:"Portishead"',
+    ]
     covers = [r["path"] for r in world["requests"]["caa"]]
     assert sorted(covers) == sorted(
-        f"/release/{m}/front-500" for m in (fakes.OK_COMPUTER, fakes.DUMMY)
+        f"/release/{m}/front-500" for m in (fakes.OK_COMPUTER, fakes.DUMMY, fakes.THIRD)
     )
-    assert len(world["requests"]["archive"]) == 2  # the redirect was followed, through the gate
+    assert len(world["requests"]["archive"]) == 3  # the redirect was followed, through the gate
+
+
+def test_a_cover_redirected_to_a_host_no_manifest_lists_is_skipped_not_a_fault(
+    world: dict[str, Any],
+) -> None:
+    third = meta(world, "first", "album:Third")
+    assert third["external_ids"]["musicbrainz_album"] == fakes.THIRD
+    assert third["premiered"] == "2008-04-28"
+    assert "poster" not in third.get("artwork", {})
+    refused = [e for e in world["privacy"]["ledger"]["entries"] if not e["allowed"]]
+    assert [(e["plugin"], e["host"], e["purpose"]) for e in refused] == [
+        ("musicbrainz", fakes.STORAGE_NODE, "cover for an album")
+    ]
+    assert (
+        f"WARNING hearth.egress: Refused {fakes.STORAGE_NODE} for the musicbrainz plugin: "
+        f"{fakes.STORAGE_NODE} is not listed in the musicbrainz manifest"
+    ) in world["warnings"]
+    assert world["status"]["musicbrainz"]["failed"] == 0
 
 
 def test_musicbrainz_gets_at_most_one_request_a_second_naming_hearth(world: dict[str, Any]) -> None:
@@ -143,7 +172,7 @@ def test_musicbrainz_gets_at_most_one_request_a_second_naming_hearth(world: dict
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"MusicBrainz: {len(times)} requests, {rate:.2f}/s, shortest gap {min(gaps):.3f} s")
-    assert len(requests) == 6
+    assert len(requests) == 8
     # sends are spaced by 1 s; what arrives may be a little late or early on a busy box
     assert times[-1] - times[0] >= 0.9 * (len(times) - 1)
     assert min(gaps) >= 0.5  # and never two at once
@@ -207,9 +236,9 @@ def test_a_rescan_where_nothing_changed_writes_and_asks_nothing(world: dict[str,
 def test_the_ledger_lists_every_request_with_host_purpose_and_bytes(world: dict[str, Any]) -> None:
     ledger = world["privacy"]["ledger"]
     received = sum(len(requests) for requests in world["requests"].values())
-    assert ledger["total"] == received
+    assert ledger["total"] == received + 1  # and the refused storage node
     entries = ledger["entries"]
-    assert {e["host"] for e in entries} == set(HOSTS.split())
+    assert {e["host"] for e in entries} == {*HOSTS.split(), fakes.STORAGE_NODE}
     purposes = {(e["plugin"], e["host"], e["purpose"]) for e in entries}
     assert ("tmdb", "image.tmdb.org", "poster for a movie") in purposes
     assert ("tmdb", "image.tmdb.org", "still for an episode") in purposes
@@ -217,9 +246,11 @@ def test_the_ledger_lists_every_request_with_host_purpose_and_bytes(world: dict[
     assert ("musicbrainz", "coverartarchive.org", "cover for an album") in purposes
     assert ("musicbrainz", "archive.org", "cover for an album") in purposes
     assert all(e["bytes_in"] > 0 for e in entries if e["detail"].startswith("GET -> 200"))
+    assert all(e["purpose"] and e["plugin"] in ("tmdb", "musicbrainz") for e in entries)
     by_plugin = world["privacy"]["sent"]
-    assert by_plugin["tmdb"]["refused"] == 0 and by_plugin["musicbrainz"]["requests"] == 10
-    assert by_plugin["musicbrainz"]["purposes"]["cover for an album (archive.org)"] == 2
+    assert by_plugin["tmdb"]["refused"] == 0 and by_plugin["musicbrainz"]["requests"] == 14
+    assert by_plugin["musicbrainz"]["refused"] == 1
+    assert by_plugin["musicbrainz"]["purposes"]["cover for an album (archive.org)"] == 3
 
 
 def test_only_titles_years_and_ids_leave_never_paths_people_or_addresses(

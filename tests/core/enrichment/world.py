@@ -1,7 +1,7 @@
 """A library, Hearth with TMDB and MusicBrainz enabled, and the fake services, in one namespace.
 
 Run by tests/core/enrichment/test_online_metadata.py as
-`ip netns exec NS python -m tests.core.enrichment.world FOLDER`: inside a private network
+`ip netns exec NS python -m tests.core.enrichment.world FOLDER MEASURED`: inside a private network
 namespace whose own hosts file (/etc/netns/NS/hosts) points api.themoviedb.org,
 image.tmdb.org, musicbrainz.org, coverartarchive.org and archive.org at 198.18.0.2, where the
 fakes (fakes.py) listen, so the providers' real host names pass the egress gate and nothing
@@ -29,7 +29,7 @@ from aiohttp import web
 from core.configuration import load_configuration
 from core.hub import Hub
 from core.media.facts import AudioTags
-from tests.conftest import make_user, write_config
+from tests.conftest import make_user, seed_measurements, write_config
 from tests.core.enrichment import fakes
 from tests.core.media.mediagen import make_audio, make_video
 
@@ -77,6 +77,10 @@ def build_media(media: Path) -> None:
             musicbrainz_album_artist_id=fakes.RADIOHEAD,
         ),
     )
+    third = media / "Music/Portishead/Third (2008)"
+    third.mkdir(parents=True)
+    tags = AudioTags(title="Silence", artists=("Portishead",), album="Third", track_number=1)
+    make_audio(third / "01 - Silence.mp3", 0.5, tags=tags)
     dummy = media / "Music/Portishead/Dummy (1994)"
     dummy.mkdir(parents=True)
     make_audio(
@@ -134,7 +138,9 @@ class Fakes:
             "images": fakes.images_app(self.seen["images"], "/t/p"),
             "musicbrainz": fakes.musicbrainz_app(self.seen["musicbrainz"]),
             "caa": fakes.cover_art_app(self.seen["caa"], archive),
-            "archive": fakes.images_app(self.seen["archive"], "/download"),
+            "archive": fakes.images_app(
+                self.seen["archive"], "/download", {fakes.THIRD: f"{fakes.STORAGE_NODE}:8005"}
+            ),
         }
         for name, app in apps.items():
             runner = web.AppRunner(app, handler_cancellation=True)
@@ -226,8 +232,9 @@ async def settle(hub: Hub) -> None:
     await hub.stills.wait_until(lambda status: status["state"] == "idle")
 
 
-async def run(folder: Path) -> dict[str, Any]:
+async def run(folder: Path, measured: Path) -> dict[str, Any]:
     media = folder / "media"
+    seed_measurements(measured, folder / "data")  # as a box that measured itself before
     build_media(media)
     config = write_config(folder / "config", config_yaml(folder, media))
     (config / "secrets.yaml").write_text(f"tmdb_key: {fakes.API_KEY}\n", encoding="utf-8")
@@ -288,7 +295,7 @@ async def run(folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     folder = Path(sys.argv[1])
-    result = asyncio.run(run(folder))
+    result = asyncio.run(run(folder, Path(sys.argv[2])))
     (folder / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
