@@ -1,6 +1,8 @@
 """The `hearth` command: run the server, check the configuration, print the version.
 
-Each sub-command is a small function; later features add theirs to `COMMANDS`. Output for people
+Each sub-command is a small function; later features add theirs to `COMMANDS`. Only the chosen
+sub-command's arguments are built and only its modules imported (`hearth version` on a Pi should not
+load the server), so this module imports nothing heavy at the top. Output for people
 goes to stdout, logs to stderr. It never writes to the configuration folder (only
 `hearth backup restore` does, through core.backup).
 """
@@ -8,19 +10,18 @@ goes to stdout, logs to stderr. It never writes to the configuration folder (onl
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core import __version__
-from core.configuration import CONFIG_FILE, Configuration, load_configuration
-from core.errors import CatalogError, ConfigError
 from core.logs import LEVELS, setup_logging
+
+if TYPE_CHECKING:
+    from core.configuration import Configuration
 
 _LOGGER = logging.getLogger("hearth")
 Command = Callable[[argparse.Namespace], int]
@@ -44,6 +45,9 @@ def config_dir(args: argparse.Namespace) -> Path:
 
 def load_or_report(args: argparse.Namespace) -> Configuration | None:
     """The configuration, or None after printing every problem to stderr."""
+    from core.configuration import CONFIG_FILE, load_configuration
+    from core.errors import ConfigError
+
     folder = config_dir(args)
     if not (folder / CONFIG_FILE).is_file():
         print(f"No {CONFIG_FILE} in {folder.resolve()}.", file=sys.stderr)
@@ -66,6 +70,9 @@ ROOT_REFUSAL = (
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT."""
+    import asyncio
+
+    from core.errors import CatalogError
     from core.hub import Hub  # the server's imports are not needed by check-config
 
     # HEARTH_ALLOW_ROOT=1: the same consent where no argument can be added (a test rig)
@@ -97,6 +104,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate without starting; exit 0 when valid (1 with --strict when there are warnings)."""
+    from core.configuration import CONFIG_FILE
     from core.configuration.advice import advise
 
     config = load_or_report(args)
@@ -122,12 +130,16 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_version(args: argparse.Namespace) -> int:
     """Print the version."""
+    from core import __version__
+
     print(f"hearth {__version__}")
     return 0
 
 
 def cmd_hw(args: argparse.Namespace) -> int:
     """Detect (or read the cached) hardware report and print it."""
+    import json
+
     from core.http.tls import describe_blocking
     from core.machine import detect_for_blocking
     from hardware.report import render_text, report_to_dict
@@ -274,7 +286,15 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: list[str]) -> str | None:
+    """The sub-command named in `argv`: the first word not starting with '-' (the top level has
+    no option taking a value), or None for `hearth --help`."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only `chosen`'s own arguments are built when it is given (each sub-command's
+    arguments import its module, and `hearth version` should load none of them)."""
     parser = argparse.ArgumentParser(
         prog="hearth", description="Hearth: a privacy-first home media server."
     )
@@ -286,14 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, spec in COMMANDS.items():
         command = sub.add_parser(name, parents=[common], help=spec.help, description=spec.help)
-        if spec.configure is not None:
+        if spec.configure is not None and chosen in (None, name):
             spec.configure(command)
         command.set_defaults(func=spec.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(chosen_command(words) or "").parse_args(words)
     setup_logging(args.log_level or "info")
     try:
         result: int = args.func(args)
