@@ -44,3 +44,16 @@ async def test_fix_match_picks_another_result_then_locks_to_local_metadata(
     await page.reload()
     await page.get_by_role("button", name="Fix match…").wait_for()
     assert await page.locator("p.plot").count() == 0  # Matroska has no nfo: no plot of its own
+
+
+async def test_the_system_page_says_which_hosts_an_online_provider_needs(
+    start_server: StartServer, new_page: NewPage
+) -> None:
+    server = await start_server("web:\ntmdb:\n  api_key: not-a-real-key\n")
+    page = await new_page(viewport=DESKTOP)
+    await sign_in(page, server.url)
+    await page.goto(f"{server.url}/#/admin/system")
+    row = page.locator(".plugins tr", has_text="The Movie Database")
+    await row.get_by_text(
+        "add to configuration.yaml: hearth: egress: {tmdb: [api.themoviedb.org, image.tmdb.org]}"
+    ).wait_for()

@@ -168,7 +168,8 @@ async function systemTab(root, ctx) {
   mount(root,
     systemSections(health, remoteSection(health)),
     h('section.plugins', h('h2', 'Plugins'), table((health.plugins || []).map((p) => ({
-      Plugin: p.name, 'What it does': pluginKind(p.kind), State: p.state, 'Network it may reach': p.network, Problem: p.error,
+      Plugin: p.name, 'What it does': pluginKind(p.kind), State: p.state, 'Network it may reach': p.network,
+      Problem: p.error || (p.detail && p.detail.egress), // an online provider says what to enable
     })), ['Plugin', 'What it does', 'State', 'Network it may reach', 'Problem'])));
   for (const row of root.querySelectorAll('.plugins tbody tr')) {
     const cell = row.children[2];
