@@ -18,12 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.bus import Handler
-from core.catalog import Catalog
-from core.egress import PluginEgress
 from core.events import Event
-from core.http.routes import RouteSpec
-from core.http.tls import TlsError
-from core.http.tunnel import TunnelSocket, Wrap
 from core.kinds import LibrarySource, MetadataEnricher, MetadataProvider, PlaybackTarget, Relay
 from core.library.roots import LibraryRoots
 from core.manifest import Manifest
@@ -32,7 +27,11 @@ from core.relay_identity import BoxIdentity, identity_blocking
 from core.secret_box import SecretBox
 from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # aiohttp and sqlite-utils: a plugin's module (and check-config) needs neither
+    from core.catalog import Catalog
+    from core.egress import PluginEgress
+    from core.http.routes import RouteSpec
+    from core.http.tunnel import TunnelSocket, Wrap
     from core.hub import Hub
     from core.playback.engine import PlaybackEngine
 
@@ -187,6 +186,9 @@ class PluginContext:
         connects through it and may vouch for who is behind each connection
         (core.http.tunnel). Call once the server listens (HubStarted); raises TlsError while
         HTTPS is not serving."""
+        from core.http.tls import TlsError
+        from core.http.tunnel import TunnelSocket
+
         https = self._hub.https
         if https.context is None:
             raise TlsError(https.error or "HTTPS is not serving (hearth: tls: enabled)")

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from core import __version__
-from core.backup.nightly import NightlyBackup
 from core.bus import EventBus
 from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
@@ -58,6 +57,7 @@ from core.registry import Registry
 from core.scan.manager import ScanManager
 
 if TYPE_CHECKING:
+    from core.backup.nightly import NightlyBackup
     from core.enrichment.queue import EnrichmentQueue
     from core.library.stills import StillsJob
 
@@ -169,14 +169,7 @@ class Hub:
         self.playback.add_routes(self.http.routes)
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
-        self.auth_api = AuthApi(self)
-        add_auth_routes(self.http.routes, self.auth_api)
-        add_users_routes(self.http.routes, UsersApi(self, self.auth_api))
-        # -- people and privacy: own viewing data, export and deletion, the report, egress
-        add_watch_routes(self.http.routes, WatchApi(self))
-        add_me_routes(self.http.routes, MeApi(self))
-        add_app_password_routes(self.http.routes, AppPasswordsApi(self, self.auth_api.secret_box))
-        add_privacy_routes(self.http.routes, self)
+        self._add_people_routes()
         self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
         add_playlist_routes(self.http.routes, self)  # /api/playlists (web app issue)
         if self.live:
@@ -187,12 +180,7 @@ class Hub:
                 await self._setup(domain)
         if not self.live:
             return
-        self._track(keep_history(self.catalog, hearth.history_days), "history-retention")
-        if hearth.backup is not None:  # the owner's nightly encrypted backup (core.backup)
-            self.backups = NightlyBackup(
-                self.config.config_dir, hearth.data_dir, self.catalog, hearth.backup
-            )
-            self._track(self.backups.run(), "nightly-backup")
+        self._start_jobs()
         self.port = await self.http.start(hearth.http.host, hearth.http.port)
         await self.https.start(self.http)
         if hearth.network.mdns:
@@ -210,6 +198,29 @@ class Hub:
             len(self.records),
             time.monotonic() - begun,
         )
+
+    def _add_people_routes(self) -> None:
+        """Sign-in and accounts; people and privacy: own viewing data, export and deletion,
+        app passwords, the privacy report."""
+        self.auth_api = AuthApi(self)
+        add_auth_routes(self.http.routes, self.auth_api)
+        add_users_routes(self.http.routes, UsersApi(self, self.auth_api))
+        add_watch_routes(self.http.routes, WatchApi(self))
+        add_me_routes(self.http.routes, MeApi(self))
+        add_app_password_routes(self.http.routes, AppPasswordsApi(self, self.auth_api.secret_box))
+        add_privacy_routes(self.http.routes, self)
+
+    def _start_jobs(self) -> None:
+        """The serving hub's own background work: history retention, the nightly backup."""
+        hearth = self.config.hearth
+        self._track(keep_history(self.catalog, hearth.history_days), "history-retention")
+        if hearth.backup is not None:  # the owner's nightly encrypted backup (core.backup)
+            from core.backup.nightly import NightlyBackup  # argon2 and AES only when set
+
+            self.backups = NightlyBackup(
+                self.config.config_dir, hearth.data_dir, self.catalog, hearth.backup
+            )
+            self._track(self.backups.run(), "nightly-backup")
 
     def _set_state(self, record: PluginRecord, state: str, error: str | None = None) -> None:
         record.state, record.error = state, error

@@ -21,9 +21,6 @@ import os
 import threading
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 KEY_FILE = "secret.key"
 KEY_BYTES = 32
 PREFIX = "v1."
@@ -47,6 +44,9 @@ class SecretBox:
         self._lock = threading.Lock()  # catalog threads may seal at the same time
 
     def seal_blocking(self, plain: str, purpose: str) -> str:
+        # cryptography's Rust library is ~8 MB resident: loaded by the first secret sealed
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = os.urandom(12)
         sealed = AESGCM(self._key_blocking(create=True)).encrypt(
             nonce, plain.encode(), purpose.encode()
@@ -57,6 +57,9 @@ class SecretBox:
         """The plain secret; a value from before sealing comes back unchanged."""
         if not is_sealed(stored):
             return stored
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             raw = base64.urlsafe_b64decode(stored[len(PREFIX) :])
         except ValueError as err:

@@ -77,21 +77,48 @@ def box_names_and_addresses() -> tuple[list[str], list[str]]:
 
 
 def _describe_blocking(cert_path: Path, key_path: Path, source: str) -> Certificate:
-    from cryptography import x509
-
     try:
         pem = cert_path.read_bytes()
-        parsed = x509.load_pem_x509_certificate(pem)
+        der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii", "replace"))
+        not_after = not_after_of(der)
     except (OSError, ValueError) as err:
         raise TlsError(f"{cert_path}: not a readable PEM certificate ({err})") from err
-    der = ssl.PEM_cert_to_DER_cert(pem.decode("ascii", "replace"))
-    return Certificate(
-        cert_path,
-        key_path,
-        fingerprint(der),
-        parsed.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        source,
-    )
+    return Certificate(cert_path, key_path, fingerprint(der), not_after, source)
+
+
+def _der_element(der: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, where its content starts, where it ends) of the DER element at `at`."""
+    if at + 2 > len(der):
+        raise ValueError("the certificate is cut short")
+    tag, length, at = der[at], der[at + 1], at + 2
+    if length & 0x80:  # long form: the next (length & 0x7F) bytes hold the length
+        count = length & 0x7F
+        length, at = int.from_bytes(der[at : at + count], "big"), at + count
+    if at + length > len(der):
+        raise ValueError("the certificate is cut short")
+    return tag, at, at + length
+
+
+def not_after_of(der: bytes) -> str:
+    """A DER certificate's notAfter as ISO 8601 UTC (RFC 5280 4.1: tbsCertificate's version,
+    serial, signature and issuer, then validity). Read here rather than with cryptography's
+    x509, which costs ~8 MB of memory at every start for this one date."""
+    _, tbs, _ = _der_element(der, 0)  # Certificate
+    _, at, _ = _der_element(der, tbs)  # tbsCertificate: `at` is its first field
+    if _der_element(der, at)[0] == 0xA0:  # [0] version, absent from v1 certificates
+        at = _der_element(der, at)[2]
+    for _ in range(3):  # serialNumber, signature, issuer
+        at = _der_element(der, at)[2]
+    tag, validity, _ = _der_element(der, at)
+    if tag != 0x30:
+        raise ValueError("no validity in the certificate")
+    tag, start, end = _der_element(der, _der_element(der, validity)[2])
+    text = der[start:end].decode("ascii")
+    if tag == 0x17 and len(text) == 13:  # UTCTime YYMMDDHHMMSSZ: 50-99 are 1950-1999
+        text = ("19" if text[:2] >= "50" else "20") + text
+    elif tag != 0x18 or len(text) != 15:  # GeneralizedTime YYYYMMDDHHMMSSZ
+        raise ValueError("the certificate's end date is not a time")
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[8:10]}:{text[10:12]}:{text[12:14]}Z"
 
 
 def generate_blocking(folder: Path, names: list[str], addresses: list[str]) -> Certificate:

@@ -31,15 +31,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import IO, TYPE_CHECKING
 
 from core.errors import HearthError
 from core.library.fields import EMBEDDED_PREFIX, ONLINE_PREFIX, STILL_PREFIX
 from core.library.roots import LibraryFile, LibraryRoots
 from core.media.heif import HeifSupportMissingError, prepare_pillow_for
-from core.media.probe import ProbeError, extract_cover_blocking
+
+if TYPE_CHECKING:  # Pillow and PyAV (~20 MB) load on the first picture made, not at start
+    from PIL import Image
 
 ALLOWED_SIZES = (160, 320, 480, 720, 1080)
 # Decoding is what costs memory: a 12 MP HEIC needs ~140 MB while it is turned into a JPEG (JPEG
@@ -185,6 +185,10 @@ def _source_path(ref: str) -> Path:
 def _open(ref: str, opened: LibraryFile) -> Image.Image:
     """Open the image lazily (header only) from the checked file; the pixels are decoded
     later, in `_fit`, while the file is still open."""
+    from PIL import Image, UnidentifiedImageError
+
+    from core.media.probe import ProbeError, extract_cover_blocking
+
     stream: IO[bytes]
     if ref.startswith(EMBEDDED_PREFIX):
         try:  # by the open file's own name: what was checked is what is read
@@ -212,6 +216,8 @@ def _open(ref: str, opened: LibraryFile) -> Image.Image:
 
 def _fit(ref: str, image: Image.Image, box: int) -> Image.Image:
     """Decode, turn upright, shrink into the box (never enlarge) and flatten to RGB."""
+    from PIL import Image, ImageOps
+
     try:
         # JPEG can decode at 1/2, 1/4 or 1/8 scale: a 48 MP photo never needs 48 MP of memory.
         image.draft("RGB", (box, box))
@@ -230,6 +236,8 @@ def _fit(ref: str, image: Image.Image, box: int) -> Image.Image:
 
 def _flattened(image: Image.Image) -> Image.Image:
     """RGB for JPEG: alpha composited onto the background, palettes and CMYK converted."""
+    from PIL import Image
+
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if not has_alpha:
         return image if image.mode == "RGB" else image.convert("RGB")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import babelfish  # type: ignore[import-untyped]
-
 # Tags that say "no particular language": treated as no hint rather than as a language.
 _NO_LANGUAGE = frozenset({"", "und", "unk", "unknown", "zxx", "none", "xx"})
 
@@ -65,6 +63,9 @@ def normalize_language(tag: str) -> str | None:
         # IETF tags (`pt-BR`, `zh-Hans`, `es-419`): the primary subtag carries the language.
         primary = token.split("-", 1)[0]
         return normalize_language(primary) if len(primary) in (2, 3) else None
+    # babelfish's tables cost ~3 MB: loaded by the first tag that needs them, not by the server
+    import babelfish  # type: ignore[import-untyped]
+
     converters = {2: ("alpha2",), 3: ("alpha3b", "alpha3t")}.get(len(token), ("name",))
     for converter in converters:
         code = token.capitalize() if converter == "name" else token

@@ -17,10 +17,8 @@ from core.context import PluginContext
 from core.errors import PluginNotReady
 from core.events import HubStarted, LibraryChanged
 from plugins.dlna.config import CONFIG_SCHEMA, DlnaConfig
-from plugins.dlna.description import DEVICE_TYPE, draw_icons_blocking
-from plugins.dlna.routes import dlna_routes
+from plugins.dlna.description import DEVICE_TYPE
 from plugins.dlna.scpd import SERVICES
-from plugins.dlna.service import DlnaService
 from plugins.dlna.ssdp import Identity
 from plugins.dlna.ssdp_server import SsdpServer, lan_interfaces_blocking
 
@@ -29,8 +27,12 @@ __all__ = ["CONFIG_SCHEMA", "setup"]
 
 async def setup(ctx: PluginContext, config: DlnaConfig) -> None:
     """Serve the device's routes; open SSDP now and answer once HTTP listens."""
+    # the routes and the service bring aiohttp and the catalog: imported to serve, not to
+    # check the configuration
+    from plugins.dlna.routes import dlna_routes
+    from plugins.dlna.service import DlnaService
+
     service = DlnaService(ctx, config)
-    service.icons = await ctx.run_blocking(draw_icons_blocking)
     ctx.state = service
     ctx.add_routes(dlna_routes(service))
     ctx.subscribe(LibraryChanged, service.library_changed)

@@ -12,8 +12,6 @@ import io
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from PIL import Image, ImageDraw
-
 from plugins.dlna.scpd import SERVICES
 
 DEVICE_TYPE = "urn:schemas-upnp-org:device:MediaServer:1"
@@ -70,6 +68,8 @@ def description_xml(device: DeviceInfo) -> str:
 
 def draw_icons_blocking() -> dict[str, bytes]:
     """`"48.png"` -> bytes, for every listed icon: an ember on a dark tile."""
+    from PIL import Image, ImageDraw  # drawn when a TV first asks: Pillow stays out until then
+
     icons: dict[str, bytes] = {}
     for size in ICON_SIZES:
         image = Image.new("RGB", (size, size), (32, 28, 26))

@@ -14,7 +14,7 @@ from core import __version__
 from core.http.errors import ApiError
 from core.http.routes import HandlerFn, RouteSpec
 from plugins.dlna.control import DlnaControl
-from plugins.dlna.description import DeviceInfo, description_xml
+from plugins.dlna.description import DeviceInfo, description_xml, draw_icons_blocking
 from plugins.dlna.media import DlnaMedia
 from plugins.dlna.scpd import SERVICES, Service, scpd_xml
 from plugins.dlna.service import DlnaService, check_host
@@ -55,6 +55,8 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
         """The device icon TVs show in their source list."""
         check_host(request)
         name = request.match_info["name"]
+        if not service.icons:  # drawn on the first request, not at every start
+            service.icons = await service.ctx.run_blocking(draw_icons_blocking)
         data = service.icons.get(name)
         if data is None:
             raise ApiError(404, "No such icon.", "icon_not_found")

@@ -16,8 +16,6 @@ import voluptuous as vol
 from core.context import PluginContext
 from core.errors import PluginSetupError
 
-from .shell import load_shell_blocking
-
 STATIC = Path(__file__).parent / "static"
 
 
@@ -33,6 +31,8 @@ CONFIG_SCHEMA = vol.Schema(
 
 async def setup(ctx: PluginContext, config: WebConfig) -> None:
     """Load the shell and serve it at /, /app/…, /manifest.webmanifest and /sw.js."""
+    from .shell import load_shell_blocking  # aiohttp: not for `hearth check-config`
+
     try:
         shell = await ctx.run_blocking(load_shell_blocking, STATIC)
     except (OSError, KeyError) as err:

@@ -1,0 +1,124 @@
+"""What a process imports: `hearth version` and `check-config` load no server, and a serving hub
+has not loaded the decoders, the picture library or the cryptography it only needs later.
+
+Each import costs start-up time and resident memory for as long as the process lives (PyAV
+~16 MB, cryptography ~8 MB, Pillow ~2 MB on a box with 1 GB), so these tests look at a real
+process's `sys.modules` and fail when a change imports one of them eagerly again.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from core.http.tls import generate_blocking
+from tests.conftest import core_yaml, write_config
+from tests.core.cli_helpers import wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_MODULES = ("aiohttp", "sqlite_utils", "av", "PIL", "mutagen", "core.hub")
+
+# Runs the CLI and prints the sorted module names when it is done (or, for a server, each time
+# it receives SIGUSR1: the event loop wakes for any signal once it handles SIGTERM).
+PROBE = """
+import json, signal, sys
+def report(*_):
+    print("MODULES " + json.dumps(sorted(sys.modules)), flush=True)
+signal.signal(signal.SIGUSR1, report)
+from core.cli import main
+code = main(sys.argv[1:])
+report()
+sys.exit(code)
+"""
+
+
+def _modules_after(args: list[str], cwd: Path) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def test_version_imports_nothing_of_the_server(tmp_path: Path) -> None:
+    loaded = _modules_after(["version"], tmp_path)
+    assert loaded.isdisjoint(SERVER_MODULES), loaded & set(SERVER_MODULES)
+    assert "core.configuration" not in loaded
+
+
+def test_check_config_of_the_shipped_configuration_imports_nothing_of_the_server(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    loaded = _modules_after(["check-config", "-c", str(tmp_path / "config")], tmp_path)
+    assert loaded.isdisjoint(SERVER_MODULES), loaded & set(SERVER_MODULES)
+    assert {"plugins.dlna", "plugins.web", "plugins.folders"} <= loaded  # it did check them
+
+
+# Loaded by the first use, never by starting: decoders and pictures (thumbnails, DLNA icons),
+# language tables (playback), cryptography (a new certificate, a sealed secret, a backup).
+DEFERRED = (
+    "av",
+    "PIL",
+    "mutagen",
+    "babelfish",
+    "cryptography",
+    "core.media.probe",
+    "core.backup.nightly",
+    "zeroconf",
+    "asyncssh",
+    "acme",
+)
+
+
+def _serving_modules(process: subprocess.Popen[str]) -> set[str]:
+    assert process.stdout is not None
+    process.send_signal(signal.SIGUSR1)
+    line = process.stdout.readline()
+    assert line.startswith("MODULES "), line
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def test_a_serving_hub_defers_heavy_modules_until_first_use(tmp_path: Path) -> None:
+    movies = tmp_path / "Movies"
+    movies.mkdir()
+    data = tmp_path / "data"
+    # a box that has run before: its HTTPS certificate exists (making one needs cryptography)
+    generate_blocking(data / "tls", ["hearth.local"], ["127.0.0.1"])
+    plugins = (
+        "web:\ndlna:\n  ssdp: false\nnfo:\nembedded:\nfilename:\nlocal_artwork:\n"
+        f"folders:\n  libraries:\n    - {{name: Movies, kind: movies, paths: [{movies}]}}\n"
+    )
+    folder = write_config(tmp_path / "config", core_yaml(data) + plugins)
+    process = subprocess.Popen(
+        [sys.executable, "-c", PROBE, "run", "-c", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        port = wait_for_port(process)
+        loaded = _serving_modules(process)
+        assert loaded.isdisjoint(DEFERRED), sorted(loaded & set(DEFERRED))
+        # ... and a first use loads what it needs: a TV asking for the device icon
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dlna/icon/48.png") as reply:
+            assert reply.headers["Content-Type"] == "image/png"
+            assert reply.read().startswith(b"\x89PNG")
+        assert "PIL" in _serving_modules(process)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
