@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -161,6 +162,10 @@ def check_unit(root: DebianRoot) -> None:
         assert (verified.returncode, verified.stderr) == (0, "")
     unit = package.unit_settings(root.file(UNIT).read_text())
     assert {key: unit.get(key) for key in HARDENING} == HARDENING
+    # systemd's own measure of what the service could do if it were taken over (10 = anything)
+    security = root.run("systemd-analyze", "security", "--offline=yes", UNIT).stdout
+    exposure = re.search(r"Overall exposure level for hearth.service: ([0-9.]+)", security)
+    assert exposure is not None and float(exposure[1]) <= 2.0, security[-2000:]
     for key in ("MemoryMax", "Nice"):
         assert unit.get(key)
 
