@@ -67,5 +67,6 @@ async def setup(ctx: PluginContext, config: SubsonicConfig) -> None:
         register(endpoints)
     ctx.state = endpoints
     ctx.subscribe(LibraryChanged, endpoints.cache.changed)
+    ctx.subscribe(LibraryChanged, endpoints.searches.changed)
     ctx.add_routes(subsonic_routes(ctx, endpoints, SubsonicAuth(ctx)))
     ctx.report({"endpoints": len(endpoints.names())})

@@ -101,6 +101,7 @@ class Endpoints:
     def __init__(self) -> None:
         self._table: dict[str, Endpoint] = {}
         self.cache = CatalogCache()  # answers kept per catalog version (cache.py)
+        self.searches = CatalogCache()  # apart, so typing never pushes out the artist list
 
     def add(
         self,

@@ -6,7 +6,8 @@ items in all on 100k tracks), and reading each candidate's row is most of a sear
 the title matches are read once for both artists and albums, and only the rows shown are
 shaped (bench/subsonic.py). An empty query (apps syncing the whole library page by page) lists
 songs in title order, as the catalog's index keeps them, instead of sorting every song by its
-album for each page. Only what the principal may see is read. It never writes.
+album for each page. A search with words is kept per catalog version (`cache.py`). Only what
+the principal may see is read. It never writes.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import sqlite_utils
 from core.library.queries import fts_query
 from core.people.access import Principal
 from plugins.subsonic import shapes
-from plugins.subsonic.browse import Params, folder_filter, reader
+from plugins.subsonic.browse import Params, folder_filter
+from plugins.subsonic.cache import CatalogCache
 from plugins.subsonic.lists import number
-from plugins.subsonic.routes import Endpoints
+from plugins.subsonic.responses import Payload
+from plugins.subsonic.routes import Call, Endpoints, Handler
 
 
 def _page(items: list[int], params: Params, count: str, offset: str) -> list[int]:
@@ -140,11 +143,33 @@ def search_blocking(
     return {element: matched_blocking(db, principal, params, terms)}
 
 
+def kept(cache: CatalogCache, element: str) -> Handler:
+    """A search with words is kept per catalog version (apps ask again as screens come back);
+    the person's own stars and ratings are laid over it each time. An empty query is an app
+    paging through everything once: not kept."""
+
+    async def handle(call: Call) -> Payload:
+        principal, params = call.principal, call.params
+        if not params.get("query", "").strip().strip('"'):
+            return await call.ctx.catalog.read(
+                lambda db: search_blocking(db, principal, params, element)
+            )
+        key = cache.key(element, principal, params)
+        found: dict[str, list[dict[str, Any]]] | None = cache.get(key)
+        if found is None:
+            version = cache.version
+            built = await call.ctx.catalog.read(
+                lambda db: search_blocking(db, principal, params, element)
+            )
+            found = {k: [shapes.with_marks(e, {}) for e in v] for k, v in built[element].items()}
+            cache.put(key, version, found)
+        marks = await call.ctx.catalog.read(lambda db: shapes.marks_blocking(db, principal))
+        return {element: {k: [shapes.with_marks(e, marks) for e in v] for k, v in found.items()}}
+
+    return handle
+
+
 def register(endpoints: Endpoints) -> None:
     """Add search2 and search3 to the dispatch table."""
-    endpoints.add(
-        "search2", reader(lambda db, p, params: search_blocking(db, p, params, "searchResult2"))
-    )
-    endpoints.add(
-        "search3", reader(lambda db, p, params: search_blocking(db, p, params, "searchResult3"))
-    )
+    endpoints.add("search2", kept(endpoints.searches, "searchResult2"))
+    endpoints.add("search3", kept(endpoints.searches, "searchResult3"))

@@ -1,6 +1,6 @@
-"""Answers kept per catalog version: the artist list, the index and the newest albums change as
-soon as a scan changes the library, and a kept album list carries each person's own stars, never
-the first asker's."""
+"""Answers kept per catalog version: the artist list, the index, the newest albums and a search
+change as soon as a scan changes the library, and a kept album list or search carries each
+person's own stars and ratings, never the first asker's."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ async def test_kept_answers_follow_the_catalog_and_the_person(
     albums = await newest(conn)
     assert {a["name"] for a in albums} == {"Kind of Blue", "Now 1"}
 
+    assert not listed((await sonic(conn.search3, "take"))["searchResult3"], "song")
     tags = AudioTags(title="Take Five", artists=("Dave Brubeck",), album="Time Out", date="1959")
     song = tmp_path / "media" / "Music" / "Dave Brubeck" / "Time Out (1959)" / "01 - Take Five.mp3"
     song.parent.mkdir(parents=True)
@@ -48,12 +49,16 @@ async def test_kept_answers_follow_the_catalog_and_the_person(
     await settle(server)
     assert await artists() == await indexed() == ["Dave Brubeck", "Miles Davis", "Various Artists"]
     assert next(a["name"] for a in await newest(conn)) == "Time Out"
+    found = listed((await sonic(conn.search3, "take"))["searchResult3"], "song")
+    assert [s["title"] for s in found] == ["Take Five"]
 
     kind_of_blue = next(a for a in albums if a["name"] == "Kind of Blue")
     await sonic(conn.star, albumIds=[kind_of_blue["id"]])
     await sonic(conn.setRating, kind_of_blue["id"], 3)
     mine = next(a for a in await newest(conn) if a["id"] == kind_of_blue["id"])
     assert str(mine["starred"]).endswith("Z") and mine["userRating"] == 3
+    searched = listed((await sonic(conn.search3, "kind"))["searchResult3"], "album")
+    assert searched[0]["userRating"] == 3  # a kept search carries today's stars and ratings
 
     token = await make_user(server.hub, "guest", "member")
     async with server.session.post(
@@ -65,3 +70,5 @@ async def test_kept_answers_follow_the_catalog_and_the_person(
     guest = libsonic.Connection("http://127.0.0.1", "guest", guest_secret, port=server.hub.port)
     theirs = next(a for a in await newest(guest) if a["id"] == kind_of_blue["id"])
     assert "starred" not in theirs and "userRating" not in theirs
+    searched = listed((await sonic(guest.search3, "kind"))["searchResult3"], "album")
+    assert "userRating" not in searched[0]
