@@ -269,3 +269,12 @@ def test_only_titles_years_and_ids_leave_never_paths_people_or_addresses(
         "include_adult",
         "append_to_response",
     }
+
+
+def test_the_web_app_shows_the_online_pictures_and_plots(world: dict[str, Any]) -> None:
+    """Screenshots in test-artifacts/web/online-*.png (where Chromium is available)."""
+    if not world["screens"]:
+        pytest.skip("Playwright or Chromium is not available to take the screenshots")
+    assert world["screens"] == [
+        f"online-{n}.png" for n in ("home", "movie", "show", "season", "album")
+    ]

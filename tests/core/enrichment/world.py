@@ -30,7 +30,7 @@ from core.configuration import load_configuration
 from core.hub import Hub
 from core.media.facts import AudioTags
 from tests.conftest import make_user, seed_measurements, write_config
-from tests.core.enrichment import fakes
+from tests.core.enrichment import fakes, screens
 from tests.core.media.mediagen import make_audio, make_video
 
 ADDRESS = "198.18.0.2"
@@ -115,6 +115,7 @@ nfo:
 embedded:
 filename:
 local_artwork:
+web:
 tmdb:
   api_key: !secret tmdb_key
   base_url: http://api.themoviedb.org:{PORTS["tmdb"]}/3
@@ -233,10 +234,9 @@ async def settle(hub: Hub) -> None:
 
 
 async def run(folder: Path, measured: Path) -> dict[str, Any]:
-    media = folder / "media"
     seed_measurements(measured, folder / "data")  # as a box that measured itself before
-    build_media(media)
-    config = write_config(folder / "config", config_yaml(folder, media))
+    build_media(folder / "media")
+    config = write_config(folder / "config", config_yaml(folder, folder / "media"))
     (config / "secrets.yaml").write_text(f"tmdb_key: {fakes.API_KEY}\n", encoding="utf-8")
     warnings = Warnings()
     logging.getLogger("hearth").addHandler(warnings)
@@ -267,6 +267,7 @@ async def run(folder: Path, measured: Path) -> dict[str, Any]:
             result["first"] = await asyncio.to_thread(items_blocking, db)
             matrix = result["first"]["movie:The Matrix"]["id"]
             heat = result["first"]["movie:Heat"]["id"]
+            result["screens"] = await screens.take(url, result["first"])
             await fix_matches(http, url, matrix, heat, result)
             before = len(service.seen["tmdb"].requests)
             hub.scans.request_all()
