@@ -73,6 +73,8 @@ class TmdbEnricher:
     async def search(
         self, item_kind: str, title: str, year: int | None
     ) -> Sequence[MatchCandidate]:
+        if item_kind not in _SEARCH:  # a season or an episode follows its show's match
+            return []
         kind, year_param, name, original, date = _SEARCH[item_kind]
         params = {"query": title, "include_adult": "false"}
         if year is not None:
@@ -108,6 +110,8 @@ class TmdbEnricher:
             if results:
                 return str(results[0]["id"]), 1.0
         found = await self.search(request.item_kind, request.title, request.year)
+        if not found and request.year is not None:  # a wrong year on disk: ask without it
+            found = await self.search(request.item_kind, request.title, None)
         return (found[0].match_id, found[0].confidence) if found else None
 
     async def enrich(self, request: EnrichmentRequest) -> EnrichmentResult | None:
