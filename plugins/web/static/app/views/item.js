@@ -6,6 +6,7 @@ import { get, has, post } from '../api.js';
 import { children, progressOf } from '../catalog.js';
 import { bytes, clock, h, mount, runtime } from '../dom.js';
 import { addToPlaylist, playlistsAvailable } from './playlists.js';
+import { downloadButton } from './downloads.js';
 import { art, button, dialog, grid, heading, icon, toast } from '../ui.js';
 import { albumPage, artistPage, trackPage } from './music.js';
 import { openViewer } from './photos.js';
@@ -122,6 +123,7 @@ async function playablePage(root, item, signal) {
       icon('▶'), position > 5 ? ` Resume from ${clock(position)}` : ' Play'),
     position > 5 ? h('a.btn', { href: `#/play/${id}?t=0` }, 'Play from start') : null,
     playlistsAvailable() ? button('Add to playlist', () => addToPlaylist([item.id])) : null,
+    downloadButton({ item: item.id }, item.kind),
     has('POST', '/api/items/{id}/stream-url') ? button('Open in VLC…', () => playerLinks(item)) : null,
     fixMatchButton(item));
   const meta = item.metadata || {};
@@ -145,7 +147,8 @@ async function showPage(root, item, signal) {
   mount(root,
     hero(item, h('h1', item.title), metaLine(item), genres(item),
       h('div.actions', fixMatchButton(item)),
-      item.metadata && item.metadata.plot ? h('p.plot', item.metadata.plot) : null),
+      item.metadata && item.metadata.plot ? h('p.plot', item.metadata.plot) : null,
+      h('div.actions', downloadButton({ item: item.id }, item.kind))),
     h('section', h('h2', 'Seasons'), seasons.length ? grid(seasons) : h('p.empty', 'No seasons.')));
   const first = root.querySelector('.grid a');
   if (first) first.dataset.autofocus = '';
@@ -168,6 +171,7 @@ async function seasonPage(root, item, signal) {
     await crumbs(item, signal),
     heading(item.title),
     item.metadata && item.metadata.plot ? h('p.plot', item.metadata.plot) : null,
+    h('div.actions', downloadButton({ item: item.id }, item.kind)),
     rows.length ? h('ol.episodes', rows) : h('p.empty', 'No episodes.'));
   const first = root.querySelector('.episodes a');
   if (first) first.dataset.autofocus = '';

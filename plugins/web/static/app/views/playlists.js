@@ -7,6 +7,7 @@ import { clock, h, mount, plural } from '../dom.js';
 import { go } from '../router.js';
 import { playTracks } from '../audio.js';
 import { art, button, confirmDialog, dialog, field, form, heading, toast } from '../ui.js';
+import { downloadButton } from './downloads.js';
 
 export function playlistsAvailable() {
   return has('GET', '/api/playlists');
@@ -79,6 +80,7 @@ export async function playlistView(root, ctx) {
   mount(root,
     h('div.page-head', title, h('div.head-actions',
       h('button.btn.primary', { type: 'button', 'data-autofocus': true, onclick: () => playPlaylist(playlist) }, 'Play'),
+      downloadButton({ playlist: playlist.id }, playlist.items.some((i) => i.kind !== 'track') ? 'video' : 'track'),
       button('Delete', async () => {
         if (await confirmDialog('Delete playlist?', `“${playlist.name}” will be deleted. The items stay in your library.`, 'Delete')) {
           await del(`/api/playlists/${id}`);
