@@ -11,7 +11,9 @@ never the thousands of ISO 639-3 codes, because those collide with ordinary word
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 # Tags that say "no particular language": treated as no hint rather than as a language.
 _NO_LANGUAGE = frozenset({"", "und", "unk", "unknown", "zxx", "none", "xx"})
@@ -63,15 +65,34 @@ def normalize_language(tag: str) -> str | None:
         # IETF tags (`pt-BR`, `zh-Hans`, `es-419`): the primary subtag carries the language.
         primary = token.split("-", 1)[0]
         return normalize_language(primary) if len(primary) in (2, 3) else None
-    # babelfish's tables cost ~3 MB: loaded by the first tag that needs them, not by the server
-    import babelfish  # type: ignore[import-untyped]
-
+    tables = _tables()
     converters = {2: ("alpha2",), 3: ("alpha3b", "alpha3t")}.get(len(token), ("name",))
     for converter in converters:
-        code = token.capitalize() if converter == "name" else token
-        try:
-            language = babelfish.Language.fromcode(code, converter)
-            return str(language.alpha3b)
-        except (ValueError, KeyError, babelfish.Error):
-            continue
+        # names are matched ignoring case, as babelfish's name converter does
+        code = token.capitalize().lower() if converter == "name" else token
+        if code in tables[converter]:
+            return tables[converter][code]
     return None
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, dict[str, str]]:
+    """alpha2, alpha3b, alpha3t and (lower-case) name -> ISO 639-2/B, read from babelfish's copy
+    of the ISO 639-3 table without importing babelfish: its 7,900 language tuples and converters
+    stay in a server's memory for good (~7 MB), for the few hundred codes that have a 639-2/B.
+    Same answers as `babelfish.Language.fromcode(code, converter).alpha3b`: a code whose
+    language has no 639-2/B code answers nothing, and of two languages with one name the last
+    in the table wins."""
+    spec = importlib.util.find_spec("babelfish")  # finds the package without running it
+    assert spec is not None and spec.submodule_search_locations is not None
+    table = Path(next(iter(spec.submodule_search_locations))) / "data" / "iso-639-3.tab"
+    rows = [line.split("\t") for line in table.read_text("utf-8").splitlines()[1:]]
+    # columns: Id (639-3), Part2B, Part2T, Part1 (alpha2), Scope, Language_Type, Ref_Name
+    to_b = {row[0]: row[1] for row in rows if row[1]}
+    columns = {"alpha3b": 1, "alpha3t": 2, "alpha2": 3, "name": 6}
+    tables: dict[str, dict[str, str]] = {}
+    for converter, column in columns.items():
+        key = str.lower if converter == "name" else str
+        by_symbol = {key(row[column]): row[0] for row in rows if row[column]}
+        tables[converter] = {s: to_b[a3] for s, a3 in by_symbol.items() if a3 in to_b}
+    return tables
