@@ -171,6 +171,7 @@ class EnrichmentQueue:
         try:
             for library_id in sorted(libraries):
                 for kind in enricher.item_kinds:
+                    await self._wait_for_scans()  # a scan that began meanwhile goes first
                     subjects = await self._catalog.read(
                         partial(subjects_blocking, library_id=library_id, provider=name, kind=kind)
                     )
