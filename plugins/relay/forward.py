@@ -15,6 +15,7 @@ private folder).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import ssl
@@ -29,6 +30,9 @@ from plugins.relay.tls_alpn import asks_for_validation
 
 HEADER_SECONDS = 10.0  # HAProxy sends its header at once; a connection that does not is dropped
 MAX_RECORD, TLS_HANDSHAKE = 5 + 16384, 0x16
+# ssh reads a channel 16 KiB at a time; a Unix socket's default 208 KiB send buffer woke the
+# HTTPS server to write again every few of those (measured: bench/relay.py, home CPU s/GB)
+SEND_BUFFER = 4 << 20
 PEEK_PAUSE = 0.005  # only while a CA checks, and only for a ClientHello split in transit
 
 
@@ -138,6 +142,8 @@ class ForwardListener:
         traffic.connections += 1
         traffic.open += 1
         traffic.carried(header.length, 0)
+        with contextlib.suppress(OSError):  # the kernel caps it at net.core.wmem_max
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         try:
             await self._tunnel.adopt(conn, header.client, traffic, context)
         except (OSError, ssl.SSLError, TimeoutError):
