@@ -97,6 +97,20 @@ class ResponseCache:
         except (OSError, ValueError):
             return None
 
+    def prune_blocking(self) -> int:
+        """Delete answers past their age (and leftovers of interrupted writes); returns how
+        many files went. A plugin runs it once at setup, so the folder cannot grow forever."""
+        removed = 0
+        now = time.time()
+        for path in self.folder.glob("*/*"):
+            try:
+                if now - path.stat().st_mtime > self.max_age:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
     def put_blocking(self, key: str, value: Any) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,16 +128,21 @@ def _normal(title: str) -> str:
     return re.sub(r"[\W_]+", " ", title.casefold()).strip()
 
 
+def _similarity(first: str, second: str) -> float:
+    """Letters and whole words alike: 'The Matrix' and 'Heat' share letters, not words."""
+    letters = difflib.SequenceMatcher(None, first, second).ratio()
+    words_a, words_b = set(first.split()), set(second.split())
+    words = len(words_a & words_b) / max(len(words_a), len(words_b), 1)
+    return (letters + words) / 2
+
+
 def title_confidence(
     wanted: str, wanted_year: int | None, titles: Iterable[str], year: int | None
 ) -> float:
     """How sure a candidate is (0 to 1): the closest of its titles to the one wanted, lowered
     when the years differ (by one: a release date in another country; more: another film)."""
     target = _normal(wanted)
-    similarity = max(
-        (difflib.SequenceMatcher(None, target, _normal(t)).ratio() for t in titles if t),
-        default=0.0,
-    )
+    similarity = max((_similarity(target, _normal(t)) for t in titles if t), default=0.0)
     if wanted_year is None or year is None or wanted_year == year:
         return round(similarity, 3)
     return round(similarity * (0.85 if abs(wanted_year - year) == 1 else 0.5), 3)

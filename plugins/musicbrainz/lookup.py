@@ -61,6 +61,7 @@ class MusicBrainzEnricher:
         agent = f"Hearth/{__version__} ( {config.contact} )"
         headers = {"User-Agent": agent, "Accept": "application/json"}
         cache = ResponseCache(ctx.data_dir / "cache", CACHE_SECONDS)
+        ctx.create_task(ctx.run_blocking(cache.prune_blocking), "prune-cache")
         limiter = RateLimiter(config.interval)
         self._client = ProviderClient(ctx.http, cache=cache, limiter=limiter, headers=headers)
         self._covers = ProviderClient(ctx.http, headers={"User-Agent": agent})

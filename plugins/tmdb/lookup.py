@@ -61,6 +61,7 @@ class TmdbEnricher:
         headers = {"Authorization": f"Bearer {key}"} if key.startswith("eyJ") else {}
         headers["Accept"] = "application/json"
         cache = ResponseCache(ctx.data_dir / "cache", CACHE_SECONDS)
+        ctx.create_task(ctx.run_blocking(cache.prune_blocking), "prune-cache")
         self._client = ProviderClient(ctx.http, cache=cache, headers=headers)
         self._images = ProviderClient(ctx.http)
 
