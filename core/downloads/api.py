@@ -120,11 +120,14 @@ class Downloads:
             "size": item.size,
             "error": None,
         }
-        if held.quality != "original":
+        # a copy already stored on the device is not made again just to be listed
+        if held.quality != "original" and held.stored_at is None:
             job = await self._copy_job(principal, item.id, held.quality)
             record.update(state=job.state, progress=round(job.progress, 3), error=job.error)
             ready = job.state == "ready"
             record["size"] = (await asyncio.to_thread(job.target.stat)).st_size if ready else None
+        elif held.quality != "original":
+            record["size"] = None  # the copy's size is the device's to know now
         return record
 
     async def _records(self, principal: Principal, public_id: str | None) -> list[dict[str, Any]]:

@@ -28,6 +28,9 @@ def films(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("download-films")
     make_film(base / "Movies/Tall Film (2020)/Tall Film (2020).mp4", 6, size=(1280, 720))
     make_film(base / "Kids/Small Film (2019)/Small Film (2019).mkv", 4)
+    for number, title in ((2, "Two"), (1, "One")):
+        episode = f"TV/Quiet Show (2021)/Season 01/Quiet Show - S01E0{number} - {title}.mp4"
+        make_film(base / episode, 2)
     (base / "Movies/Tall Film (2020)/movie.nfo").write_text(
         "<movie><title>Tall Film</title><mpaa>PG-13</mpaa></movie>"
     )
@@ -39,7 +42,8 @@ async def server(start_server: StartServer, films: Path) -> AsyncIterator[Runnin
     running = await start_server(
         "folders:\n  watch: false\n  libraries:\n"
         f"    - {{name: Movies, kind: movies, paths: ['{films}/Movies']}}\n"
-        f"    - {{name: Kids, kind: movies, paths: ['{films}/Kids']}}\nnfo:\n"
+        f"    - {{name: Kids, kind: movies, paths: ['{films}/Kids']}}\n"
+        f"    - {{name: TV, kind: shows, paths: ['{films}/TV']}}\nnfo:\n"
     )
     await settle(running)
     yield running
@@ -115,6 +119,8 @@ async def test_phone_sized_copy_is_h264_aac_moov_first_and_resumes_by_range(
     # stored on the device: nobody else waits for the copy, so it is deleted
     await call(server.session, "POST", f"{url}/{download['id']}/stored", 200)
     assert not any(maker.folder.iterdir())
+    listed = await call(server.session, "GET", f"{url}/{download['id']}", 200)
+    assert listed["stored"] and not maker.jobs()  # listing it does not make it again
 
 
 async def test_a_member_without_the_grant_gets_404_at_download_time(
@@ -182,3 +188,31 @@ async def test_a_revoked_session_gets_401_on_its_check_and_its_downloads_are_for
         lambda db: db.execute("SELECT count(*) FROM downloads").fetchone()[0]
     )
     assert left == 0
+
+
+async def test_a_season_or_a_playlist_is_downloaded_as_its_items_in_order(
+    server: RunningServer,
+) -> None:
+    found = await ids(server)
+    seasons = (await server.get_json("/api/items?kind=season"))["items"]
+    season = seasons[0]["id"]  # type: ignore[index]
+    url = f"{server.url}/api/downloads"
+    asked = await call(server.session, "POST", url, 200, json={"item": season, "quality": "720p"})
+    assert [(d["title"], d["quality"]) for d in asked["downloads"]] == [
+        ("One", "720p"),
+        ("Two", "720p"),
+    ]
+    again = await call(server.session, "POST", url, 200, json={"item": season, "quality": "720p"})
+    assert [d["id"] for d in again["downloads"]] == [d["id"] for d in asked["downloads"]]
+    films = [found["Small Film"], found["Tall Film"]]
+    made = await call(
+        server.session,
+        "POST",
+        f"{server.url}/api/playlists",
+        201,
+        json={"name": "Trip", "items": films},
+    )
+    listed = await call(server.session, "POST", url, 200, json={"playlist": made["id"]})
+    assert [d["title"] for d in listed["downloads"]] == ["Small Film", "Tall Film"]
+    mine = (await call(server.session, "GET", url, 200))["downloads"]
+    assert len(mine) == 4
