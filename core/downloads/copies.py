@@ -93,7 +93,9 @@ class CopyMaker:
         """The job for this copy: finished already, under way, or queued now."""
         job = self._jobs.get(name)
         target = self.folder / name
-        if job is not None and job.state != "failed" and (job.state != "ready" or target.exists()):
+        # a failed copy stays failed (the app says so) until the original changes or the
+        # server restarts, rather than running ffmpeg again at every listing
+        if job is not None and (job.state != "ready" or target.exists()):
             return job
         job = CopyJob(name, source, target, quality, duration)
         self._jobs[name] = job

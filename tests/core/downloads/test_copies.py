@@ -68,3 +68,19 @@ async def test_a_copy_waits_for_room_pauses_for_live_streams_then_finishes(
         assert list((tmp_path / "downloads").iterdir()) == [] and maker.jobs() == []
     finally:
         await maker.close()
+
+
+async def test_a_copy_that_cannot_be_made_says_why_and_is_not_tried_again_at_each_ask(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "Broken (2020).mp4"
+    broken.write_bytes(b"not a film at all" * 100)
+    maker = CopyMaker(FFMPEG, tmp_path / "downloads", TranscodeCapacity(1.0), "ultrafast")
+    try:
+        job = maker.want("broken~720p~1-1.mp4", broken, "720p", 10.0)
+        await job.done.wait()
+        assert job.state == "failed" and job.error
+        assert maker.want("broken~720p~1-1.mp4", broken, "720p", 10.0) is job
+        assert list((tmp_path / "downloads").iterdir()) == []  # no half-made file is left
+    finally:
+        await maker.close()
