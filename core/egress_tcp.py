@@ -149,7 +149,7 @@ def kernel_counts(transport: asyncio.BaseTransport | None) -> tuple[int, int]:
     if len(info) < _TCP_INFO_SIZE:  # a kernel older than 4.1 has no byte counts
         return 0, 0
     acked, received = struct.unpack_from("=QQ", info, _BYTES_ACKED)
-    return int(acked), int(received)
+    return max(0, int(acked) - 1), int(received)  # the SYN counts as one acknowledged byte
 
 
 async def open_tcp(
