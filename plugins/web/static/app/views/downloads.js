@@ -103,7 +103,9 @@ export async function offlinePlayerView(root, ctx) {
     video.pause();
     URL.revokeObjectURL(url);
   });
-  mount(root, h('div.player.offline-player', video,
+  mount(root, h('div.player.offline-player',
+    h('div.player-top', h('a.btn.ghost', { href: '#/downloads' }, '← Downloads'), h('h1', record.title)),
+    video,
     h('p.player-status', `${record.title} · from this device${record.duration ? ` · ${clock(record.duration)}` : ''}`)));
   video.play().catch(() => {}); // a browser that wants a tap first shows its own play button
 }
