@@ -216,3 +216,17 @@ async def test_a_season_or_a_playlist_is_downloaded_as_its_items_in_order(
     assert [d["title"] for d in listed["downloads"]] == ["Small Film", "Tall Film"]
     mine = (await call(server.session, "GET", url, 200))["downloads"]
     assert len(mine) == 4
+
+
+async def test_a_revoked_device_key_loses_its_downloads_too(server: RunningServer) -> None:
+    found = await ids(server)
+    url = f"{server.url}/api/downloads"
+    body = {"name": "Tablet", "scope": "full"}
+    key = await call(server.session, "POST", f"{server.url}/api/auth/keys", 201, json=body)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key['key']}"}) as tablet:
+        held = await call(tablet, "POST", url, 200, json={"item": found["Small Film"]})
+        mine = (await call(server.session, "GET", url, 200))["downloads"]
+        assert mine == []  # held by the tablet, not by the owner's other sign-ins
+        await call(server.session, "DELETE", f"{server.url}/api/auth/sessions/{key['id']}", 200)
+        check = f"{url}/check?ids={held['downloads'][0]['id']}"
+        assert (await call(tablet, "GET", check, 401))["error"]["code"] == "unauthorized"
