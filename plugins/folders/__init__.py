@@ -9,6 +9,7 @@ source; inotify and a periodic rescan keep the catalog current. A library's `fol
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -17,6 +18,7 @@ import voluptuous as vol
 
 from core.configuration import validators as cv
 from core.context import PluginContext
+from core.events import HubStarted
 from core.kinds import LIBRARY_KINDS
 from core.library.roots import DEFAULT_FOLLOW, FOLLOW_SYMLINKS
 from plugins.folders.advice import advise
@@ -98,12 +100,20 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
         if not ctx.live:
             continue
         if config.watch:
-            ctx.create_task(
-                watch_folders(list(library.paths), partial(ctx.request_scan, source)),
-                f"watch-{library.name}",
-            )
+            watch = partial(watch_folders, list(library.paths), partial(ctx.request_scan, source))
+            ctx.create_task(_once_serving(ctx, watch), f"watch-{library.name}")
         if config.rescan_hours > 0:
             ctx.create_task(_periodic(ctx, source, config.rescan_hours), f"rescan-{library.name}")
+
+
+async def _once_serving(ctx: PluginContext, start: Callable[[], Awaitable[None]]) -> None:
+    """Start once the server answers: watchfiles sets inotify up over the whole tree with the
+    interpreter held (seconds for 100k files on a Pi), which would delay the first answer."""
+    if not ctx.http_port:  # not yet serving (a plugin set up again later finds it serving)
+        serving = asyncio.Event()
+        ctx.subscribe(HubStarted, lambda _event: serving.set())
+        await serving.wait()
+    await start()
 
 
 async def _periodic(ctx: PluginContext, source: LocalFolderSource, hours: float) -> None:

@@ -12,10 +12,12 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-
-import watchfiles
+from typing import TYPE_CHECKING
 
 from core.media.classify import is_ignored_directory
+
+if TYPE_CHECKING:  # watchfiles brings anyio: imported to watch, not to check the configuration
+    import watchfiles
 
 _LOGGER = logging.getLogger("hearth.folders")
 RequestScan = Callable[[list[str] | None], None]
@@ -41,6 +43,8 @@ def changed_folders(changes: set[tuple[watchfiles.Change, str]], roots: list[Pat
 
 async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: int = 800) -> None:
     """Watch until cancelled; a lost watch (folder gone, limit reached) is retried slowly."""
+    import watchfiles
+
     warned = False
     while True:
         present = [root for root in roots if root.is_dir()]

@@ -62,6 +62,7 @@ def test_check_config_of_the_shipped_configuration_imports_nothing_of_the_server
     shutil.copytree(ROOT / "config", tmp_path / "config")
     loaded = _modules_after(["check-config", "-c", str(tmp_path / "config")], tmp_path)
     assert loaded.isdisjoint(SERVER_MODULES), loaded & set(SERVER_MODULES)
+    assert "watchfiles" not in loaded  # the folder watcher's, imported to watch
     assert {"plugins.dlna", "plugins.web", "plugins.folders"} <= loaded  # it did check them
 
 
