@@ -197,18 +197,23 @@ def parse_object_id(text: str) -> ObjectRef | None:
 
 
 def art_kinds(kind: str) -> tuple[str, ...]:
-    """Which artwork stands for an item of this kind, in order of preference."""
-    if kind in ("track", "album", "artist", "photo"):
+    """Which artwork stands for an item of this kind, in order of preference: an episode or a
+    home video is best shown by its own still (a thumb), a film or a show by its poster."""
+    if kind in ("track", "album", "artist", "photo", "episode", "video"):
         return ("thumb", "poster")
     return ("poster", "thumb")
 
 
 def pick_art(kind: str, metadatas: list[str | None]) -> tuple[str, str] | None:
-    """(artwork kind, reference) from the item's metadata, else its parent's or grandparent's."""
-    parsed = [json.loads(text) for text in metadatas if text and '"artwork"' in text]
-    for art_kind in art_kinds(kind):
-        for meta in parsed:
-            ref = meta.get("artwork", {}).get(art_kind)
+    """(artwork kind, reference) from the item's own metadata, else its parent's, else its
+    grandparent's: an episode's own still comes before its season's poster, so a TV does not
+    show the same picture for every episode."""
+    for text in metadatas:
+        if not text or '"artwork"' not in text:
+            continue
+        artwork = json.loads(text).get("artwork", {})
+        for art_kind in art_kinds(kind):
+            ref = artwork.get(art_kind)
             if isinstance(ref, str):
                 return art_kind, ref
     return None
