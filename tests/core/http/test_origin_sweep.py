@@ -70,7 +70,10 @@ CLIENT = textwrap.dedent(
                 doc = await response.json()
             rows = []
             for path, methods in doc["paths"].items():
-                url = re.sub(r"\\{[^}]+\\}", "1", path)
+                # every parameter is "1", but a segment's type must be one the route knows
+                url = re.sub(
+                    r"\\{([^}]+)\\}", lambda m: {"ext": "ts"}.get(m.group(1), "1"), path
+                )
                 for method, operation in methods.items():
                     access = operation["x-hearth-access"]
                     row = {"method": method.upper(), "path": path, "access": access}
