@@ -19,6 +19,9 @@ from core.errors import HearthError
 from core.library.artwork import MAX_PIXELS, online_path
 from core.library.fields import ONLINE_PREFIX
 
+PICTURE_URLS = "__pictures__"
+"""In a match's stored fields: the provider's picture URLs per artwork kind (not a metadata
+field, so merging drops it), kept to fetch a picture again when its cached copy is gone."""
 BOX = 1080  # the largest thumbnail size served: nothing bigger is ever shown
 QUALITY = 88
 
@@ -41,6 +44,18 @@ def have_blocking(cache_dir: Path, ref: str) -> bool:
         return path_of(cache_dir, ref).stat().st_size > 0
     except OSError:
         return False
+
+
+def missing_blocking(cache_dir: Path, wanted: list[dict[str, str]]) -> list[dict[str, str]]:
+    """For each {artwork kind: URL}, the ones whose picture is not in the cache."""
+    return [
+        {
+            kind: url
+            for kind, url in urls.items()
+            if not have_blocking(cache_dir, reference_for(url))
+        }
+        for urls in wanted
+    ]
 
 
 def store_blocking(cache_dir: Path, ref: str, data: bytes) -> int:

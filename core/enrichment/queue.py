@@ -24,6 +24,7 @@ from typing import Any
 from core.bus import EventBus
 from core.catalog import Catalog
 from core.enrichment import images
+from core.enrichment.images import PICTURE_URLS
 from core.enrichment.merge import local_part, merge_online
 from core.enrichment.provider_state import IMAGE_WORDS, ProviderState, purpose_of
 from core.enrichment.store import (
@@ -179,6 +180,8 @@ class EnrichmentQueue:
                     due = [s for s in subjects if self._due(s)]
                     if not await self._lookups(name, enricher, state, due, changed):
                         return False
+                    if not await self._restore_pictures(name, enricher, state, subjects):
+                        return False
             return True
         finally:
             for library_id in changed:
@@ -261,6 +264,8 @@ class EnrichmentQueue:
                     art = await self._images(enricher, subject.kind, result.images, state)
                     if art:
                         fields["artwork"] = art
+                    # what was kept, to fetch again if lost (not what was refused or missing)
+                    fields[PICTURE_URLS] = {k: u for k, u in result.images.items() if k in art}
         except asyncio.CancelledError:
             raise
         except Exception as err:  # any fault of the provider: the item and it wait
@@ -305,6 +310,34 @@ class EnrichmentQueue:
             )
         await self.save(name, enricher, subject, outcome, bool(before and before.locked))
         return False
+
+    async def _restore_pictures(
+        self, name: str, enricher: MetadataEnricher, state: ProviderState, subjects: list[Subject]
+    ) -> bool:
+        """Fetch again the pictures of matched items whose cached copy is gone (the thumbnail
+        cache is not in a backup: a restored box has the matches, not the pictures)."""
+        wanted = [
+            (s, s.match.fields[PICTURE_URLS])
+            for s in subjects
+            if s.match and s.match.state == "matched" and s.match.fields.get(PICTURE_URLS)
+        ]
+        if not wanted:
+            return True
+        loop = asyncio.get_running_loop()
+        lost = await loop.run_in_executor(
+            None, images.missing_blocking, self.cache_dir, [urls for _, urls in wanted]
+        )
+        for (subject, _), missing in zip(wanted, lost, strict=True):
+            if not missing:
+                continue
+            try:
+                async with asyncio.timeout(enricher.time_limit):
+                    await self._images(enricher, subject.kind, missing, state)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                return await self._failed(name, enricher, state, subject, err)
+        return True
 
     async def _images(
         self,
