@@ -99,7 +99,7 @@ def main() -> None:
             capture_output=True,
         )
         server = subprocess.Popen(
-            [HEARTH, "run", "-c", str(config)], stderr=subprocess.PIPE, text=True
+            [HEARTH, "run", "--allow-root", "-c", str(config)], stderr=subprocess.PIPE, text=True
         )
         try:
             assert server.stderr is not None

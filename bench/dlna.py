@@ -386,7 +386,7 @@ def hearth(ns: netns.NetNs, work: Path, tree: Path) -> Iterator[float]:
     lines += [f"    - {{name: {n}, kind: {k}, paths: ['{tree / d}']}}" for n, k, _, d in LIBRARIES]
     (config / "configuration.yaml").write_text("\n".join(lines) + "\n")
     began = time.monotonic()
-    command = [*ns.prefix, sys.executable, "-m", "core", "run", "-c", str(config)]
+    command = [*ns.prefix, sys.executable, "-m", "core", "run", "--allow-root", "-c", str(config)]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

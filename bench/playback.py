@@ -323,7 +323,7 @@ def servers(ns: netns.NetNs, work: Path, source: Path) -> Iterator[dict[str, Any
     run = client_runner(ns)
     started: dict[str, Server] = {}
     try:
-        hearth = [str(HEARTH), "run", "-c", str(config)]
+        hearth = [str(HEARTH), "run", "--allow-root", "-c", str(config)]
         started["hearth"] = Server(
             [*ns.prefix, "env", "PYTHONDONTWRITEBYTECODE=1", *hearth], "serving on port"
         )
