@@ -4,21 +4,29 @@ A picture is named after its URL, so the same poster is never fetched twice (not
 a restart, nor by two items sharing it), and stored as a JPEG at most `BOX` pixels on its long
 side in the cache's `online` folder, where `online:<name>` references find it
 (core.library.artwork). It never writes beside the media, never keeps the original bytes and
-never copies EXIF. `store_blocking` blocks: call it through an executor.
+never copies EXIF. `fetch` asks the provider for what is not cached yet; `store_blocking`
+blocks: call it through an executor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import logging
 import os
 import tempfile
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+from core.enrichment.provider_state import IMAGE_WORDS, purpose_of
+from core.enrichment.surface import ImageMissing
 from core.errors import HearthError
+from core.kinds import MetadataEnricher
 from core.library.artwork import MAX_PIXELS, online_path
 from core.library.fields import ONLINE_PREFIX
 
+_LOGGER = logging.getLogger("hearth.enrichment")
 PICTURE_URLS = "__pictures__"
 """In a match's stored fields: the provider's picture URLs per artwork kind (not a metadata
 field, so merging drops it), kept to fetch a picture again when its cached copy is gone."""
@@ -83,3 +91,30 @@ def store_blocking(cache_dir: Path, ref: str, data: bytes) -> int:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target.stat().st_size
+
+
+async def fetch(
+    enricher: MetadataEnricher,
+    cache_dir: Path,
+    item_kind: str,
+    urls: Mapping[str, str],
+    counts: MutableMapping[str, int],
+) -> dict[str, str]:
+    """Each picture once, through the provider's gate: a reference to the cached copy per
+    artwork kind. A picture the provider does not have, or that is not a picture, is left out."""
+    art: dict[str, str] = {}
+    loop = asyncio.get_running_loop()
+    for art_kind, url in urls.items():
+        if art_kind not in IMAGE_WORDS:
+            continue
+        ref = reference_for(url)
+        if not await loop.run_in_executor(None, have_blocking, cache_dir, ref):
+            try:
+                data = await enricher.fetch_image(url, purpose_of(art_kind, item_kind))
+                await loop.run_in_executor(None, store_blocking, cache_dir, ref, data)
+            except (ImageMissing, ImageRejected) as err:
+                _LOGGER.debug("No %s from %s: %s", art_kind, url, err)
+                continue
+            counts["images"] = counts.get("images", 0) + 1
+        art[art_kind] = ref
+    return art

@@ -26,7 +26,7 @@ from core.catalog import Catalog
 from core.enrichment import images
 from core.enrichment.images import PICTURE_URLS
 from core.enrichment.merge import local_part, merge_online
-from core.enrichment.provider_state import IMAGE_WORDS, ProviderState, purpose_of
+from core.enrichment.provider_state import ProviderState
 from core.enrichment.store import (
     Merger,
     Outcome,
@@ -35,7 +35,6 @@ from core.enrichment.store import (
     save_blocking,
     subjects_blocking,
 )
-from core.enrichment.surface import ImageMissing
 from core.events import LibraryChanged, ProvisionAdded, ProvisionRemoved, ScanFinished
 from core.kinds import MetadataEnricher
 from core.library.fields import clean_fields
@@ -261,7 +260,9 @@ class EnrichmentQueue:
                 result = await enricher.enrich(subject.request)
                 fields = clean_fields(dict(result.fields)) if result else {}
                 if result is not None:
-                    art = await self._images(enricher, subject.kind, result.images, state)
+                    art = await images.fetch(
+                        enricher, self.cache_dir, subject.kind, result.images, state.counts
+                    )
                     if art:
                         fields["artwork"] = art
                     # what was kept, to fetch again if lost (not what was refused or missing)
@@ -332,39 +333,14 @@ class EnrichmentQueue:
                 continue
             try:
                 async with asyncio.timeout(enricher.time_limit):
-                    await self._images(enricher, subject.kind, missing, state)
+                    await images.fetch(
+                        enricher, self.cache_dir, subject.kind, missing, state.counts
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 return await self._failed(name, enricher, state, subject, err)
         return True
-
-    async def _images(
-        self,
-        enricher: MetadataEnricher,
-        item_kind: str,
-        urls: dict[str, str] | Any,
-        state: ProviderState,
-    ) -> dict[str, str]:
-        """Each picture once: a reference to the cached copy per artwork kind."""
-        art: dict[str, str] = {}
-        loop = asyncio.get_running_loop()
-        for art_kind, url in urls.items():
-            if art_kind not in IMAGE_WORDS:
-                continue
-            ref = images.reference_for(url)
-            if not await loop.run_in_executor(None, images.have_blocking, self.cache_dir, ref):
-                try:
-                    data = await enricher.fetch_image(url, purpose_of(art_kind, item_kind))
-                    await loop.run_in_executor(
-                        None, images.store_blocking, self.cache_dir, ref, data
-                    )
-                except (ImageMissing, images.ImageRejected) as err:
-                    _LOGGER.debug("No %s from %s: %s", art_kind, url, err)
-                    continue
-                state.counts["images"] += 1
-            art[art_kind] = ref
-        return art
 
     async def save(
         self,
