@@ -6,7 +6,10 @@ people data, configuration and keys with the one of the last backup it wrote (ke
 they differ or that file is gone, then removes the oldest of its own files beyond `keep`
 (never anything else in the folder). Writes are atomic (temporary name, sync, link). A failure
 is logged and shown in /api/health (for admins) until the next backup succeeds; it never stops
-the server. An unchanged night writes nothing at all (SD cards wear out).
+the server. An unchanged night writes nothing at all (SD cards wear out). A folder under a
+place where drives are mounted (/media, /mnt, /run/media) is used only while its drive is
+mounted there: with the drive unplugged the empty mount folder is still there, and a backup
+written into it would land on the SD card (and fill it) instead of on the drive.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from core.http.tls import write_atomically_blocking
 _LOGGER = logging.getLogger("hearth.backup")
 STATE_FILE = "backup-state.json"
 _OURS = re.compile(r"^hearth-(\d{8}-\d{6})(?:-(\d+))?\.backup$")
+# Where drives get mounted; a backup folder below one must be on a mounted drive.
+MOUNT_AREAS: tuple[Path, ...] = (Path("/media"), Path("/mnt"), Path("/run/media"))
 _LEFTOVER = re.compile(r"^\.hearth-\d{8}-\d{6}(?:-\d+)?\.backup\.\d+\.tmp$")
 
 
@@ -126,6 +131,12 @@ class NightlyBackup:
 
     def _write_blocking(self) -> str:
         folder = self._settings.path
+        unmounted = unmounted_drive_blocking(folder)
+        if unmounted is not None:
+            raise OSError(
+                f"{folder} is on the drive meant for {unmounted}, which is not mounted; "
+                "plug it in (nothing was written to the SD card)"
+            )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name, number = f"hearth-{stamp}.backup", 1
         while (folder / name).exists():  # two backups within a second (a test, a clock jump)
@@ -156,3 +167,19 @@ class NightlyBackup:
         for _, _, old in ours[: max(0, len(ours) - self._settings.keep)]:
             old.unlink(missing_ok=True)
             _LOGGER.info("Removed the old backup %s (keeping %d)", old, self._settings.keep)
+
+
+def unmounted_drive_blocking(folder: Path) -> Path | None:
+    """The mount folder `folder` expects a drive at (under /media, /mnt or /run/media) when no
+    drive is mounted anywhere between that area and `folder`; None when it is mounted, or when
+    `folder` is not in such an area."""
+    resolved = folder.resolve()
+    for area in MOUNT_AREAS:
+        if not resolved.is_relative_to(area) or resolved == area:
+            continue
+        below = resolved.relative_to(area).parts
+        candidates = [area.joinpath(*below[: n + 1]) for n in range(len(below))]
+        if any(candidate.is_mount() for candidate in candidates):
+            return None
+        return candidates[0]
+    return None

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.backup.archive import read_backup_blocking
-from core.backup.nightly import STATE_FILE, NightlyBackup, seconds_until
+from core.backup import nightly
+from core.backup.nightly import STATE_FILE, NightlyBackup, Outcome, seconds_until
 from core.catalog import Catalog
 from core.configuration import load_configuration
 from core.configuration.core_schema import BackupConfig
@@ -127,3 +128,31 @@ def test_the_backup_settings_are_checked(tmp_path: Path) -> None:
         "got 'short'",
         "hearth -> backup -> path: expected an absolute path, got 'backups'",
     }
+
+
+@pytest.mark.allow_errors
+async def test_a_backup_folder_on_an_unplugged_drive_is_refused_not_filled_on_the_sd_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = await asyncio.to_thread(make_box, tmp_path)
+    media = tmp_path / "media"  # stands for /media: the drive's mount folder is left empty
+    folder = media / "usb-backup" / "hearth"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(nightly, "MOUNT_AREAS", (media,))
+    catalog = await Catalog.open(box.data)
+    job = NightlyBackup(box.config, box.data, catalog, BackupConfig(folder, PASSPHRASE, 2), FAST)
+    try:
+        outcome = await job.run_once()
+        assert outcome == Outcome(
+            "failed",
+            f"{folder} is on the drive meant for {media / 'usb-backup'}, which is not mounted; "
+            "plug it in (nothing was written to the SD card)",
+        )
+        assert ours(folder) == [] and job.failed
+        # a folder that is itself a mount point (here /proc stands for a mounted drive) is fine
+        monkeypatch.setattr(nightly, "MOUNT_AREAS", (Path("/"),))
+        assert nightly.unmounted_drive_blocking(Path("/proc/self")) is None
+        monkeypatch.setattr(nightly, "MOUNT_AREAS", (media,))
+        assert nightly.unmounted_drive_blocking(tmp_path / "elsewhere") is None
+    finally:
+        await catalog.close()
