@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.backup.archive import read_backup_blocking
 from core.backup import nightly
+from core.backup.archive import read_backup_blocking
 from core.backup.nightly import STATE_FILE, NightlyBackup, Outcome, seconds_until
 from core.catalog import Catalog
 from core.configuration import load_configuration
