@@ -6,6 +6,7 @@ import { clock, h, mount, plural } from '../dom.js';
 import { enqueue, playTracks } from '../audio.js';
 import { addToPlaylist, playlistsAvailable } from './playlists.js';
 import { downloadButton } from './downloads.js';
+import { fixMatchButton } from './fix_match.js';
 import { art, button, grid, heading, icon } from '../ui.js';
 
 export async function artistPage(root, item, signal) {
@@ -39,7 +40,8 @@ export async function albumPage(root, item, signal) {
         h('button.btn.primary', { type: 'button', 'data-autofocus': true, onclick: () => playTracks(tracks) }, icon('▶'), ' Play album'),
         button('Add to queue', () => enqueue(tracks)),
         playlistsAvailable() ? button('Add to playlist', () => addToPlaylist(tracks.map((t) => t.id))) : null,
-        downloadButton({ item: item.id }, item.kind)))),
+        downloadButton({ item: item.id }, item.kind),
+        fixMatchButton(item)))),
     h('table.tracks', h('caption.sr-only', `Tracks of ${item.title}`),
       h('thead', h('tr', h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Title'),
         h('th', { scope: 'col' }, 'Length'), h('th', { scope: 'col' }, h('span.sr-only', 'Queue')))),
