@@ -30,7 +30,9 @@ MiniDLNA 1.3.0 follows `again -> ..` until the path is too long (10k items: ~8 m
 a 434 MB db), which would turn the baseline into a measurement of that bug.
 
 Usage (as root):  .venv/bin/python bench/scan.py [--sizes 10000,100000] [--only minidlna|hearth]
-                  [--repeat N] [--work-dir DIR] [--no-hostile]
+                  [--repeat N] [--work-dir DIR] [--no-hostile] [--settled RUNS [--settle S]]
+--settled prints the settled server's RSS/PSS after a live first scan and after a restart
+(bench/settled.py, on the same generated tree).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import mediagen  # noqa: E402
+from bench import mediagen, settled  # noqa: E402
 from bench.debian import install_without_starting  # noqa: E402
 from tests import netns  # noqa: E402
 
@@ -495,6 +497,9 @@ def bench_size(size: int, args: argparse.Namespace, tools: dict[str, object]) ->
                         f"(PSS {sample.peak_pss / MB:.0f} MB), {sample.indexed} files in its db"
                     )
                 shutil.rmtree(work / f"minidlna-{run}", ignore_errors=True)
+        if args.settled and "hearth" in tools:  # the server's memory once idle (bench/settled.py)
+            print(f"  settled `hearth run` over the {size}-item tree:")
+            settled.run(manifest.root, args.settled, args.settle, None)
     return result
 
 
@@ -599,6 +604,15 @@ def main() -> None:
         action="store_true",
         help="add the directory symlink loop too (MiniDLNA follows it: minutes, 400+ MB db)",
     )
+    parser.add_argument(
+        "--settled",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="also measure a settled `hearth run` RUNS times: after its live first scan and "
+        "after a restart (bench/settled.py)",
+    )
+    parser.add_argument("--settle", type=float, default=30.0, help="seconds to settle (--settled)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
