@@ -26,8 +26,11 @@ function announce() {
   for (const listener of changes) listener();
 }
 
+/** Whether this browser can keep downloads: OPFS with writable files from a page (Chromium,
+ * Firefox 111+, Safari 18+) and IndexedDB. Elsewhere the Download button is not shown. */
 export function offlineSupported() {
-  return Boolean(navigator.storage && navigator.storage.getDirectory && window.indexedDB);
+  return Boolean(navigator.storage && navigator.storage.getDirectory && window.indexedDB
+    && window.FileSystemFileHandle && 'createWritable' in FileSystemFileHandle.prototype);
 }
 
 let opened = null;
