@@ -27,6 +27,8 @@ PRESETS = {"480p": (480, 1_200_000), "720p": (720, 2_500_000), "1080p": (1080, 5
 """Phone sizes: the picture's height at most, and the video bitrate it may peak at."""
 ROOM_EVERY = 2.0  # how often a running copy looks whether live streams need the room
 SUFFIX = ".mp4"
+KEEP_FREE = 500_000_000  # a copy never takes the last of the disk the catalog lives on
+AUDIO_BITRATE = 128_000
 
 
 @dataclass
@@ -55,6 +57,13 @@ def copy_key(name: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 3 else None
 
 
+def largest_size(job: CopyJob) -> int | None:
+    """The most bytes a copy can take (its peak bitrates for its whole length), if known."""
+    if not job.duration:
+        return None
+    return int((PRESETS[job.quality][1] + AUDIO_BITRATE) * job.duration / 8)
+
+
 def ffmpeg_command(ffmpeg: Path, job: CopyJob, preset: str) -> list[str]:
     height, bitrate = PRESETS[job.quality]
     return [
@@ -65,7 +74,7 @@ def ffmpeg_command(ffmpeg: Path, job: CopyJob, preset: str) -> list[str]:
         "-vf", f"scale=-2:'min({height},ih)':flags=bicubic,format=yuv420p",
         "-c:v", "libx264", "-preset", preset, "-crf", "23", "-profile:v", "high",
         "-maxrate", str(bitrate), "-bufsize", str(bitrate * 2),
-        "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+        "-c:a", "aac", "-b:a", str(AUDIO_BITRATE), "-ac", "2",
         "-movflags", "+faststart", "-f", "mp4", "-y", str(job.target) + ".part",
     ]  # fmt: skip
 
@@ -131,6 +140,16 @@ class CopyMaker:
         while not self.room():  # noqa: ASYNC110
             await asyncio.sleep(ROOM_EVERY)
         await asyncio.to_thread(self.folder.mkdir, mode=0o700, parents=True, exist_ok=True)
+        needed = largest_size(job)
+        free = (await asyncio.to_thread(shutil.disk_usage, self.folder)).free
+        if needed is not None and free < needed + KEEP_FREE:
+            job.state = "failed"
+            job.error = (
+                f"The server's disk has too little room for this copy (about "
+                f"{needed / 1e6:.0f} MB, and {KEEP_FREE / 1e6:.0f} MB stay free for the catalog)."
+            )
+            _LOGGER.warning("Not making %s: %s", job.name, job.error)
+            return
         command = ffmpeg_command(self._ffmpeg, job, self._preset)
         nice = shutil.which("nice")
         if nice:  # the lowest CPU priority: a live stream's ffmpeg always goes first

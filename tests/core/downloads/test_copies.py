@@ -84,3 +84,20 @@ async def test_a_copy_that_cannot_be_made_says_why_and_is_not_tried_again_at_eac
         assert list((tmp_path / "downloads").iterdir()) == []  # no half-made file is left
     finally:
         await maker.close()
+
+
+async def test_a_copy_is_not_made_onto_a_disk_without_room_for_it(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(copies, "KEEP_FREE", shutil.disk_usage(tmp_path).free)
+    maker = CopyMaker(FFMPEG, tmp_path / "downloads", TranscodeCapacity(1.0), "ultrafast")
+    try:
+        job = maker.want("film~1080p~1-1.mp4", source, "1080p", 20.0)
+        await job.done.wait()
+        assert job.state == "failed" and maker._current is None
+        assert job.error is not None
+        assert job.error.startswith(
+            "The server's disk has too little room for this copy (about 13 MB, and "
+        )
+    finally:
+        await maker.close()
