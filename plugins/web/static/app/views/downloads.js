@@ -48,6 +48,7 @@ function stateText(d) {
   if (d.state === 'stored') return 'On this device';
   if (d.state === 'downloading') return `Downloading ${d.size ? Math.floor((100 * d.received) / d.size) : 0} %`;
   if (['queued', 'waiting'].includes(d.state)) return d.quality === 'original' ? 'Waiting' : 'Waiting for the server to make it';
+  if (d.state === 'ready') return 'Made; fetching soon';
   if (d.state === 'making') return `The server is making it (${Math.round(100 * (d.progress || 0))} %)`;
   if (d.state === 'paused') return d.error ? `Paused: ${d.error}` : 'Paused';
   return d.state === 'failed' ? 'The server could not make it' : d.state;
