@@ -12,18 +12,22 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
-from core.context import PluginContext
-from core.events import HubStarted
-from core.kinds import LIBRARY_KINDS
-from core.library.roots import DEFAULT_FOLLOW, FOLLOW_SYMLINKS
+from core.plugin_api import (
+    DEFAULT_FOLLOW,
+    FOLLOW_SYMLINKS,
+    LIBRARY_KINDS,
+    HubStarted,
+    PluginContext,
+)
+from core.plugin_api import validators as cv
 from plugins.folders.advice import advise
 from plugins.folders.source import LibraryConfig, LocalFolderSource
-from plugins.folders.watcher import watch_folders
+from plugins.folders.watcher import request_scans, watch_folders
 
 __all__ = ["CONFIG_SCHEMA", "advise", "setup"]  # advise: hearth check-config's warnings
 
@@ -87,6 +91,7 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
     libraries = [await ctx.run_blocking(_prepare_blocking, c) for c in config.libraries]
     # All registered at once, before any scan can start: a scan follows a link into another
     # library's folder only if that library is registered by then.
+    watched: list[tuple[Path, LocalFolderSource]] = []
     for library in libraries:
         source = LocalFolderSource(library)
         missing = source.missing_roots()
@@ -99,11 +104,13 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
         ctx.register_source(source)
         if not ctx.live:
             continue
-        if config.watch:
-            watch = partial(watch_folders, list(library.paths), partial(ctx.request_scan, source))
-            ctx.create_task(_once_serving(ctx, watch), f"watch-{library.name}")
+        watched += [(path, source) for path in library.paths]
         if config.rescan_hours > 0:
             ctx.create_task(_periodic(ctx, source, config.rescan_hours), f"rescan-{library.name}")
+    if watched and config.watch:  # one watcher (one inotify, one thread) for every library
+        request = partial(request_scans, ctx.request_scan, watched)
+        watch = partial(watch_folders, [path for path, _ in watched], request)
+        ctx.create_task(_once_serving(ctx, watch), "watch-folders")
 
 
 async def _once_serving(ctx: PluginContext, start: Callable[[], Awaitable[None]]) -> None:

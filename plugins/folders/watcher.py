@@ -10,17 +10,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from core.media.classify import is_ignored_directory
+from core.plugin_api import is_ignored_directory
 
 if TYPE_CHECKING:  # watchfiles brings anyio: imported to watch, not to check the configuration
     import watchfiles
 
 _LOGGER = logging.getLogger("hearth.folders")
 RequestScan = Callable[[list[str] | None], None]
+S = TypeVar("S")
+ROOT_CHECK_SECONDS = 30.0
+
+
+def request_scans(
+    request: Callable[[S, list[str] | None], None],
+    watched: Sequence[tuple[Path, S]],
+    folders: list[str] | None,
+) -> None:
+    """One watcher serves every library: each changed folder goes to every library whose root
+    holds it (as when each library had its own watcher); None, changes that may have been
+    missed, rescans every library."""
+    sources: list[S] = []
+    for _, source in watched:
+        if not any(source is known for known in sources):
+            sources.append(source)
+    for source in sources:
+        roots = [os.fspath(path) for path, owner in watched if owner is source]
+        if folders is None:
+            request(source, None)
+            continue
+        mine = [f for f in folders if any(f == r or f.startswith(r + os.sep) for r in roots)]
+        if mine:
+            request(source, mine)
 
 
 def changed_folders(changes: set[tuple[watchfiles.Change, str]], roots: list[Path]) -> list[str]:
@@ -49,8 +73,10 @@ async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: in
     while True:
         present = [root for root in roots if root.is_dir()]
         if not present:
-            await asyncio.sleep(30)
+            await asyncio.sleep(ROOT_CHECK_SECONDS)
             continue
+        appeared = asyncio.Event()  # a missing root (a drive mounted later) joins the watch
+        checker = asyncio.create_task(_until_one_appears(roots, present, appeared))
         try:
             async for changes in watchfiles.awatch(
                 *present,
@@ -58,6 +84,7 @@ async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: in
                 step=100,
                 watch_filter=None,
                 ignore_permission_denied=True,
+                stop_event=appeared,
             ):
                 folders = changed_folders(changes, present)
                 if folders:
@@ -75,4 +102,19 @@ async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: in
                 )
                 warned = True
             request(None)  # what changed while we were blind
-        await asyncio.sleep(5)
+        finally:
+            checker.cancel()
+        if not appeared.is_set():
+            await asyncio.sleep(5)
+
+
+async def _until_one_appears(
+    roots: list[Path], present: list[Path], appeared: asyncio.Event
+) -> None:
+    """Set `appeared` once a root that was missing is a folder again (checked every 30 s)."""
+    missing = [root for root in roots if root not in present]
+    while missing:
+        await asyncio.sleep(ROOT_CHECK_SECONDS)
+        if any(root.is_dir() for root in missing):
+            appeared.set()
+            return
