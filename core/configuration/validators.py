@@ -138,3 +138,9 @@ def ensure_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def no_options(build: Callable[[], Any]) -> vol.Schema:
+    """The one spelling of a block that takes no options: empty or absent (`web:`), then
+    `build()`; any key is "not an option here"."""
+    return vol.Schema(vol.All(lambda value: {} if value is None else value, {}, lambda _: build()))

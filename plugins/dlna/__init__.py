@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import platform
 
-from core import __version__
-from core.context import PluginContext
-from core.errors import PluginNotReady
-from core.events import HubStarted, LibraryChanged
+from core.plugin_api import HubStarted, LibraryChanged, PluginContext, PluginNotReady, __version__
 from plugins.dlna.config import CONFIG_SCHEMA, DlnaConfig
 from plugins.dlna.description import DEVICE_TYPE
 from plugins.dlna.scpd import SERVICES

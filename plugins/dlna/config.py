@@ -16,8 +16,8 @@ from typing import Any
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
-from core.people.ratings import LEVELS, limit_rank
+from core.plugin_api import LEVELS, limit_rank
+from core.plugin_api import validators as cv
 
 SSDP_MODES = ("multicast", "off", "unicast")
 

@@ -24,9 +24,14 @@ from typing import Any
 import sqlite_utils
 from aiohttp import web
 
-from core.http.errors import ApiError
-from core.library.artwork import ArtworkError, fitted_jpeg_blocking, thumbnail_blocking
-from core.playback.sendfile import send_file, send_server_file
+from core.plugin_api import (
+    ApiError,
+    ArtworkError,
+    fitted_jpeg_blocking,
+    send_file,
+    send_server_file,
+    thumbnail_blocking,
+)
 from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
 from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
 from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import sqlite_utils
 
-from core.catalog import Catalog
+from core.plugin_api import Catalog
 from plugins.dlna.didl import Filter, item_body
 from plugins.dlna.fragments import FragmentStore, Stored
 from plugins.dlna.objects import BASE, BY_PK_FROM_SQL, MediaItem, columns_sql, entry_from_row

@@ -16,11 +16,15 @@ from typing import Any
 
 from multidict import MultiDict
 
-from core.playback.constant_rate import constant_rate
-from core.playback.decision import UnplayableError, decide
-from core.playback.hls_api import plan_for_request
-from core.playback.profiles import DeviceProfile, load_profiles
-from core.playback.stream import content_type
+from core.plugin_api import (
+    DeviceProfile,
+    UnplayableError,
+    constant_rate,
+    content_type,
+    decide,
+    load_profiles,
+    plan_for_request,
+)
 
 FLAGS_AV = "01700000000000000000000000000000"  # streaming, background, stalling, DLNA 1.5
 FLAGS_IMAGE = "00F00000000000000000000000000000"  # interactive, background, stalling, DLNA 1.5

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core import __version__
-from core.http.errors import ApiError
-from core.http.routes import HandlerFn, RouteSpec
+from core.plugin_api import ApiError, HandlerFn, RouteSpec, __version__
 from plugins.dlna.control import DlnaControl
 from plugins.dlna.description import DeviceInfo, description_xml, draw_icons_blocking
 from plugins.dlna.media import DlnaMedia

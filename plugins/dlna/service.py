@@ -23,10 +23,7 @@ import sqlite_utils
 from aiohttp import web
 from yarl import URL
 
-from core.context import PluginContext
-from core.events import LibraryChanged
-from core.http.errors import ApiError
-from core.people.access import lan_principal_blocking
+from core.plugin_api import ApiError, LibraryChanged, PluginContext, lan_principal_blocking
 from plugins.dlna.config import DlnaConfig
 from plugins.dlna.events import Eventing
 from plugins.dlna.folders import FolderIndex, build_index_blocking, subtitles_blocking

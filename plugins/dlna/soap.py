@@ -17,7 +17,7 @@ import defusedxml
 from aiohttp import web
 from defusedxml import ElementTree
 
-from core.http.errors import ApiError
+from core.plugin_api import ApiError
 
 MAX_BODY = 64 * 1024
 MAX_ARGS = 32

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from core.ssdp import SsdpDatagram, SsdpSubscription
+from core.plugin_api import SsdpDatagram, SsdpSubscription
 from plugins.dlna import ssdp
 
 if TYPE_CHECKING:
     import logging
 
-    from core.context import PluginContext
+    from core.plugin_api import PluginContext
 
 MAX_PENDING = 256  # delayed replies waiting, over all sources
 REPLY_MARGIN = 0.5  # seconds kept free at the end of MX for the reply to travel

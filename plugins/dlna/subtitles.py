@@ -11,7 +11,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from core.media.sidecars import find_sidecar_subtitles
+from core.plugin_api import find_sidecar_subtitles
 from plugins.dlna.objects import VIDEO_KINDS, Entry, MediaItem
 
 SubtitleNames = Callable[[int, bytes, bytes], list[str]]

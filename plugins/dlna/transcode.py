@@ -28,15 +28,22 @@ from pathlib import Path
 from aiohttp import web
 from multidict import MultiDict
 
-from core.http.errors import ApiError
-from core.playback.constant_rate import ConstantRate, constant_rate, exact_window
-from core.playback.decision import UnplayableError, decide
-from core.playback.engine import PlaybackEngine
-from core.playback.hls_api import plan_for_request, send_progressive
-from core.playback.plan import PlaybackPlan
-from core.playback.profiles import detect_profile
-from core.playback.seek import stream_start_blocking
-from core.playback.sendfile import RangeNotSatisfiable, byte_range
+from core.plugin_api import (
+    ApiError,
+    ConstantRate,
+    PlaybackEngine,
+    PlaybackPlan,
+    RangeNotSatisfiable,
+    UnplayableError,
+    byte_range,
+    constant_rate,
+    decide,
+    detect_profile,
+    exact_window,
+    plan_for_request,
+    send_progressive,
+    stream_start_blocking,
+)
 from plugins.dlna.media import dlna_headers, item_id_of, library_path, playable_file
 from plugins.dlna.objects import VIDEO_KINDS, MediaItem
 from plugins.dlna.profiles import TRANSCODE, TRANSCODE_BY_TIME

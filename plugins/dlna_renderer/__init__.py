@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from core.context import PluginContext
+from core.plugin_api import PluginContext
 from plugins.dlna_renderer.config import CONFIG_SCHEMA, RendererConfig
 
 __all__ = ["CONFIG_SCHEMA", "setup"]

@@ -12,10 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.http.bodies import json_body, text_field
-from core.http.errors import ApiError
-from core.http.routes import HandlerFn, RouteSpec
-from core.people.middleware import principal_of
+from core.plugin_api import ApiError, HandlerFn, RouteSpec, json_body, principal_of, text_field
 from plugins.dlna_renderer.fleet import RendererFleet
 from plugins.dlna_renderer.player import Player, talking_to
 from plugins.dlna_renderer.renderer import DlnaRenderer

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
+from core.plugin_api import validators as cv
 
 
 @dataclass(frozen=True, slots=True)

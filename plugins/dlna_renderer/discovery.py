@@ -28,8 +28,7 @@ from async_upnp_client.ssdp import SSDP_DISCOVER, decode_ssdp_packet, is_valid_s
 from async_upnp_client.ssdp_listener import SsdpDevice, SsdpDeviceTracker
 from async_upnp_client.utils import CaseInsensitiveDict
 
-from core.network import HomeNetwork
-from core.ssdp import Receiver, SsdpDatagram, SsdpSubscription
+from core.plugin_api import HomeNetwork, Receiver, SsdpDatagram, SsdpSubscription
 from plugins.dlna_renderer.trust import location_refusal, sender_refusal
 
 RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"

@@ -20,7 +20,7 @@ from async_upnp_client.client_factory import UpnpFactory
 from async_upnp_client.exceptions import UpnpError
 from async_upnp_client.profiles.dlna import DmrDevice
 
-from core.context import PluginContext
+from core.plugin_api import PluginContext
 from plugins.dlna_renderer.renderer import DlnaRenderer, RendererInfo, renderer_id
 from plugins.dlna_renderer.requester import EgressRequester
 

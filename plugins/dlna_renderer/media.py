@@ -21,10 +21,7 @@ from xml.sax.saxutils import escape
 
 import sqlite_utils
 
-from core.people.access import Principal
-from core.playback.decision import UnplayableError, decide
-from core.playback.profiles import DeviceProfile
-from core.playback.stream import content_type
+from core.plugin_api import DeviceProfile, Principal, UnplayableError, content_type, decide
 
 CLASSES = {
     "movie": "object.item.videoItem.movie",

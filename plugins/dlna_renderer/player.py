@@ -17,11 +17,15 @@ from collections.abc import Iterator
 from async_upnp_client.exceptions import UpnpActionError, UpnpCommunicationError, UpnpError
 from multidict import CIMultiDict
 
-from core.context import PluginContext
-from core.egress import EgressFailed, EgressRefused
-from core.http.errors import ApiError
-from core.people.access import Principal, lan_principal_blocking
-from core.playback.profiles import detect_profile
+from core.plugin_api import (
+    ApiError,
+    EgressFailed,
+    EgressRefused,
+    PluginContext,
+    Principal,
+    detect_profile,
+    lan_principal_blocking,
+)
 from plugins.dlna_renderer.media import (
     PlayableItem,
     choose_route,

@@ -23,7 +23,7 @@ from async_upnp_client.const import HttpRequest, HttpResponse
 from async_upnp_client.exceptions import UpnpCommunicationError, UpnpConnectionError
 from multidict import CIMultiDict
 
-from core.egress import EgressFailed, EgressRefused, PluginEgress
+from core.plugin_api import EgressFailed, EgressRefused, PluginEgress
 
 MAX_REPLY = 2 * 1024 * 1024  # descriptions and SOAP answers are a few KB
 RETRY_PAUSE = 0.5  # seconds before the one retry of a dropped connection

@@ -17,7 +17,7 @@ import ipaddress
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-from core.network import HomeNetwork, parse_address
+from core.plugin_api import HomeNetwork, parse_address
 
 
 def sender_refusal(home: HomeNetwork, sender: str | None) -> str | None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import voluptuous as vol
-
-from core.context import PluginContext
-from core.kinds import MetadataRequest, MetadataResult
-
-CONFIG_SCHEMA = vol.Schema(vol.All(vol.Any(None, {}), lambda _: EmbeddedConfig()))
+from core.plugin_api import MetadataRequest, MetadataResult, PluginContext, no_options
 
 
 @dataclass(frozen=True)
 class EmbeddedConfig:
     """No options."""
+
+
+CONFIG_SCHEMA = no_options(EmbeddedConfig)
 
 
 class EmbeddedTagProvider:

@@ -11,17 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import voluptuous as vol
-
-from core.context import PluginContext
-from core.kinds import MetadataRequest, MetadataResult
-
-CONFIG_SCHEMA = vol.Schema(vol.All(vol.Any(None, {}), lambda _: FilenameConfig()))
+from core.plugin_api import MetadataRequest, MetadataResult, PluginContext, no_options
 
 
 @dataclass(frozen=True)
 class FilenameConfig:
     """No options: names are what they are."""
+
+
+CONFIG_SCHEMA = no_options(FilenameConfig)
 
 
 class FilenameProvider:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.configuration.advice import Advice, folder_advice
+from core.plugin_api import Advice, folder_advice
 
 if TYPE_CHECKING:
     from plugins.folders import FoldersConfig

@@ -12,9 +12,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.kinds import FileRecord, LibraryInfo, WalkProblem
-from core.library.roots import DEFAULT_FOLLOW, LibraryRoots
-from core.scan.walk import walk_tree_blocking
+from core.plugin_api import (
+    DEFAULT_FOLLOW,
+    FileRecord,
+    LibraryInfo,
+    LibraryRoots,
+    WalkProblem,
+    walk_tree_blocking,
+)
 
 
 @dataclass(frozen=True)

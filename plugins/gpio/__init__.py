@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from core.context import PluginContext
-from core.errors import PluginSetupError
+from core.plugin_api import PluginContext, PluginSetupError
 from hardware.gpio import NO_GPIO, GpioError, PushButton, StatusLed, gpio_unavailable_blocking
 from plugins.gpio.button import ButtonActions, ButtonGestures
 from plugins.gpio.config import CONFIG_SCHEMA, GpioConfig

@@ -23,8 +23,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from core.context import PluginContext
-from core.events import DriveEjected
+from core.plugin_api import DriveEjected, PluginContext
 from plugins.gpio.light import StatusLight
 from plugins.gpio.system import SystemActions
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
+from core.plugin_api import validators as cv
 
 PIN = cv.integer(0, 27, "expected a BCM pin number from 0 to 27")
 

@@ -27,13 +27,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.context import PluginContext
-from core.events import (
+from core.plugin_api import (
     DriveEjected,
     HubStarted,
     HubStopping,
     PlaybackStarted,
     PlaybackStopped,
+    PluginContext,
     PluginStateChanged,
     ScanStarted,
 )

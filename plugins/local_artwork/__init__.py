@@ -12,12 +12,9 @@ from dataclasses import dataclass
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
-from core.context import PluginContext
-from core.kinds import MetadataRequest, MetadataResult
-from core.library.fields import clean_fields
-
-from .finder import ArtworkFinder, FolderIndex
+from core.plugin_api import MetadataRequest, MetadataResult, PluginContext, clean_fields
+from core.plugin_api import validators as cv
+from plugins.local_artwork.finder import ArtworkFinder, FolderIndex
 
 
 @dataclass(frozen=True, slots=True)

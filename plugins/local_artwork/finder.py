@@ -27,10 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.kinds import MetadataRequest
-from core.library.fields import EMBEDDED_PREFIX
-from core.library.roots import LibraryRoots
-from core.media.classify import AUDIO_EXTENSIONS
+from core.plugin_api import AUDIO_EXTENSIONS, EMBEDDED_PREFIX, LibraryRoots, MetadataRequest
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tbn")
 """In order of preference when `poster.jpg` and `poster.png` both exist."""
@@ -233,7 +230,7 @@ class ArtworkFinder:
         return found
 
     def _has_cover_blocking(self, track: Path) -> bool:
-        from core.media.probe import ProbeError, extract_cover_blocking  # PyAV only when needed
+        from core.plugin_api import ProbeError, extract_cover_blocking  # PyAV only when needed
 
         try:
             return extract_cover_blocking(track) is not None

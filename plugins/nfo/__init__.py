@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import voluptuous as vol
-
-from core.context import PluginContext
-from core.kinds import MetadataRequest, MetadataResult
-
-from .reader import NfoReader
+from core.plugin_api import MetadataRequest, MetadataResult, PluginContext, no_options
+from plugins.nfo.reader import NfoReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +20,7 @@ class NfoConfig:
     """No options: listing `nfo:` in the configuration is the whole choice."""
 
 
-CONFIG_SCHEMA = vol.Schema(
-    vol.All(lambda value: {} if value is None else value, {}, lambda _: NfoConfig())
-)
+CONFIG_SCHEMA = no_options(NfoConfig)
 
 
 class NfoProvider:

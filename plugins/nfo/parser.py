@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from core.library.fields import clean_fields
-
-from .document import load_document
+from core.plugin_api import clean_fields
+from plugins.nfo.document import load_document
 
 ROOTS: dict[str, tuple[str, ...]] = {
     "movie": ("movie",),

@@ -19,10 +19,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from core.kinds import MetadataRequest
-
-from .document import NfoError
-from .parser import ROOTS, parse_nfo
+from core.plugin_api import MetadataRequest
+from plugins.nfo.document import NfoError
+from plugins.nfo.parser import ROOTS, parse_nfo
 
 MAX_NFO_BYTES = 1024 * 1024
 """Real nfo files are a few kilobytes; anything over a mebibyte is not an nfo worth parsing."""

@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import shutil
 
-from core.context import PluginContext
-from core.errors import PluginSetupError
-from core.events import HubStarted
-from core.http.tls import TlsError
-from core.relay_identity import IdentityError
+from core.plugin_api import HubStarted, IdentityError, PluginContext, PluginSetupError, TlsError
 from plugins.relay.config import CONFIG_SCHEMA, RelayConfig
 
 __all__ = ["CONFIG_SCHEMA", "setup"]

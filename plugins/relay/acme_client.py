@@ -28,7 +28,7 @@ from josepy.errors import DeserializationError
 from josepy.jwa import ES256
 from josepy.jwk import JWKEC
 
-from core.egress import EgressResponse, PluginEgress
+from core.plugin_api import EgressResponse, PluginEgress
 
 M = TypeVar("M", messages.Directory, messages.Order, messages.Authorization)
 TLS_ALPN_01 = "tls-alpn-01"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from josepy.jwk import JWKEC
 
-from core.http.tls import TlsError, write_atomically_blocking
+from core.plugin_api import TlsError, write_atomically_blocking
 from plugins.relay.tls_alpn import issued_context_blocking
 
 RENEW_FRACTION = 2 / 3

@@ -10,7 +10,7 @@ import io
 
 from aiohttp import web
 
-from core.http.routes import RouteSpec
+from core.plugin_api import RouteSpec
 
 
 def qr_svg(text: str) -> bytes:

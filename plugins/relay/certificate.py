@@ -27,8 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from core.egress import EgressError, PluginEgress
-from core.http.tls import TlsError
+from core.plugin_api import EgressError, PluginEgress, TlsError
 from plugins.relay.acme_client import AcmeClient, AcmeError
 from plugins.relay.acme_files import (
     Held,

@@ -27,7 +27,7 @@ from typing import Any
 import voluptuous as vol
 from yarl import URL
 
-from core.configuration import validators as cv
+from core.plugin_api import validators as cv
 
 DEFAULT_USER = "hearth-relay"
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"

@@ -15,7 +15,7 @@ import os
 import socket
 from pathlib import Path
 
-from core.egress import EgressError, PluginEgress
+from core.plugin_api import EgressError, PluginEgress
 
 PURPOSE = "remote access: the SSH link to the relay"
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.http.tunnel import TunnelSocket
+from core.plugin_api import TunnelSocket
 from plugins.relay.proxy_header import FIXED, ProxyHeader, ProxyHeaderError, parse_proxy_header
 from plugins.relay.tls_alpn import asks_for_validation
 

@@ -29,9 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.egress import EgressError, EgressRefused, PluginEgress
-from core.http.tunnel import TunnelSocket
-from core.relay_identity import BoxIdentity
+from core.plugin_api import BoxIdentity, EgressError, EgressRefused, PluginEgress, TunnelSocket
 from plugins.relay.config import RelayConfig
 from plugins.relay.dialer import GateDialer
 from plugins.relay.forward import ForwardListener, Traffic

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from core.http.tls import Certificate, server_context_blocking
+from core.plugin_api import Certificate, server_context_blocking
 
 ACME_TLS_ALPN = "acme-tls/1"
 ACME_IDENTIFIER = ObjectIdentifier("1.3.6.1.5.5.7.1.31")  # id-pe-acmeIdentifier

@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import voluptuous as vol
-
-from core.context import PluginContext
-from core.events import LibraryChanged
+from core.plugin_api import LibraryChanged, PluginContext, no_options
 from plugins.subsonic import (
     annotation,
     bookmarks,
@@ -41,7 +38,8 @@ class SubsonicConfig:
     """No options yet: `subsonic:` alone turns the API on."""
 
 
-CONFIG_SCHEMA = vol.Schema(vol.All(vol.Any(None, {}), lambda _: SubsonicConfig()))
+CONFIG_SCHEMA = no_options(SubsonicConfig)
+
 
 # each endpoint module's `register(endpoints)`; add a module here to serve its endpoints
 ENDPOINT_MODULES: tuple[Callable[[Endpoints], None], ...] = (

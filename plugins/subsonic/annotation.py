@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 import sqlite_utils
 
-from core.people.access import Principal
-from core.people.watch import (
+from core.plugin_api import (
+    Principal,
     Report,
     history_paused_blocking,
     playable_item_blocking,

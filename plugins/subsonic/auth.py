@@ -21,14 +21,21 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from core.context import PluginContext
-from core.http.origin import client_address, origin_of
-from core.people import app_passwords
-from core.people.access import Principal
-from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
-from core.people.app_passwords import AppSecret
-from core.people.middleware import TOUCH_EVERY
-from core.people.throttle import AttemptLimiter
+from core.plugin_api import (
+    TOUCH_EVERY,
+    AppSecret,
+    AttemptLimiter,
+    PluginContext,
+    Principal,
+    client_address,
+    due_for_touch,
+    now_text,
+    origin_of,
+    principal_blocking,
+    secrets_blocking,
+    session_for_token_blocking,
+    touch_blocking,
+)
 from plugins.subsonic.responses import (
     CONFLICTING_AUTH,
     INVALID_API_KEY,
@@ -124,7 +131,7 @@ class SubsonicAuth:
 
         def read(db: Any) -> tuple[tuple[int, list[AppSecret]] | None, Principal | None]:
             # the person with their secrets, in one read: every call of an app pays for it
-            found = app_passwords.secrets_blocking(db, box, username)
+            found = secrets_blocking(db, box, username)
             return found, principal_blocking(db, found[0]) if found is not None else None
 
         found, principal = await self._ctx.catalog.read(read)
@@ -142,9 +149,9 @@ class SubsonicAuth:
                 " Hearth's web app (Account), never the account password.",
             )
         self.attempts.succeeded(account, client_address(request))
-        if app_passwords.due_for_touch(match.last_used_at):  # the account page shows it
+        if due_for_touch(match.last_used_at):  # the account page shows it
             used = match.id
-            await self._ctx.catalog.write(lambda db: app_passwords.touch_blocking(db, used))
+            await self._ctx.catalog.write(lambda db: touch_blocking(db, used))
         if principal is None:
             raise SubsonicError(WRONG_CREDENTIALS, "Wrong username or password.")
         return principal

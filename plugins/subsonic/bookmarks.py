@@ -13,9 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
-from core.people.access import Principal
-from core.people.watch import (
+from core.plugin_api import (
     WATCHED_AT,
+    Principal,
     Report,
     playable_item_blocking,
     store_progress_blocking,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from aiohttp import web
 
-from core.people.access import Principal
+from core.plugin_api import Principal
 from plugins.subsonic import responses, shapes
 from plugins.subsonic.cache import CatalogCache
 from plugins.subsonic.responses import MISSING_PARAMETER, NOT_FOUND, Payload, SubsonicError

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from core.people.access import Principal
+from core.plugin_api import Principal
 
 SIZE = 32
 # parameters that sign or format a call and never change its answer

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.people.access import Principal
+from core.plugin_api import Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import BlockingEndpoint, Params, folder_filter, reader, required
 from plugins.subsonic.cache import CatalogCache

@@ -19,8 +19,7 @@ from typing import Any
 import mutagen
 import sqlite_utils
 
-from core.library.roots import LibraryRoots
-from core.people.access import Principal
+from core.plugin_api import LibraryRoots, Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.media import song_path_blocking
 from plugins.subsonic.responses import NOT_FOUND, SubsonicError

@@ -18,11 +18,16 @@ from typing import Any
 import sqlite_utils
 from aiohttp import web
 
-from core.http.errors import ApiError
-from core.library.artwork import ArtworkError, thumbnail_blocking
-from core.people.access import Principal
-from core.playback.sendfile import send_file, send_server_file
-from core.playback.stream import content_type, item_file_blocking
+from core.plugin_api import (
+    ApiError,
+    ArtworkError,
+    Principal,
+    content_type,
+    item_file_blocking,
+    send_file,
+    send_server_file,
+    thumbnail_blocking,
+)
 from plugins.subsonic import shapes
 from plugins.subsonic.now_playing import note_play
 from plugins.subsonic.responses import NOT_FOUND, SubsonicError

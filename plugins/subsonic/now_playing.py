@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from core.playback.now_playing import PlayStarted
+from core.plugin_api import PlayStarted
 from plugins.subsonic import shapes
 from plugins.subsonic.routes import Call, Endpoints
 

@@ -15,9 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.people.access import Principal
-from core.people.accounts import now_text
-from core.people.playlists_api import MAX_ITEMS, MAX_NAME
+from core.plugin_api import MAX_ITEMS, MAX_NAME, Principal, now_text
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import required
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError

@@ -19,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
-from core import __version__
+from core.plugin_api import __version__
 
 API_VERSION = "1.16.1"
 NAMESPACE = "http://subsonic.org/restapi"

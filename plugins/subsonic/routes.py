@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from core.context import PluginContext
-from core.http.routes import Param, RouteSpec
-from core.people.access import Principal
+from core.plugin_api import Param, PluginContext, Principal, RouteSpec
 from plugins.subsonic import responses
 from plugins.subsonic.auth import SubsonicAuth
 from plugins.subsonic.cache import CatalogCache

@@ -16,8 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.library.queries import fts_query
-from core.people.access import Principal
+from core.plugin_api import Principal, fts_query
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import Params, folder_filter
 from plugins.subsonic.cache import CatalogCache

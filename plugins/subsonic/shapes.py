@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.people.access import Principal
+from core.plugin_api import Principal
 
 # a song with its album (parent) and album artist (grandparent) and its file
 SONG_COLUMNS = (

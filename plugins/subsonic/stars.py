@@ -12,8 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.people.access import Principal
-from core.people.watch import stamp
+from core.plugin_api import Principal, stamp
 from plugins.subsonic import shapes
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.people.accounts import principal_blocking
+from core.plugin_api import principal_blocking
 from plugins.subsonic.browse import music_folders_blocking
 from plugins.subsonic.responses import AUTH_NOT_SUPPORTED, NOT_AUTHORIZED, Payload, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints

@@ -14,9 +14,7 @@ import contextlib
 
 from aiohttp import web
 
-from core.http.errors import ApiError
-from core.playback.hls_api import send_progressive
-from core.playback.sessions import AudioOutput
+from core.plugin_api import ApiError, AudioOutput, send_progressive
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call
 

@@ -13,9 +13,8 @@ from typing import Any
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
-from core.context import PluginContext
-from core.kinds import LIBRARY_KINDS
+from core.plugin_api import LIBRARY_KINDS, PluginContext
+from core.plugin_api import validators as cv
 from hardware.mounts import BY_UUID, MOUNTINFO
 from hardware.udev import DriveEvent, UdevDriveMonitor
 from plugins.usb.drives import DriveRule, UsbDriveManager, mountinfo_lookup

@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.context import PluginContext
-from core.kinds import FileRecord, LibraryInfo, WalkProblem
-from core.library.roots import LibraryRoots
-from core.media.classify import FileKind, classify
-from core.scan.walk import walk_tree_blocking
+from core.plugin_api import (
+    FileKind,
+    FileRecord,
+    LibraryInfo,
+    LibraryRoots,
+    PluginContext,
+    WalkProblem,
+    classify,
+    walk_tree_blocking,
+)
 from hardware.mounts import is_mounted_blocking, mount_point_for, wait_for_mount
 from hardware.udev import DriveEvent, UsbPartition
 

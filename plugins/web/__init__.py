@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import voluptuous as vol
-
-from core.context import PluginContext
-from core.errors import PluginSetupError
+from core.plugin_api import PluginContext, PluginSetupError, no_options
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,14 +21,12 @@ class WebConfig:
     """No options."""
 
 
-CONFIG_SCHEMA = vol.Schema(
-    vol.All(lambda value: {} if value is None else value, {}, lambda _: WebConfig())
-)
+CONFIG_SCHEMA = no_options(WebConfig)
 
 
 async def setup(ctx: PluginContext, config: WebConfig) -> None:
     """Load the shell and serve it at /, /app/…, /manifest.webmanifest and /sw.js."""
-    from .shell import load_shell_blocking  # aiohttp: not for `hearth check-config`
+    from plugins.web.shell import load_shell_blocking  # aiohttp: not for `hearth check-config`
 
     try:
         shell = await ctx.run_blocking(load_shell_blocking, STATIC)

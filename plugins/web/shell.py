@@ -19,8 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from core.http.errors import ApiError
-from core.http.routes import RouteSpec
+from core.plugin_api import ApiError, RouteSpec
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
