@@ -239,7 +239,8 @@ class Hub:
             self._set_state(record, "waiting", "waiting for " + ", ".join(blockers))
             return
         missing = missing_requirements(spec.manifest)
-        if missing:
+        module = record.entry.module  # None: not imported, its requirements were missing
+        if missing or module is None:
             self._set_state(record, "failed", "missing Python packages: " + ", ".join(missing))
             _LOGGER.error("Plugin %s needs %s installed", domain, ", ".join(missing))
             return
@@ -247,7 +248,7 @@ class Hub:
         context = PluginContext(self, spec.manifest)
         try:
             await asyncio.wait_for(
-                record.entry.module.setup(context, record.entry.config), SETUP_TIMEOUT
+                module.setup(context, record.entry.config), SETUP_TIMEOUT
             )
         except PluginNotReady as err:
             await context.release()

@@ -25,6 +25,7 @@ from core.loader import (
     PluginSpec,
     find_plugins,
     import_plugin,
+    missing_requirements,
     setup_order,
 )
 
@@ -34,10 +35,13 @@ CORE_KEY = "hearth"
 
 @dataclass(frozen=True, slots=True)
 class PluginEntry:
-    """A configured plugin: where it was enabled, its spec, module and validated settings."""
+    """A configured plugin: where it was enabled, its spec, module and validated settings.
+
+    A plugin whose Python requirements are not installed is never imported: its module is
+    None, its settings are the block as written, and the hub reports it failed at setup."""
 
     spec: PluginSpec
-    module: ModuleType
+    module: ModuleType | None
     config: Any
     mark: Mark
 
@@ -56,6 +60,8 @@ class Configuration:
 def _validate_plugin(
     spec: PluginSpec, raw: Any, mark: Mark, problems: list[tuple[Mark, str]]
 ) -> PluginEntry | None:
+    if missing_requirements(spec.manifest):  # importing it would only fail, or half-load
+        return PluginEntry(spec, None, raw, mark)
     try:
         module = import_plugin(spec)
     except PluginSetupError as err:
