@@ -59,7 +59,8 @@ def advise(config: Configuration) -> list[str]:
     found: list[tuple[list[Any], str]] = [
         ([CORE_KEY, *path], text) for path, text in ffmpeg_advice(config.hearth.ffmpeg)
     ]
-    for domain, entry in config.plugins.items():
+    configured = config.plugins
+    for domain, entry in configured.items():
         hook = getattr(entry.module, "advise", None)
         if callable(hook):
             found.extend(([domain, *path], text) for path, text in hook(entry.config))
