@@ -30,6 +30,9 @@ from core.people.ratings import rank
 _LOGGER = logging.getLogger("hearth.catalog")
 T = TypeVar("T")
 DB_FILE = "catalog.db"
+# SQLite keeps up to 2 MiB of pages per connection by default; readers answer pages of a
+# library and get by with half (the kernel's file cache holds the rest of the file anyway).
+READER_CACHE_KIB = 1024
 
 
 def _connect_blocking(path: Path) -> sqlite3.Connection:
@@ -94,6 +97,7 @@ class Catalog:
         if db is None:
             conn = _connect_blocking(self.path)
             conn.execute("PRAGMA query_only=ON")
+            conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
             with self._lock:
                 self._connections.append(conn)
             db = sqlite_utils.Database(conn)
@@ -135,6 +139,15 @@ class Catalog:
         if self.disk_full:
             self._space_returned()
         return result
+
+    async def release_memory(self) -> None:
+        """Let the writer's connection drop the pages a scan left in its cache (~2 MiB back,
+        read again from the kernel's file cache when next needed)."""
+        if self._writer is None:
+            return
+        conn = self._writer.conn
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_pool, conn.execute, "PRAGMA shrink_memory")
 
     def on_space_returned(self, listener: Callable[[], None]) -> None:
         """Call `listener` when a write succeeds after one failed for want of space."""

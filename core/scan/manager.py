@@ -49,6 +49,13 @@ def default_workers() -> int:
     return 1 if (os.cpu_count() or 1) <= 2 else 2
 
 
+def alone_workers() -> int:
+    """Probe processes for a scan with nothing else running (`hearth scan` with no server): one
+    per core. The main process mostly waits on them and on SQLite, and no stream or page is
+    there to be kept smooth; the server keeps to `default_workers`."""
+    return max(1, os.cpu_count() or 1)
+
+
 def _library_row_blocking(db: sqlite_utils.Database, source_id: str) -> Any:
     return db.execute(
         "SELECT id, name, kind, online FROM libraries WHERE source_id = ?", [source_id]
@@ -100,6 +107,7 @@ class ScanManager:
         self._bus = bus
         self._sources = sources
         self._providers = providers
+        self._configured = workers
         self._workers = workers or default_workers()
         self._queue: dict[str, list[str] | None] = {}
         self._wakeup = asyncio.Event()
@@ -130,6 +138,12 @@ class ScanManager:
             await asyncio.gather(self._space_watch, return_exceptions=True)
             self._space_watch = None
         await self._close_pool(grace=1.0)
+
+    def run_alone(self) -> None:
+        """Nothing else runs on this box (a command-line scan): unless the configuration sets
+        `scan_workers`, probe with one worker per core. Call before the first request."""
+        if not self._configured and self._pool is None:
+            self._workers = alone_workers()
 
     def request(self, source_id: str, folders: list[str] | None = None) -> None:
         """Queue a scan of one source (only `folders`, if given); merged with a queued one."""
@@ -186,6 +200,7 @@ class ScanManager:
             if not self._queue:
                 await self._close_pool()
                 # the walk and the comparison freed ~10 MB per 100k files: back to the system
+                await self._catalog.release_memory()
                 await asyncio.to_thread(trim_blocking)
                 if self._queue:  # asked for while the workers were stopping
                     continue
