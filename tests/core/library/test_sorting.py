@@ -1,10 +1,13 @@
 """Titles sort the way a person reads them: accents with their letter ("Édith" under E, not
-after Z), a leading "The"/"A"/"An" left out as Plex does, whatever the case."""
+after Z), a leading "The"/"A"/"An" left out as Plex does, whatever the case; keys written before
+accents were folded are re-folded by migration 0010."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from core.catalog import Catalog
+from core.catalog.migrations import available
 from core.catalog.sort_keys import fold, sort_key
 from tests.conftest import StartServer
 from tests.core.scan.library import video
@@ -50,3 +53,33 @@ async def test_a_movie_library_sorts_accents_with_their_letter_and_ignores_the(
         "An Elephant",
         "Zephyr",
     ]
+
+
+async def test_keys_written_before_accents_were_folded_are_refolded(tmp_path: Path) -> None:
+    before = [m for m in available() if m.version < 10]
+    catalog = await Catalog.open(tmp_path, before)
+    await catalog.write(
+        lambda db: db.execute(
+            "INSERT INTO libraries (id, source_id, name, kind, created_at) "
+            "VALUES (1, 'folders:Movies', 'Movies', 'movies', '2026-01-01')"
+        )
+    )
+    for pk, title, key in ((1, "Édith et Moi", "édith et moi"), (2, "Zephyr", "zephyr")):
+        await catalog.write(
+            lambda db, pk=pk, title=title, key=key: db.execute(
+                "INSERT INTO items (pk, id, library_id, kind, title, sort_title, added_at) "
+                "VALUES (?, ?, 1, 'movie', ?, ?, '2026-01-01')",
+                [pk, f"i{pk}", title, key],
+            )
+        )
+    await catalog.close()
+    catalog = await Catalog.open(tmp_path)
+    try:
+        keys = await catalog.read(
+            lambda db: [
+                row[0] for row in db.execute("SELECT sort_title FROM items ORDER BY sort_title")
+            ]
+        )
+    finally:
+        await catalog.close()
+    assert keys == ["edith et moi", "zephyr"]
