@@ -8,6 +8,16 @@ home through `ssh -R` (OpenSSH's default cipher, and aes128-gcm), and the same f
 the box itself (bench/relay_box.py): Hearth with its `relay:` block streaming the same file
 through /api/items/{id}/stream with a session token, direct and through the relay plugin.
 
+The goal's reference is `Hearth via plain ssh -R`: a plain `ssh -R` (the plugin's cipher
+order) forwarding the relay's port to Hearth's own HTTPS port, so the same Hearth serves the
+same file over the same TLS and the tunnel is the only difference. The Python-origin cases
+stay as context, but their ratio mixes the tunnel's cost with the origin's speed: Python's
+http.server writes TLS from threads straight into its socket (measured ~1.5x Hearth's
+asyncio TLS direct on this box), so the relay against them reads low even when its tunnel
+costs nothing. HAProxy sends the `plain` name no PROXY header (an extra backend in this
+bench's own haproxy.cfg), since Hearth's HTTPS port takes TLS from the first byte; every
+other name gets one, as scripts/relay/setup writes it.
+
 Where: tests/relay/topology.py's three namespaces (home, relay, phone); the relay is
 scripts/relay/setup --root + run, whose HAProxy starts each connection with a PROXY v2
 header (send-proxy-v2, as every relay does; the reference origin reads it off first). The
@@ -65,10 +75,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.debian import install_without_starting  # noqa: E402
-from bench.relay_box import FILE, PUBLIC, HearthBox, link_pids, write_wav  # noqa: E402
+from bench.relay_box import FILE, PLAIN, PUBLIC, HearthBox, link_pids, write_wav  # noqa: E402
 from bench.relay_box import HTTPS_PORT as HEARTH_HTTPS_PORT  # noqa: E402
 from bench.relay_box import idle_cost as box_idle_cost  # noqa: E402
 from bench.relay_report import report  # noqa: E402
+from plugins.relay.link import cipher_order_blocking  # noqa: E402
 from tests.relay import topology as net  # noqa: E402
 from tests.relay.peers import read_proxy_header  # noqa: E402
 from tests.relay.world import (  # noqa: E402
@@ -205,6 +216,7 @@ class Bench:
     size_mb: int
     key: Path  # the enrolled box's private key
     port: int  # its loopback port on the relay
+    plain: tuple[Path, int]  # key and port of the name HAProxy sends no PROXY header (PLAIN)
     relay_pid: int
     box: HearthBox  # the real box, enrolled under its own name
     sha256: str  # of the file every case serves
@@ -241,8 +253,9 @@ def python_origin(bench: Bench) -> Iterator[Served]:
 def openssh(*options: str) -> HomeEnd:
     @contextlib.contextmanager
     def start(bench: Bench, served: Served) -> Iterator[tuple[int, ...]]:
+        key, port = bench.plain if served.sni == PLAIN else (bench.key, bench.port)
         tunnel = bench.world.start_tunnel(
-            bench.key, bench.port, target=served.port,
+            key, port, target=served.port,
             options=("-o", "ServerAliveInterval=15", *options),
         )  # fmt: skip
         try:
@@ -253,18 +266,23 @@ def openssh(*options: str) -> HomeEnd:
     return start
 
 
-@contextlib.contextmanager
-def hearth_origin(bench: Bench) -> Iterator[Served]:
-    """Hearth with its relay: block (link up), the file as a track, an owner's session."""
-    box = bench.box
-    pid = box.start(relay=True)
-    try:
-        yield Served(
-            HEARTH_HTTPS_PORT, PUBLIC, f"/api/items/{box.item}/stream", "/api/auth/me",
-            (f"Authorization: Bearer {box.token}",), (pid,),
-        )  # fmt: skip
-    finally:
-        box.stop()
+def hearth_origin(sni: str) -> Origin:
+    """Hearth with its relay: block (link up), the file as a track, an owner's session; the
+    phone asks for `sni` (PUBLIC: through the plugin; PLAIN: through a plain ssh -R)."""
+
+    @contextlib.contextmanager
+    def start(bench: Bench) -> Iterator[Served]:
+        box = bench.box
+        pid = box.start(relay=True)
+        try:
+            yield Served(
+                HEARTH_HTTPS_PORT, sni, f"/api/items/{box.item}/stream", "/api/auth/me",
+                (f"Authorization: Bearer {box.token}",), (pid,),
+            )  # fmt: skip
+        finally:
+            box.stop()
+
+    return start
 
 
 @contextlib.contextmanager
@@ -275,13 +293,29 @@ def relay_plugin(bench: Bench, served: Served) -> Iterator[tuple[int, ...]]:
 
 
 def cases() -> list[Case]:
+    same_ciphers = ("-o", f"Ciphers={','.join(cipher_order_blocking())}")  # as the plugin's
     return [
         Case("direct (no relay)", python_origin, None),
         Case("OpenSSH ssh -R, default cipher", python_origin, openssh()),
         Case("OpenSSH ssh -R, aes128-gcm", python_origin, openssh("-c", "aes128-gcm@openssh.com")),
-        Case("Hearth direct (no relay)", hearth_origin, None),
-        Case("Hearth relay plugin", hearth_origin, relay_plugin),
+        Case("Hearth direct (no relay)", hearth_origin(PUBLIC), None),
+        Case("Hearth via plain ssh -R", hearth_origin(PLAIN), openssh(*same_ciphers)),
+        Case("Hearth relay plugin", hearth_origin(PUBLIC), relay_plugin),
     ]
+
+
+def send_no_proxy_header(world: RelayWorld, sni: str) -> None:
+    """This bench's relay passes connections for `sni` on without the PROXY v2 header (a
+    second backend in its haproxy.cfg, before the relay starts): a plain `ssh -R` to Hearth's
+    HTTPS port delivers exactly the phone's TLS, as it would to any HTTPS server."""
+    cfg = world.root / "haproxy.cfg"
+    text = cfg.read_text()
+    backend = text[text.index("\nbackend boxes\n") + 1 :].splitlines()
+    rules = [line for line in backend if line.strip().startswith("tcp-request content set-dst")]
+    plain = "\n".join(["backend plain", *rules, "    server box 0.0.0.0:0"])  # no send-proxy
+    route = f"    use_backend plain if {{ req.ssl_sni -i {sni} }}\n    default_backend boxes\n"
+    text = text.replace("    default_backend boxes\n", route)
+    cfg.write_text(f"{text}\n{plain}\n")
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -424,14 +458,17 @@ def main_bench(args: argparse.Namespace) -> None:
     with net.three_namespaces() as topology:
         net.route_directly(topology)
         world = RelayWorld(topology, work)
+        send_no_proxy_header(world, PLAIN)
         relay = world.start_relay()
         key = world.box_key(NAME)
         port = int(world.enrol(NAME, key.with_suffix(".pub"))["port"])
+        plain_key = world.box_key("plain")
+        plain = plain_key, int(world.enrol("plain", plain_key.with_suffix(".pub"))["port"])
         box = HearthBox(world, work / "hearth", work / "www")
         box.folder.mkdir(exist_ok=True)
         box.prepare()
         try:
-            bench = Bench(world, work, args.size_mb, key, port, relay.pid, box, sha256)
+            bench = Bench(world, work, args.size_mb, key, port, plain, relay.pid, box, sha256)
             for run in range(args.runs):
                 for case in chosen:
                     figures = measure(bench, case, args.streams, args.ttfb, verify=run == 0)

@@ -43,6 +43,9 @@ from tests.relay.world import DOMAIN, ROOT, RelayWorld, script
 
 NAME = "hearth"
 PUBLIC = f"{NAME}.{DOMAIN}"
+# the name a plain `ssh -R` to Hearth's HTTPS port is reached by (bench/relay.py), as any
+# owner would list a name of their own under hearth: http: hosts:
+PLAIN = f"plain.{DOMAIN}"
 HTTP_PORT, HTTPS_PORT = 18500, 18501
 FILE = "big.wav"
 
@@ -100,7 +103,8 @@ class HearthBox:
     def config(self, relay: bool) -> Path:
         text = (
             f"hearth:\n  data_dir: {self.folder / 'data'}\n"
-            f"  http: {{host: 0.0.0.0, port: {HTTP_PORT}, https_port: {HTTPS_PORT}}}\n"
+            f"  http: {{host: 0.0.0.0, port: {HTTP_PORT}, https_port: {HTTPS_PORT}, "
+            f"hosts: [{PLAIN}]}}\n"
             f"  network: {{mdns: false}}\n  egress: {{relay: [{DOMAIN}]}}\n"
             "dlna: {ssdp: false}\n"
             f"folders:\n  watch: false\n  libraries:\n"
