@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.catalog.sort_keys import fold
 from core.errors import CatalogError
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -52,7 +53,10 @@ def applied_blocking(conn: sqlite3.Connection) -> set[int]:
 
 
 def migrate_blocking(conn: sqlite3.Connection, migrations: list[Migration]) -> list[int]:
-    """Apply what is missing; returns the versions applied now (empty when up to date)."""
+    """Apply what is missing; returns the versions applied now (empty when up to date).
+    The SQL functions migrations call are registered here, on whichever connection is being
+    migrated (the server's, or a backup's being restored)."""
+    conn.create_function("fold_sort_key", 1, fold, deterministic=True)  # 0010
     done = applied_blocking(conn)
     newest = max((m.version for m in migrations), default=0)
     if done and max(done) > newest:
