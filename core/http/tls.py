@@ -15,10 +15,13 @@ import asyncio
 import datetime
 import hashlib
 import ipaddress
+import json
 import logging
 import os
 import socket
 import ssl
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +180,33 @@ def generate_blocking(folder: Path, names: list[str], addresses: list[str]) -> C
     return _describe_blocking(cert_path, key_path, "generated")
 
 
+# generate_blocking run by a child Python: see generate_in_child_blocking
+_CHILD = (
+    "import json, sys; from pathlib import Path; from core.http.tls import generate_blocking; "
+    "generate_blocking(Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]))"
+)
+
+
+def generate_in_child_blocking(folder: Path, names: list[str], addresses: list[str]) -> Certificate:
+    """`generate_blocking` in a short-lived process: cryptography's x509 is needed once in ten
+    years, and loaded into the server it would stay there (~8 MB) for as long as it runs."""
+    arguments = [str(folder), json.dumps(names), json.dumps(addresses)]
+    try:
+        subprocess.run(
+            [sys.executable, "-c", _CHILD, *arguments],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.CalledProcessError as err:
+        last = (err.stderr or "").strip().splitlines()[-1:] or [f"exit status {err.returncode}"]
+        raise TlsError(f"cannot make a certificate in {folder}: {last[0]}") from err
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise TlsError(f"cannot make a certificate in {folder}: {err}") from err
+    return _describe_blocking(folder / CERT_FILE, folder / KEY_FILE, "generated")
+
+
 def write_atomically_blocking(path: Path, data: bytes, mode: int) -> None:
     """Replace `path` with `data` (created with `mode`): a reader sees the old file or the new."""
     temporary = path.with_name(path.name + ".tmp")
@@ -210,7 +240,7 @@ def certificate_blocking(settings: TlsConfig, data_dir: Path, create: bool = Tru
     if not create:
         raise TlsError("no certificate yet; the server makes one when it first starts")
     names, addresses = box_names_and_addresses()
-    made = generate_blocking(folder, names, addresses)
+    made = generate_in_child_blocking(folder, names, addresses)
     _LOGGER.log(
         logging.WARNING if replacing else logging.INFO,
         "Made a new HTTPS certificate; clients that pin it should trust SHA-256 %s",
