@@ -24,7 +24,9 @@ point at each other, a dangling symlink, non-UTF-8 (Latin-1) file and folder nam
 file name and an unreadable file.
 
 Everything is deterministic for a given seed, item count and mix.
+--realistic builds the mixed library of bench/mediamix.py instead (sized, varied real files).
 Usage: .venv/bin/python bench/mediagen.py OUT_DIR --items 10000 [--seed 1] [--mix movies=0.2,...]
+       [--realistic]
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import mediamix
 
 SAMPLES = ".samples"  # inside OUT_DIR: hardlinks cannot cross filesystems
 LIBRARIES = ("Movies", "TV", "Music", "Photos", "Videos")
@@ -217,6 +223,15 @@ def make_samples(where: Path, seed: int) -> dict[str, Path]:
 # --- the tree ----------------------------------------------------------------------------------
 
 
+Samples = dict[str, list[Path]]  # per sample name, the files items of that kind link to
+
+
+def _one(s: Samples, name: str, index: int) -> Path:
+    """The sample for the index-th item: always the same one in the default tree."""
+    choices = s[name]
+    return choices[(index * 7919) % len(choices)]
+
+
 class _Namer:
     """Readable names from a seeded generator; `unique` adds a number only once draws collide."""
 
@@ -259,7 +274,7 @@ class _Tree:
         self.links += 1
 
 
-def _movies(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> int:
+def _movies(tree: _Tree, s: Samples, rng: random.Random, count: int) -> int:
     namer, extras = _Namer(rng), 0
     for i in range(count):
         name = namer.unique(
@@ -267,9 +282,9 @@ def _movies(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> 
         )
         folder = tree.dir("Movies", name)
         ext = "mp4" if i % 4 == 3 else "mkv"
-        tree.link(s[f"video.{ext}"], folder, f"{name}.{ext}")
+        tree.link(_one(s, f"video.{ext}", i), folder, f"{name}.{ext}")
         if i % 3 == 0:
-            tree.link(s["poster.jpg"], folder, "poster.jpg")
+            tree.link(s["poster.jpg"][0], folder, "poster.jpg")
             extras += 1
         if i % 5 == 0:
             (folder / "movie.nfo").write_text(
@@ -277,12 +292,12 @@ def _movies(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> 
             )
             extras += 1
         if i % 10 == 0:
-            tree.link(s["subtitle.srt"], folder, f"{name}.en.srt")
+            tree.link(s["subtitle.srt"][0], folder, f"{name}.en.srt")
             extras += 1
     return extras
 
 
-def _episodes(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> int:
+def _episodes(tree: _Tree, s: Samples, rng: random.Random, count: int) -> int:
     namer, made, show = _Namer(rng), 0, 0
     while made < count:
         show += 1
@@ -293,12 +308,12 @@ def _episodes(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -
                     return 0
                 folder = tree.dir("TV", title, f"Season {season:02d}")
                 name = f"{title} - S{season:02d}E{episode:02d} - {namer.title()}.mkv"
-                tree.link(s["video.mkv"], folder, name)
+                tree.link(_one(s, "video.mkv", made), folder, name)
                 made += 1
     return 0
 
 
-def _tracks(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> int:
+def _tracks(tree: _Tree, s: Samples, rng: random.Random, count: int) -> int:
     namer, made, artist, extras = _Namer(rng), 0, 0, 0
     while made < count:
         artist += 1
@@ -310,12 +325,13 @@ def _tracks(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> 
             ext = "flac" if rng.random() < 0.25 else "mp3"
             folder = tree.dir("Music", performer, album)
             if album_no % 2:
-                tree.link(s["poster.jpg"], folder, "folder.jpg")
+                tree.link(s["poster.jpg"][0], folder, "folder.jpg")
                 extras += 1
             for track in range(1, rng.randint(8, 14) + 1):
                 if made == count:
                     return extras
-                tree.link(s[f"track.{ext}"], folder, f"{track:02d} - {namer.title()}.{ext}")
+                source = _one(s, f"track.{ext}", artist * 5 + album_no)  # one sample per album
+                tree.link(source, folder, f"{track:02d} - {namer.title()}.{ext}")
                 made += 1
     return extras
 
@@ -337,16 +353,18 @@ def _dated(rng: random.Random, count: int, per_event: tuple[int, int]) -> Iterat
             made += 1
 
 
-def _photos(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> int:
-    for year, event, _, index in _dated(rng, count, (10, 60)):
-        tree.link(s["photo.jpg"], tree.dir("Photos", year, event), f"IMG_{int(index):04d}.jpg")
+def _photos(tree: _Tree, s: Samples, rng: random.Random, count: int) -> int:
+    for n, (year, event, _, index) in enumerate(_dated(rng, count, (10, 60))):
+        source = _one(s, "photo.jpg", n)
+        name = f"IMG_{int(index):04d}{source.suffix}"
+        tree.link(source, tree.dir("Photos", year, event), name)
     return 0
 
 
-def _videos(tree: _Tree, s: dict[str, Path], rng: random.Random, count: int) -> int:
-    for year, event, day, index in _dated(rng, count, (1, 5)):
+def _videos(tree: _Tree, s: Samples, rng: random.Random, count: int) -> int:
+    for n, (year, event, day, index) in enumerate(_dated(rng, count, (1, 5))):
         name = f"VID_{day}_{12 + int(index) % 10:02d}{int(index) % 60:02d}00.mp4"
-        tree.link(s["video.mp4"], tree.dir("Videos", year, event), name)
+        tree.link(_one(s, "video.mp4", n), tree.dir("Videos", year, event), name)
     return 0
 
 
@@ -415,18 +433,30 @@ def generate(
     mix: dict[str, float] | None = None,
     hostile: bool = True,
     dir_loop: bool = True,
+    realistic: bool = False,
 ) -> Manifest:
-    """Build the library under `out_dir` (created; must be empty) and say what is in it."""
+    """Build the library under `out_dir` (created; must be empty) and say what is in it.
+    `realistic`: the mixed library of bench/mediamix.py (its mix unless `mix` is given)."""
     began = time.perf_counter()
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty")
-    counts = split_counts(items, mix or DEFAULT_MIX)
-    samples = make_samples(out_dir / SAMPLES, seed)
+    counts = split_counts(items, mix or (mediamix.REALISTIC_MIX if realistic else DEFAULT_MIX))
+    base = make_samples(out_dir / SAMPLES, seed)
+    samples: Samples = {name: [path] for name, path in base.items()}
+    if realistic:
+        mixed = mediamix.make_mixed_samples(out_dir / SAMPLES / "mixed", seed, _ffmpeg)
+        samples["video.mkv"] = [p for p in mixed["video"] if p.suffix == ".mkv"]
+        samples["video.mp4"] = [p for p in mixed["video"] if p.suffix == ".mp4"]
+        samples["track.mp3"] = [p for p in mixed["track"] if p.suffix == ".mp3"]
+        samples["track.flac"] = [p for p in mixed["track"] if p.suffix == ".flac"]
+        samples["photo.jpg"] = mixed["photo"]
     tree = _Tree(out_dir)
     for library in LIBRARIES:
         tree.dir(library)
     manifest = Manifest(root=out_dir, items=counts)
+    big = realistic and counts["movies"] > 0
+    counts["movies"] -= big  # the big movie is one of them
     makers = {
         "movies": _movies,
         "episodes": _episodes,
@@ -438,7 +468,12 @@ def generate(
         # One generator per kind, so changing one count leaves the other kinds' names alone
         manifest.extras += make(tree, samples, random.Random(f"{seed}-{kind}"), counts[kind])
     if hostile:
-        manifest.hostile = _hostile(tree, samples, dir_loop)
+        manifest.hostile = _hostile(tree, base, dir_loop)
+        if realistic:
+            manifest.hostile.update(mediamix.mixed_hostile(tree, mixed, seed))
+    if big:
+        mediamix.place_big_movie(tree, mixed)
+        counts["movies"] += 1
     manifest.seconds = time.perf_counter() - began
     return manifest
 
@@ -453,10 +488,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--mix",
         type=parse_mix,
-        default=DEFAULT_MIX,
+        default=None,
         help="weights per kind, e.g. movies=0.2,episodes=0.4,tracks=0.3,photos=0.1,videos=0",
     )
     parser.add_argument("--no-hostile", action="store_true", help="leave out the hostile cases")
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="the mixed library (bench/mediamix.py): real-sized photos with EXIF, music with "
+        "varied tags and covers, a 200 MB movie, more hostile names and broken files",
+    )
     parser.add_argument(
         "--no-dir-loop", action="store_true", help="keep the other hostile cases, not this one"
     )
@@ -469,6 +510,7 @@ def main(argv: list[str] | None = None) -> None:
             mix=args.mix,
             hostile=not args.no_hostile,
             dir_loop=not args.no_dir_loop,
+            realistic=args.realistic,
         )
     except (FileExistsError, ValueError, subprocess.CalledProcessError) as err:
         sys.exit(f"mediagen: {err}")

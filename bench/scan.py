@@ -25,12 +25,18 @@ cache is warm for both tools after the first read: this measures CPU, syscalls a
   search index) finished and no scanner child is left. Installed when missing (as root), with
   service start-up denied by policy-rc.d and the service disabled afterwards.
 
+Two libraries by default (--libraries): mediagen's own tree (a few tiny samples) and its mixed
+one (--realistic, bench/mediamix.py: real-sized photos with EXIF, music with varied tags and
+covers, a 200 MB movie, more hostile names and broken files), each timed against MiniDLNA in the
+same run, run by run, so a shared box's load falls on both alike; the target is 0.7x on both.
+
 The trees carry mediagen's hostile files except the directory symlink loop, unless --dir-loop:
 MiniDLNA 1.3.0 follows `again -> ..` until the path is too long (10k items: ~8 min, 82k rows,
 a 434 MB db), which would turn the baseline into a measurement of that bug.
 
 Usage (as root):  .venv/bin/python bench/scan.py [--sizes 10000,100000] [--only minidlna|hearth]
                   [--repeat N] [--work-dir DIR] [--no-hostile] [--settled RUNS [--settle S]]
+                  [--libraries bench,mixed]
 --settled prints the settled server's RSS/PSS after a live first scan and after a restart
 (bench/settled.py, on the same generated tree).
 """
@@ -78,6 +84,7 @@ LIBRARIES = (
     ("Home Videos", "videos", "V", "Videos"),
 )
 TARGET_RESCAN_S = 10.0
+TARGET_RATIO = 0.7  # a full 10k scan, Hearth's time over MiniDLNA's in the same run
 TARGET_RSS_MB = 150.0
 
 
@@ -275,14 +282,17 @@ OPEN_ONLY = (
 )
 
 
-def run_hearth(work: Path, tree: Path) -> tuple[Sample, Sample, Sample]:
+def run_hearth(work: Path, tree: Path, source: Path | None = None) -> tuple[Sample, Sample, Sample]:
     """A full scan into a fresh catalog, then a no-change rescan of the same tree, then the
-    bare open-read-close of the catalog that the rescan's writes are judged against."""
+    bare open-read-close of the catalog that the rescan's writes are judged against.
+    `source`: another checkout of Hearth to run instead of this one (--baseline)."""
     config = hearth_config(work, tree)
     data = work / "data"
     shutil.rmtree(data, ignore_errors=True)
     command = [str(HEARTH), "scan", "-c", str(config), "--wait"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if source is not None:  # found before the editable install (its finder comes last)
+        env["PYTHONPATH"] = str(source)
     full = measure(command, env=env)
     _check(full, "hearth scan (full)")
     before = snapshot(data)
@@ -420,9 +430,10 @@ def minidlna_version(binary: str) -> str:
 
 @dataclass
 class Result:
-    """Every sample of one size, by measurement name."""
+    """Every sample of one size of one library, by measurement name."""
 
     size: int
+    library: str = "bench"
     items: int = 0
     generate_s: float = 0.0
     samples: dict[str, list[Sample]] = field(default_factory=dict)
@@ -447,9 +458,12 @@ def workspace(parent: str | None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def bench_size(size: int, args: argparse.Namespace, tools: dict[str, object]) -> Result:
-    """Generate one tree, then run each available tool `repeat` times on it."""
-    result = Result(size)
+def bench_size(
+    size: int, args: argparse.Namespace, tools: dict[str, object], library: str = "bench"
+) -> Result:
+    """Generate one tree (`library`: bench = mediagen's default, mixed = its --realistic one),
+    then run each available tool `repeat` times on it."""
+    result = Result(size, library)
     repeat = args.repeat or (3 if size <= 10_000 else 1)
     with workspace(args.work_dir) as work:
         manifest = mediagen.generate(
@@ -458,10 +472,24 @@ def bench_size(size: int, args: argparse.Namespace, tools: dict[str, object]) ->
             seed=args.seed,
             hostile=not args.no_hostile,
             dir_loop=args.dir_loop,
+            realistic=library == "mixed",
         )
         result.items, result.generate_s = manifest.total_items, manifest.seconds
-        print(f"\n{size} items: tree generated in {manifest.seconds:.1f} s ({work / 'tree'})")
+        print(
+            f"\n{size} items, {library} library: tree generated in {manifest.seconds:.1f} s "
+            f"({work / 'tree'}, load average {_load()})"
+        )
         for run in range(1, repeat + 1):
+            if "hearth" in tools and args.baseline:
+                try:
+                    base, _, _ = run_hearth(work / f"base-{run}", manifest.root, args.baseline)
+                except (RuntimeError, TimeoutError) as err:
+                    result.notes.append(f"baseline run {run}: {err}")
+                    print(f"  baseline run {run}: FAILED — {err}")
+                else:
+                    result.add("baseline full", base)
+                    print(f"  baseline run {run}: full {base.seconds:.2f} s ({args.baseline})")
+                shutil.rmtree(work / f"base-{run}", ignore_errors=True)
             if "hearth" in tools:
                 try:
                     full, rescan, opened = run_hearth(work / f"hearth-{run}", manifest.root)
@@ -497,10 +525,14 @@ def bench_size(size: int, args: argparse.Namespace, tools: dict[str, object]) ->
                         f"(PSS {sample.peak_pss / MB:.0f} MB), {sample.indexed} files in its db"
                     )
                 shutil.rmtree(work / f"minidlna-{run}", ignore_errors=True)
-        if args.settled and "hearth" in tools:  # the server's memory once idle (bench/settled.py)
+        if args.settled and "hearth" in tools and library == "bench":  # memory once idle
             print(f"  settled `hearth run` over the {size}-item tree:")
             settled.run(manifest.root, args.settled, args.settle, None)
     return result
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -510,7 +542,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 def report(results: list[Result]) -> None:
     """One row per size and measurement (medians), then each target with its verdict."""
     print(
-        f"\n{'items':>7}  {'run':<15} {'n':>2} {'seconds':>8} {'files/s':>8} "
+        f"\n{'items':>7}  {'library':<7} {'run':<15} {'n':>2} {'seconds':>8} {'files/s':>8} "
         f"{'RSS (sum)':>9} {'PSS':>7} {'net writes':>11}  data/ changed"
     )
     for r in results:
@@ -522,31 +554,40 @@ def report(results: list[Result]) -> None:
             if name == "hearth rescan":
                 changed = f"{sum(bool(s.changed) for s in samples)}/{len(samples)} runs"
             print(
-                f"{r.items:>7}  {name:<15} {len(samples):>2} {_fmt(seconds, '8.2f')} "
+                f"{r.items:>7}  {r.library:<7} {name:<15} {len(samples):>2} "
+                f"{_fmt(seconds, '8.2f')} "
                 f"{_fmt(r.items / seconds if seconds else None, '8.0f')} "
                 f"{_fmt(rss / MB if rss else None, '6.0f')} MB "
                 f"{_fmt(pss / MB if pss else None, '4.0f')} MB {_fmt(writes, '9.0f')} B  {changed}"
             )
     print("(medians; RSS summed over the process tree, PSS = shared pages split between users)")
     print("\ntargets")
-    by_size = {r.size: r for r in results}
+    by_size = {r.size: r for r in results if r.library == "bench"}
 
     def verdict(ok: bool | None) -> str:
         return "n/a " if ok is None else ("PASS" if ok else "FAIL")
 
-    small = by_size.get(10_000)
-    hearth_full = small.median("hearth full", "seconds") if small else None
-    mini_full = small.median("minidlna full", "seconds") if small else None
-    ratio = hearth_full / mini_full if hearth_full and mini_full else None
-    print(
-        f"  [{verdict(None if ratio is None else ratio <= 1)}] full scan of 10k ≤ MiniDLNA's: "
-        f"hearth {_fmt(hearth_full, '.2f')} s / minidlna {_fmt(mini_full, '.2f')} s "
-        f"= {_fmt(ratio, '.2f')}x"
-    )
+    for small in [r for r in results if r.size == 10_000]:
+        hearth_full = small.median("hearth full", "seconds")
+        mini_full = small.median("minidlna full", "seconds")
+        ratio = hearth_full / mini_full if hearth_full and mini_full else None
+        ratios = _paired_ratios(small)
+        base = small.median("baseline full", "seconds")
+        if base and mini_full:
+            print(
+                f"         baseline ({small.library} library): {base:.2f} s = "
+                f"{base / mini_full:.2f}x (run by run: {_paired_ratios(small, 'baseline full')})"
+            )
+        print(
+            f"  [{verdict(None if ratio is None else ratio <= TARGET_RATIO)}] full scan of 10k "
+            f"({small.library} library) ≤ {TARGET_RATIO}x MiniDLNA's: "
+            f"hearth {_fmt(hearth_full, '.2f')} s / minidlna {_fmt(mini_full, '.2f')} s "
+            f"= {_fmt(ratio, '.2f')}x (run by run: {ratios or '—'})"
+        )
     for r in results:
         h, m = r.median("hearth full", "seconds"), r.median("minidlna full", "seconds")
         if r.size != 10_000 and h and m:
-            print(f"         ({r.items} items: hearth/minidlna = {h / m:.2f}x)")
+            print(f"         ({r.items} items, {r.library}: hearth/minidlna = {h / m:.2f}x)")
     big = by_size.get(100_000)
     rescan = big.median("hearth rescan", "seconds") if big else None
     print(
@@ -585,6 +626,12 @@ def report(results: list[Result]) -> None:
             print(f"  note ({r.size}): {note.splitlines()[0]}")
 
 
+def _paired_ratios(result: Result, name: str = "hearth full") -> str:
+    """Hearth over MiniDLNA for each run (the two ran back to back, under the same load)."""
+    pairs = zip(result.samples.get(name, []), result.samples.get("minidlna full", []), strict=False)
+    return ", ".join(f"{h.seconds / m.seconds:.2f}" for h, m in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -598,6 +645,19 @@ def main() -> None:
     )
     parser.add_argument("--work-dir", help="where the temp trees go (default: the system temp)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also time the full scans of another checkout of Hearth (e.g. `git archive` of an "
+        "older commit) in the same runs, with this venv",
+    )
+    parser.add_argument(
+        "--libraries",
+        default="bench,mixed",
+        help="which trees, comma-separated: bench (mediagen's default: a few tiny samples) and "
+        "mixed (mediagen --realistic: real-sized photos and music, a 200 MB movie, more "
+        "hostile files); default %(default)s",
+    )
     parser.add_argument("--no-hostile", action="store_true", help="leave out the hostile files")
     parser.add_argument(
         "--dir-loop",
@@ -635,7 +695,11 @@ def main() -> None:
             print(f"MINIDLNA: {err}")
     if not tools:
         sys.exit("nothing to benchmark")
-    results = [bench_size(size, args, tools) for size in sizes]
+    libraries = [name.strip() for name in args.libraries.split(",") if name.strip()]
+    unknown = set(libraries) - {"bench", "mixed"}
+    if unknown:
+        sys.exit(f"unknown --libraries {', '.join(sorted(unknown))}: expected bench, mixed")
+    results = [bench_size(size, args, tools, library) for size in sizes for library in libraries]
     report(results)
 
 
