@@ -173,6 +173,7 @@ async def _local(config: Configuration, library: str | None) -> int:
     await hub.start()
     printer = ProgressPrinter()
     try:
+        hub.scans.run_alone()  # no server: the scan may use every core
         if library is None:
             hub.scans.request_all()
         else:

@@ -139,6 +139,11 @@ class ScanManager:
             self._space_watch = None
         await self._close_pool(grace=1.0)
 
+    @property
+    def workers(self) -> int:
+        """How many probe processes scans may use."""
+        return self._workers
+
     def run_alone(self) -> None:
         """Nothing else runs on this box (a command-line scan): unless the configuration sets
         `scan_workers`, probe with one worker per core. Call before the first request."""
