@@ -28,7 +28,12 @@ from core.kinds import FileRecord, LibrarySource, WalkProblem
 from core.library.roots import LibraryRoots
 from core.media.classify import FileKind, classify
 from core.media.naming import LibraryKind
-from core.scan.analysis import Analysis, release_memory
+from core.scan.analysis import (
+    Analysis,
+    is_legacy_fingerprint,
+    legacy_head_hash_blocking,
+    release_memory,
+)
 from core.scan.planning import ItemPlan, plan_item
 from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
@@ -170,6 +175,7 @@ class LibraryScan:
         self._metadata = metadata
         self._containers: dict[ContainerPath, int] = {}
         self._container_fields: dict[ContainerPath, dict[str, Any]] = {}
+        self._legacy_sizes: set[int] = set()
         self._now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     async def run(self, folders: list[str] | None = None) -> bool:
@@ -341,6 +347,8 @@ class LibraryScan:
         by_hash: dict[tuple[int, str | None], FileRow] = {
             (row.size, row.head_hash): row for row in comparison.missing.values() if row.head_hash
         }
+        # sizes of missing files fingerprinted the older way (a catalog from before 64 KiB ends)
+        self._legacy_sizes = {size for size, fp in by_hash if fp and is_legacy_fingerprint(fp)}
         while next_chunk < len(jobs) or in_flight:
             while next_chunk < len(jobs) and len(in_flight) < limit:
                 chunk = [
@@ -357,8 +365,8 @@ class LibraryScan:
                 chunk = in_flight.pop(future)
                 for (record, known_row), analysis in zip(chunk, future.result(), strict=True):
                     row = known_row
-                    if row is None and analysis.head_hash:
-                        row = self._moved_by_content(record, analysis, by_hash, comparison)
+                    if row is None and analysis.head_hash and by_hash:
+                        row = await self._moved_by_content(record, analysis, by_hash, comparison)
                     plan = plan_item(analysis, self._kind)
                     fields = await self._leaf_metadata(record, plan)
                     pending.append((record, row, analysis, plan, fields))
@@ -375,7 +383,7 @@ class LibraryScan:
             await self._write_batch(pending)
         return done_folders
 
-    def _moved_by_content(
+    async def _moved_by_content(
         self,
         record: FileRecord,
         analysis: Analysis,
@@ -384,6 +392,16 @@ class LibraryScan:
     ) -> FileRow | None:
         """A file copied elsewhere and deleted (new inode) is found again by its fingerprint."""
         row = by_hash.pop((record.size, analysis.head_hash), None)
+        if row is None and record.size in self._legacy_sizes:
+            # its row was fingerprinted by an older scan: compare it the older way (rare)
+            path = os.path.join(analysis.root, analysis.relpath)
+            try:
+                legacy = await asyncio.get_running_loop().run_in_executor(
+                    None, legacy_head_hash_blocking, path
+                )
+            except OSError:
+                return None
+            row = by_hash.pop((record.size, legacy), None)
         if row is None:
             return None
         for key, missing in list(comparison.missing.items()):
