@@ -24,6 +24,7 @@ from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
 from core.data_folder import make_private_blocking
+from core.downloads.api import Downloads, start_downloads
 from core.egress import EgressGate
 from core.enrichment.api import start_enrichment
 from core.errors import PluginNotReady, PluginSetupError
@@ -111,6 +112,7 @@ class Hub:
         self._catalog: Catalog | None = None
         self._scans: ScanManager | None = None
         self.playback: PlaybackEngine | None = None
+        self.downloads: Downloads | None = None
         self.stills: StillsJob | None = None
         self.enrichment: EnrichmentQueue | None = None  # online metadata, after scans
         self.backups: NightlyBackup | None = None
@@ -167,6 +169,7 @@ class Hub:
             self.stills.start()
         self.enrichment = start_enrichment(self)  # online metadata after scans, "Fix match"
         self.playback.add_routes(self.http.routes)
+        self.downloads = start_downloads(self)  # offline copies, held per device
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
         self._add_people_routes()
@@ -351,6 +354,8 @@ class Hub:
         for domain in reversed(self.config.order):
             await self._teardown(self.records[domain], deadline)
         await self.http.stop()
+        if self.downloads is not None:
+            await self.downloads.close()
         if self.playback is not None:
             await self.playback.close()
         await self.authenticator.close()

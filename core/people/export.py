@@ -39,6 +39,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("app_passwords", "user_id"): "app_passwords",
     ("stars", "user_id"): "stars",
     ("play_queues", "user_id"): "play_queue",
+    ("downloads", "user_id"): "downloads",
 }
 
 
@@ -130,6 +131,18 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
             [user_id],
         )
     ]
+    downloads = [  # what each of their devices holds for offline viewing (core.downloads)
+        {"item": _item(r), "quality": r[4], "device": r[5], "asked_at": r[6], "stored_at": r[7]}
+        for r in _rows(
+            db,
+            principal,
+            "downloads.quality, (SELECT name FROM sessions WHERE sessions.id = "
+            "downloads.session_id), downloads.created_at, downloads.stored_at",
+            "downloads",
+            "downloads.user_id = ? ORDER BY downloads.id",
+            [user_id],
+        )
+    ]
     return {
         "format": FORMAT,
         "exported_at": stamp(),
@@ -143,6 +156,7 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
         "ratings": ratings,
         "stars": stars,
         "play_queue": _play_queue(db, principal, user_id),
+        "downloads": downloads,
         "playlists": _playlists(db, principal, user_id),
         "invites_created": _invites_created(db, user_id),
         "invited_by": _invited_by(db, user_id),

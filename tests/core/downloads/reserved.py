@@ -4,10 +4,8 @@ Once they exist this changes nothing. Nothing here is used outside the downloads
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +16,11 @@ _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
 def _with_gaps_filled() -> list[Migration]:
-    folders = [
-        MIGRATIONS_DIR,
-        *(Path(p) for p in os.environ.get("HM_MIGRATIONS", "").split(":") if p),
-    ]
     found: dict[int, Migration] = {}
-    for folder in folders:
-        for file in sorted(folder.iterdir()):
-            match = _FILE.match(file.name)
-            if match and int(match[1]) not in found:
-                found[int(match[1])] = Migration(int(match[1]), match[2], file.read_text())
+    for file in sorted(MIGRATIONS_DIR.iterdir()):
+        match = _FILE.match(file.name)
+        if match:
+            found[int(match[1])] = Migration(int(match[1]), match[2], file.read_text())
     newest = max(found)
     return [found.get(v) or Migration(v, "reserved", "") for v in range(1, newest + 1)]
 

@@ -105,6 +105,12 @@ async def someone_with_everything(server: RunningServer) -> tuple[int, str, dict
             "INSERT INTO play_queue_items (user_id, position, item_pk) VALUES (?, 0, ?)",
             [user, pks[0]],
         )
+        db.execute(  # a film kept for offline viewing on her TV (its device key)
+            "INSERT INTO downloads (public_id, user_id, session_id, item_pk, item_id, quality, "
+            "created_at) SELECT 'dl-ada', ?, ?, pk, id, '720p', '2024-01-03T00:00:00Z' "
+            "FROM items WHERE pk = ?",
+            [user, key["id"], pks[0]],
+        )
         db.execute(  # the invite that brought ada in, made by the owner
             "INSERT INTO invites (code_hash, created_by, role, created_at, expires_at, used_at, "
             "used_by) VALUES ('h', (SELECT id FROM users WHERE username = 'owner'), 'member', "
@@ -162,6 +168,9 @@ async def test_export_holds_everything_about_the_person_and_no_secret(
     }
     assert [h["item"]["title"] for h in document["history"]] == ["Blade Runner"]
     assert document["ratings"][0]["rating"] == 9
+    assert [(d["quality"], d["device"]) for d in document["downloads"]] == [
+        ("720p", "Living room TV")
+    ]
     (playlist,) = document["playlists"]
     assert playlist["name"] == "Sci-fi night" and len(playlist["items"]) == 2
     assert [i["note"] for i in document["invites_created"]] == ["for Bob"]
