@@ -56,7 +56,7 @@ def migrate_blocking(conn: sqlite3.Connection, migrations: list[Migration]) -> l
     """Apply what is missing; returns the versions applied now (empty when up to date).
     The SQL functions migrations call are registered here, on whichever connection is being
     migrated (the server's, or a backup's being restored)."""
-    conn.create_function("fold_sort_key", 1, fold, deterministic=True)  # 0010
+    conn.create_function("fold_sort_key", 1, fold, deterministic=True)  # 0009
     done = applied_blocking(conn)
     newest = max((m.version for m in migrations), default=0)
     if done and max(done) > newest:

@@ -44,7 +44,7 @@ def _connect_blocking(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")  # safe under WAL; far fewer fsyncs on an SD card
     conn.create_function("rating_rank", 1, rank, deterministic=True)  # parental limits in SQL
-    # migration 0010 re-folds sort keys written before accents were folded
+    # migration 0009 re-folds sort keys written before accents were folded
     conn.create_function("fold_sort_key", 1, fold, deterministic=True)
     return conn
 

@@ -16,11 +16,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import RunningServer, StartServer, make_user
-from tests.core.downloads.reserved import gapless_migrations  # noqa: F401
 from tests.core.playback.films import FFPROBE, make_film
 from tests.core.scan.test_scanner import settle
-
-pytestmark = pytest.mark.usefixtures("gapless_migrations")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Titles sort the way a person reads them: accents with their letter ("Édith" under E, not
 after Z), a leading "The"/"A"/"An" left out as Plex does, whatever the case; keys written before
-accents were folded are re-folded by migration 0010."""
+accents were folded are re-folded by migration 0009."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def test_a_movie_library_sorts_accents_with_their_letter_and_ignores_the(
 
 
 async def test_keys_written_before_accents_were_folded_are_refolded(tmp_path: Path) -> None:
-    before = [m for m in available() if m.version < 10]
+    before = [m for m in available() if m.version < 9]
     catalog = await Catalog.open(tmp_path, before)
     await catalog.write(
         lambda db: db.execute(

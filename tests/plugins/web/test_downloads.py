@@ -13,13 +13,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningServer, StartServer, make_user
-from tests.core.downloads.reserved import gapless_migrations  # noqa: F401
 from tests.core.playback.films import make_film
 from tests.core.scan.test_scanner import settle
 from tests.plugins.web.browser import ARTIFACTS, PHONE, sign_in, until, wait_playing
 from tests.plugins.web.conftest import NewPage
-
-pytestmark = pytest.mark.usefixtures("gapless_migrations")
 
 STORED = """async () => {
   const root = await navigator.storage.getDirectory();
