@@ -49,8 +49,10 @@ def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def fill(path: str, values: dict[str, str]) -> str:
-    """Real values for path parameters; anything unknown gets "1"."""
-    return re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "1"), path)
+    """Real values for path parameters; a segment's type one the route knows (the router
+    answers 404 for any other before the access check runs); anything unknown gets "1"."""
+    known = {"ext": "ts", **values}
+    return re.sub(r"\{([^}]+)\}", lambda m: known.get(m.group(1), "1"), path)
 
 
 def sample(schema: dict[str, Any]) -> Any:
