@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from core.egress import EgressGate
 from core.enrichment.api import start_enrichment
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
+from core.http.api import CoreObjects, add_api
 from core.http.core_api import add_core_routes
 from core.http.origin import HostNames, origin_middleware
 from core.http.routes import RouteSpec
@@ -37,23 +38,14 @@ from core.http.server import HttpServer
 from core.http.tls import HttpsEndpoint
 from core.http.tunnel import TunnelPeers
 from core.kinds import LibrarySource, MetadataEnricher, MetadataProvider, PlaybackTarget, Relay
-from core.library.api import add_library_routes
 from core.loader import missing_requirements
 from core.machine import MachineInfo
 from core.network import HomeNetwork
-from core.people.app_passwords import AppPasswordsApi, add_app_password_routes
-from core.people.auth_api import AuthApi, add_auth_routes
-from core.people.links import add_link_routes
-from core.people.me_api import MeApi, add_me_routes
+from core.people.auth_api import AuthApi
 from core.people.middleware import PRINCIPAL, Authenticator, auth_middleware
-from core.people.playlists_api import add_playlist_routes
 from core.people.retention import keep_history
-from core.people.users_api import UsersApi, add_users_routes
-from core.people.watch_api import WatchApi, add_watch_routes
 from core.playback.engine import PlaybackEngine
 from core.playback.sendfile import PLAYBACK_EVENTS
-from core.playback.stream import add_stream_routes
-from core.privacy import add_privacy_routes
 from core.registry import Registry
 from core.scan.manager import ScanManager
 
@@ -92,7 +84,7 @@ class Hub:
         self.enrichers: Registry[MetadataEnricher] = Registry("enricher", self.bus)
         self.targets: Registry[PlaybackTarget] = Registry("target", self.bus)
         self.relays: Registry[Relay] = Registry("relay", self.bus, limit=1)
-        self.authenticator = Authenticator(self)
+        self.authenticator = Authenticator(lambda: self.catalog)
         self.egress = EgressGate(config.hearth.egress)  # the only way out; no socket until used
         self.https = HttpsEndpoint(config.hearth)
         network = config.hearth.network
@@ -104,7 +96,8 @@ class Hub:
             self.home, self.host_names, self.tunnels, self._spec_for, self.tunnel_peers
         )
         redirect = redirect_middleware(self.https.redirect_port)
-        self.http = HttpServer([origin, redirect, auth_middleware(self, self.authenticator)])
+        signed_in = auth_middleware(self._spec_for, self.authenticator)
+        self.http = HttpServer([origin, redirect, signed_in])
         self.http.app[PLAYBACK_EVENTS] = self.bus.publish  # direct play's start and end
         self.records = {d: PluginRecord(config.plugins[d]) for d in config.order}
         self.server_id = ""
@@ -158,23 +151,33 @@ class Hub:
         self._scans.start()
         self.bus.subscribe(ProvisionAdded, self._on_provision)
         add_core_routes(self.http.routes, hearth.name, __version__, self.health, _is_admin)
-        add_library_routes(self.http.routes, self)
-        add_stream_routes(self.http.routes, self)
-        add_link_routes(self.http.routes, self.catalog)  # links for VLC, Kodi and TVs
-        self.playback = PlaybackEngine(self)
+        self.playback = PlaybackEngine(
+            self.config,
+            self.catalog,
+            self.bus,
+            self.sources,
+            self.relays,
+            self.scans,
+            self.machine,
+        )
         if self.live:  # pictures for videos without artwork, made after each scan
             from core.library.stills import StillsJob  # Pillow only when serving
 
-            self.stills = StillsJob(self, hearth.data_dir / "thumbnails")
+            self.stills = StillsJob(
+                self.catalog,
+                self.bus,
+                self.sources,
+                self.scans,
+                self.playback,
+                hearth.data_dir / "thumbnails",
+            )
             self.stills.start()
         self.enrichment = start_enrichment(self)  # online metadata after scans, "Fix match"
-        self.playback.add_routes(self.http.routes)
         self.downloads = start_downloads(self)  # offline copies, held per device
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
-        self._add_people_routes()
+        self._add_api(self.playback)  # core.http.api: every core route but health
         self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
-        add_playlist_routes(self.http.routes, self)  # /api/playlists (web app issue)
         if self.live:
             await self.auth_api.prepare()  # seals old plain TOTP secrets, then the first run
         for domain in self.config.order:
@@ -202,16 +205,32 @@ class Hub:
             time.monotonic() - begun,
         )
 
-    def _add_people_routes(self) -> None:
-        """Sign-in and accounts; people and privacy: own viewing data, export and deletion,
-        app passwords, the privacy report."""
-        self.auth_api = AuthApi(self)
-        add_auth_routes(self.http.routes, self.auth_api)
-        add_users_routes(self.http.routes, UsersApi(self, self.auth_api))
-        add_watch_routes(self.http.routes, WatchApi(self))
-        add_me_routes(self.http.routes, MeApi(self))
-        add_app_password_routes(self.http.routes, AppPasswordsApi(self, self.auth_api.secret_box))
-        add_privacy_routes(self.http.routes, self)
+    def _add_api(self, playback: PlaybackEngine) -> None:
+        """The core's routes (core.http.api), built from the objects the hub owns."""
+        self.auth_api = AuthApi(self.catalog, self.authenticator, self.config.hearth.data_dir)
+        objects = CoreObjects(
+            self.config,
+            self.catalog,
+            self.bus,
+            self.authenticator,
+            self.auth_api,
+            self.sources,
+            self.relays,
+            self.scans,
+            playback,
+            self.stills,
+            self.egress.ledger,
+            self._running_details,
+        )
+        add_api(self.http.routes, objects)
+
+    def _running_details(self) -> list[Mapping[str, Any]]:
+        """What the running plugins reported (`ctx.report`): the LAN settings list TV services."""
+        return [
+            record.context.health_detail
+            for record in self.records.values()
+            if record.state == "running" and record.context is not None
+        ]
 
     def _start_jobs(self) -> None:
         """The serving hub's own background work: history retention, the nightly backup."""
@@ -250,9 +269,7 @@ class Hub:
         record.attempts += 1
         context = PluginContext(self, spec.manifest)
         try:
-            await asyncio.wait_for(
-                module.setup(context, record.entry.config), SETUP_TIMEOUT
-            )
+            await asyncio.wait_for(module.setup(context, record.entry.config), SETUP_TIMEOUT)
         except PluginNotReady as err:
             await context.release()
             self._schedule_retry(record, str(err))

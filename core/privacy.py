@@ -25,13 +25,13 @@ from core.catalog import Catalog
 from core.egress import enabled_hosts
 from core.egress_ledger import ledger_count_blocking, ledger_rows_blocking
 from core.http.errors import ApiError
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.people.middleware import principal_of
 from core.people.watch import stamp
 
 if TYPE_CHECKING:
     from core.configuration import Configuration
-    from core.hub import Hub
+    from core.egress_ledger import EgressLedger
 
 LEDGER_LIMIT = 200
 
@@ -222,7 +222,11 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 # -- GET /api/privacy ----------------------------------------------------------------------------
-def add_privacy_routes(table: RouteTable, hub: Hub) -> None:
+def privacy_routes(
+    catalog: Catalog, config: Configuration, ledger: EgressLedger
+) -> list[RouteSpec]:
+    """GET /api/privacy, from the catalog, the configuration and the egress ledger."""
+
     async def get_privacy(request: web.Request) -> web.Response:
         """The privacy report (owners only)."""
         if not principal_of(request).is_owner:
@@ -230,8 +234,8 @@ def add_privacy_routes(table: RouteTable, hub: Hub) -> None:
         raw = request.query.get("limit") or str(LEDGER_LIMIT)
         if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
             raise ApiError(400, "'limit' must be a number from 1 to 10000", "bad_parameter")
-        await hub.egress.ledger.flush()  # what was just attempted is shown, not a moment later
-        return web.json_response(await build_report(hub.catalog, hub.config, int(raw)))
+        await ledger.flush()  # what was just attempted is shown, not a moment later
+        return web.json_response(await build_report(catalog, config, int(raw)))
 
     spec = RouteSpec(
         "GET",
@@ -242,7 +246,7 @@ def add_privacy_routes(table: RouteTable, hub: Hub) -> None:
         admin=True,
         query=(Param("limit", "ledger rows, newest first", "integer"),),
     )
-    table.add(spec, "core")
+    return [spec]
 
 
 # -- `hearth privacy report` ----------------------------------------------------------------------

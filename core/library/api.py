@@ -17,15 +17,18 @@ from aiohttp import web
 
 from core.http.bodies import json_body
 from core.http.errors import ApiError
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.library import queries
 from core.library.fields import ARTWORK_KINDS, ITEM_KINDS
-from core.library.lan import add_lan_routes
 from core.people.access import Principal
 from core.people.middleware import principal_of
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.kinds import LibrarySource
+    from core.library.stills import StillsJob
+    from core.registry import Registry
+    from core.scan.manager import ScanManager
 
 MAX_LIMIT = 500
 THUMB_CACHE = "thumbnails"
@@ -84,15 +87,26 @@ def _list_blocking(
 
 
 class LibraryApi:
-    """The handlers; one instance per hub."""
+    """The handlers, over the catalog, the registered sources and the scans."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(
+        self,
+        catalog: Catalog,
+        sources: Registry[LibrarySource],
+        scans: ScanManager,
+        thumbnails: Path,
+        stills: StillsJob | None,
+    ) -> None:
+        self._catalog = catalog
+        self._sources = sources
+        self._scans = scans
+        self._thumbnails = thumbnails
+        self._stills = stills
 
     async def get_libraries(self, request: web.Request) -> web.Response:
         """Every library with its item counts and whether its source is online."""
         principal = principal_of(request)
-        libraries = await self._hub.catalog.read(
+        libraries = await self._catalog.read(
             partial(queries.libraries_blocking, principal=principal)
         )
         return web.json_response({"libraries": libraries})
@@ -101,7 +115,7 @@ class LibraryApi:
         """Items with filters, full-text search, sort and paging."""
         query = parse_item_query(request)
         principal = principal_of(request)
-        items, total = await self._hub.catalog.read(
+        items, total = await self._catalog.read(
             partial(_list_blocking, query=query, principal=principal)
         )
         return web.json_response({"items": items, "total": total})
@@ -110,7 +124,7 @@ class LibraryApi:
         """Recently added items, per library."""
         limit = _int(request, "limit", 20, 1, 100) or 20
         principal = principal_of(request)
-        libraries = await self._hub.catalog.read(
+        libraries = await self._catalog.read(
             partial(queries.libraries_blocking, principal=principal)
         )
         result = []
@@ -127,7 +141,7 @@ class LibraryApi:
             query = queries.ItemQuery(
                 library=library["id"], kind=kind, sort="added", descending=True, limit=limit
             )
-            items, _ = await self._hub.catalog.read(
+            items, _ = await self._catalog.read(
                 partial(_list_blocking, query=query, principal=principal)
             )
             result.append({"library_id": library["id"], "name": library["name"], "items": items})
@@ -137,7 +151,7 @@ class LibraryApi:
         """One item in full: metadata, streams, subtitles, children and artwork."""
         item_id = request.match_info["id"]
         principal = principal_of(request)
-        item = await self._hub.catalog.read(
+        item = await self._catalog.read(
             lambda db: queries.get_item_blocking(db, item_id, principal)
         )
         if item is None:
@@ -157,13 +171,13 @@ class LibraryApi:
             )
         size = _int(request, "size", 480, 16, 4096) or 480
         principal = principal_of(request)
-        ref = await self._hub.catalog.read(
+        ref = await self._catalog.read(
             lambda db: queries.artwork_ref_blocking(db, item_id, kind, principal)
         )
         if ref is None:
             raise ApiError(404, f"This item has no {kind}.", "artwork_not_found")
-        cache = self._hub.config.hearth.data_dir / THUMB_CACHE
-        roots = LibraryRoots.of(self._hub.sources.values())
+        cache = self._thumbnails
+        roots = LibraryRoots.of(self._sources.values())
         try:
             path: Path = await asyncio.get_running_loop().run_in_executor(
                 None, thumbnail_blocking, ref, size, cache, roots
@@ -177,9 +191,9 @@ class LibraryApi:
     async def get_scan(self, request: web.Request) -> web.Response:
         """Scan state, progress counts, rate, the files that could not be read, and the
         pictures being made for videos without artwork (core.library.stills)."""
-        status = self._hub.scans.status()
-        status["errors"] = await self._hub.catalog.read(queries.scan_errors_blocking)
-        stills = self._hub.stills
+        status = self._scans.status()
+        status["errors"] = await self._catalog.read(queries.scan_errors_blocking)
+        stills = self._stills
         status["artwork"] = stills.status() if stills is not None else None
         return web.json_response(status)
 
@@ -188,20 +202,19 @@ class LibraryApi:
         body = await json_body(request, limit=None) if request.can_read_body else {}
         name = body.get("library")
         if name is None:
-            queued = self._hub.scans.request_all()
+            queued = self._scans.request_all()
         else:
-            matches = [s for s in self._hub.sources.values() if s.library.name == name]
+            matches = [s for s in self._sources.values() if s.library.name == name]
             if not matches:
                 raise ApiError(404, f"No library named {name!r}.", "library_not_found")
             for source in matches:
-                self._hub.scans.request(source.source_id)
+                self._scans.request(source.source_id)
             queued = [s.source_id for s in matches]
         return web.json_response({"queued": queued}, status=202)
 
 
-def add_library_routes(table: RouteTable, hub: Hub) -> None:
-    """Register the browsing and scanning routes."""
-    api = LibraryApi(hub)
+def library_routes(api: LibraryApi) -> list[RouteSpec]:
+    """The browsing and scanning routes."""
     item_filters = (
         Param("library", "library id", "integer"),
         Param("parent", "parent item id"),
@@ -215,7 +228,7 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
         Param("limit", f"page size, at most {MAX_LIMIT}", "integer"),
     )
     tags = ("library",)
-    for spec in (
+    return [
         RouteSpec("GET", "/api/libraries", api.get_libraries, tags=tags),
         RouteSpec("GET", "/api/items", api.get_items, tags=tags, query=item_filters),
         RouteSpec(
@@ -243,6 +256,4 @@ def add_library_routes(table: RouteTable, hub: Hub) -> None:
             responses={"202": "queued"},
             request_body={"type": "object", "properties": {"library": {"type": "string"}}},
         ),
-    ):
-        table.add(spec, "core")
-    add_lan_routes(table, hub)  # what TVs see, and their rating limit
+    ]

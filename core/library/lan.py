@@ -12,6 +12,7 @@ It never decides visibility itself: `core.people.access.lan_principal_blocking` 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
@@ -20,12 +21,16 @@ from aiohttp import web
 from core.events import LibraryChanged
 from core.http.bodies import json_body
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people.access import LAN_MAX_RATING, stricter_rating
 from core.people.ratings import LEVELS, limit_rank, rank
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.bus import EventBus
+    from core.catalog import Catalog
+
+PluginDetails = Callable[[], list[Mapping[str, Any]]]
+"""The health details of the plugins running now (what `ctx.report` said)."""
 
 HIDDEN_FROM_TVS = frozenset({"photos", "videos"})  # library kinds TVs see only once ticked
 TV_DETAIL = "tv_max_rating"  # the health detail by which a plugin says it serves TVs
@@ -90,21 +95,17 @@ def _facts_blocking(db: sqlite_utils.Database) -> tuple[str | None, list[Any], l
 class LanSettingsApi:
     """`GET` and `PUT /api/settings/lan`, for owners and admins."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog, bus: EventBus, running: PluginDetails) -> None:
+        self._catalog = catalog
+        self._bus = bus
+        self._running = running
 
-    def _tv_services(self) -> list[dict[str, Any]]:
+    def _tv_services(self) -> list[Mapping[str, Any]]:
         """Health details of the running plugins that serve TVs (they report TV_DETAIL)."""
-        return [
-            record.context.health_detail
-            for record in self._hub.records.values()
-            if record.state == "running"
-            and record.context is not None
-            and TV_DETAIL in record.context.health_detail
-        ]
+        return [detail for detail in self._running() if TV_DETAIL in detail]
 
     async def _answer(self) -> web.Response:
-        setting, rows, managed = await self._hub.catalog.read(_facts_blocking)
+        setting, rows, managed = await self._catalog.read(_facts_blocking)
         services = self._tv_services()
         configured: str | None = None
         for detail in services:
@@ -153,16 +154,16 @@ class LanSettingsApi:
                 )
             return [r[0] for r in db.execute("SELECT id FROM libraries WHERE lan_visible = 1")]
 
-        for library_id in await self._hub.catalog.write(write):
-            self._hub.bus.publish(LibraryChanged(library_id))  # TVs re-read (SystemUpdateID)
+        for library_id in await self._catalog.write(write):
+            self._bus.publish(LibraryChanged(library_id))  # TVs re-read (SystemUpdateID)
         return await self._answer()
 
 
-def add_lan_routes(table: RouteTable, hub: Hub) -> None:
-    """Register /api/settings/lan (admins only)."""
-    api = LanSettingsApi(hub)
+def lan_routes(catalog: Catalog, bus: EventBus, running: PluginDetails) -> list[RouteSpec]:
+    """/api/settings/lan (admins only)."""
+    api = LanSettingsApi(catalog, bus, running)
     rating = {"type": "string", "description": f"one of {', '.join(LEVELS)}, an age, or null"}
-    for spec in (
+    return [
         RouteSpec("GET", "/api/settings/lan", api.get_lan, tags=("library",), admin=True),
         RouteSpec(
             "PUT",
@@ -172,5 +173,4 @@ def add_lan_routes(table: RouteTable, hub: Hub) -> None:
             admin=True,
             request_body={"type": "object", "properties": {"max_rating": rating}},
         ),
-    ):
-        table.add(spec, "core")
+    ]

@@ -50,7 +50,12 @@ from core.library.still_catalog import (
 )
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.bus import EventBus
+    from core.catalog import Catalog
+    from core.kinds import LibrarySource
+    from core.playback.engine import PlaybackEngine
+    from core.registry import Registry
+    from core.scan.manager import ScanManager
 
 _LOGGER = logging.getLogger("hearth.stills")
 PAUSE_POLL = 2.0  # how often a paused job looks whether the watching has ended
@@ -91,8 +96,20 @@ class StillsProgress:
 class StillsJob:
     """The queue of libraries to give stills, worked through one item at a time."""
 
-    def __init__(self, hub: Hub, cache_dir: Path) -> None:
-        self._hub = hub
+    def __init__(
+        self,
+        catalog: Catalog,
+        bus: EventBus,
+        sources: Registry[LibrarySource],
+        scans: ScanManager,
+        playback: PlaybackEngine | None,
+        cache_dir: Path,
+    ) -> None:
+        self._catalog = catalog
+        self._bus = bus
+        self._sources = sources
+        self._scans = scans
+        self._playback = playback  # a small box pauses while it converts for someone
         self.cache_dir = cache_dir
         self.progress = StillsProgress()
         self.pause_for_streams = (os.cpu_count() or 1) <= SMALL_BOX_CORES
@@ -103,7 +120,7 @@ class StillsJob:
         self._change = asyncio.Event()
         self._client = FrameWorkerClient()
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe = hub.bus.subscribe(ScanFinished, self._on_scan)
+        self._unsubscribe = bus.subscribe(ScanFinished, self._on_scan)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="stills")
@@ -169,14 +186,14 @@ class StillsJob:
 
     async def _wait_for_scans(self) -> None:
         """A scan uses every core and rewrites metadata: stills wait for it to end."""
-        scans = self._hub.scans
+        scans = self._scans
         while scans.current is not None or scans.status()["queued"]:
             self._set(state="waiting", paused_because="a library scan is running")
             await scans.wait_idle()
         self._set(paused_because=None)
 
     async def _library(self, library_id: int) -> None:
-        catalog = self._hub.catalog
+        catalog = self._catalog
         name, total = await catalog.read(lambda db: library_blocking(db, library_id))
         self._set(state="working", library=name, done=0, total=total, current=None)
         changed, before = 0, None
@@ -189,11 +206,11 @@ class StillsJob:
         changed += await self._containers(library_id)
         self._set(current=None)
         if changed:
-            self._hub.bus.publish(LibraryChanged(library_id))
+            self._bus.publish(LibraryChanged(library_id))
 
     async def _leaves(self, page: list[Leaf]) -> int:
         """Stills for one page of videos; returns how many items changed."""
-        catalog, changed = self._hub.catalog, 0
+        catalog, changed = self._catalog, 0
         ready: list[tuple[int, dict[str, str]]] = []
         for leaf in page:
             wanted = leaf.wanted()
@@ -227,7 +244,7 @@ class StillsJob:
         else:
             await self._wait_while_busy()
             self._set(state="working", current=leaf.title)
-            roots = LibraryRoots.of(self._hub.sources.values())
+            roots = LibraryRoots.of(self._sources.values())
             try:
                 real = await _run(roots.real_path_blocking, leaf.path)
             except OSError:
@@ -264,7 +281,7 @@ class StillsJob:
 
     def _busy(self) -> str | None:
         """Why frames must wait now, on a small box: someone watches a conversion."""
-        playback = self._hub.playback
+        playback = self._playback
         if not self.pause_for_streams or playback is None:
             return None
         if playback.capacity.in_use > 0 or playback.manager.sessions:
@@ -274,11 +291,11 @@ class StillsJob:
     async def _containers(self, library_id: int) -> int:
         """Shows and seasons take their first episode's still, artists their first album's
         cover; returns how many items changed."""
-        plans = await self._hub.catalog.read(lambda db: container_plans_blocking(db, library_id))
+        plans = await self._catalog.read(lambda db: container_plans_blocking(db, library_id))
         updates: list[tuple[int, dict[str, str]]] = []
         for pk, kind, source in plans:
             if kind == "artist":
-                roots = LibraryRoots.of(self._hub.sources.values())
+                roots = LibraryRoots.of(self._sources.values())
                 name = await _run(_cover_still_blocking, source, self.cache_dir, roots)
                 if name is not None:
                     updates.append((pk, {"thumb": STILL_PREFIX + name}))
@@ -286,10 +303,10 @@ class StillsJob:
                 base = source.removeprefix(STILL_PREFIX).removesuffix(".jpg")
                 poster = f"{STILL_PREFIX}{base}-poster.jpg"
                 updates.append((pk, {"thumb": source, "poster": poster}))
-        return await self._hub.catalog.write(writer(updates)) if updates else 0
+        return await self._catalog.write(writer(updates)) if updates else 0
 
     async def _collect_garbage(self) -> None:
-        referenced = await self._hub.catalog.read(referenced_blocking)
+        referenced = await self._catalog.read(referenced_blocking)
         removed = await _run(_remove_unused_blocking, self.cache_dir / STILLS_FOLDER, referenced)
         if removed:
             _LOGGER.info("Removed %d still(s) no item uses any more", removed)

@@ -18,13 +18,13 @@ from aiohttp import web
 
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people.accounts import now_text
 from core.people.watch_api import user_of
 from core.secret_box import SecretBox, SecretBoxError
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
 
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: typed on a phone keyboard
 MAX_PER_PERSON = 50
@@ -111,16 +111,16 @@ def touch_blocking(db: sqlite_utils.Database, password_id: int) -> None:
 
 
 class AppPasswordsApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog and the box's sealing key."""
 
-    def __init__(self, hub: Hub, box: SecretBox) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog, box: SecretBox) -> None:
+        self._catalog = catalog
         self._box = box
 
     async def get_list(self, request: web.Request) -> web.Response:
         """Your app passwords (names and dates; never the secrets)."""
         _, user_id = user_of(request)
-        rows = await self._hub.catalog.read(lambda db: list_blocking(db, user_id))
+        rows = await self._catalog.read(lambda db: list_blocking(db, user_id))
         return web.json_response({"app_passwords": rows})
 
     async def post(self, request: web.Request) -> web.Response:
@@ -130,7 +130,7 @@ class AppPasswordsApi:
         if not name:
             raise ApiError(400, "Name the app this password is for.", "bad_body")
         try:
-            made = await self._hub.catalog.write(
+            made = await self._catalog.write(
                 lambda db: create_blocking(db, self._box, user_id, name)
             )
         except ValueError as err:
@@ -144,17 +144,16 @@ class AppPasswordsApi:
             password_id = int(request.match_info["id"])
         except ValueError:
             password_id = 0
-        if not await self._hub.catalog.write(lambda db: delete_blocking(db, user_id, password_id)):
+        if not await self._catalog.write(lambda db: delete_blocking(db, user_id, password_id)):
             raise ApiError(404, "No such app password.", "not_found")
         return web.json_response({"revoked": [password_id]})
 
 
-def add_app_password_routes(table: RouteTable, api: AppPasswordsApi) -> None:
+def app_password_routes(api: AppPasswordsApi) -> list[RouteSpec]:
     tags = ("me",)
     body = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
-    for spec in (
+    return [
         RouteSpec("GET", "/api/me/app-passwords", api.get_list, tags=tags),
         RouteSpec("POST", "/api/me/app-passwords", api.post, tags=tags, request_body=body),
         RouteSpec("DELETE", "/api/me/app-passwords/{id}", api.delete, tags=tags),
-    ):
-        table.add(spec, "core")
+    ]

@@ -25,34 +25,38 @@ from aiohttp import web
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.origin import origin_of
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people import accounts, two_factor
 from core.people.credentials import token_hash, verify_password
 from core.people.middleware import COOKIE, CSRF_COOKIE, principal_of
-from core.people.profiles_api import ProfilesApi, add_profile_routes, address_of
+from core.people.profiles_api import address_of
 from core.people.throttle import AttemptLimiter
 from core.secret_box import SecretBox
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from pathlib import Path
+
+    from core.catalog import Catalog
+    from core.people.middleware import Authenticator
 
 _LOGGER = logging.getLogger("hearth.auth")
 
 
 class AuthApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog, signing out through the authenticator; one per server."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog, authenticator: Authenticator, data_dir: Path) -> None:
+        self._catalog = catalog
+        self._authenticator = authenticator
         self.attempts = AttemptLimiter()
         self.setup_code: str | None = None
         self.clock = time.time  # the wall clock TOTP codes are checked against
-        self.secret_box = SecretBox(hub.config.hearth.data_dir)
+        self.secret_box = SecretBox(data_dir)
 
     # -- at start ----------------------------------------------------------------------------
     async def prepare(self) -> None:
         """Seal second factors an older version stored in plain text, then the first run."""
-        catalog = self._hub.catalog
+        catalog = self._catalog
         if await catalog.read(two_factor.plain_secrets_blocking):  # idle: only read
             sealed = await catalog.write(
                 lambda db: two_factor.seal_plain_secrets_blocking(db, self.secret_box)
@@ -62,7 +66,7 @@ class AuthApi:
 
     async def prepare_first_run(self) -> None:
         """With no owner yet, print a one-time setup code the web step must quote."""
-        if await self._hub.catalog.read(accounts.owner_exists_blocking):
+        if await self._catalog.read(accounts.owner_exists_blocking):
             return
         self.setup_code = f"{secrets.randbelow(10**8):08d}"
         _LOGGER.warning(
@@ -73,7 +77,7 @@ class AuthApi:
 
     async def get_setup(self, request: web.Request) -> web.Response:
         """Whether the first-run owner step is still open."""
-        needed = not await self._hub.catalog.read(accounts.owner_exists_blocking)
+        needed = not await self._catalog.read(accounts.owner_exists_blocking)
         return web.json_response({"needed": needed})
 
     async def post_setup(self, request: web.Request) -> web.Response:
@@ -128,7 +132,7 @@ class AuthApi:
         password = str(text_field(body, "password"))
         account = f"user:{username.casefold()}"
         self.check_throttle(request, account)
-        row = await self._hub.catalog.read(
+        row = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT id, password_hash, totp_enabled FROM users WHERE username = ?",
                 [username],
@@ -172,7 +176,7 @@ class AuthApi:
     async def _totp_accepted(self, user_id: int, otp: str, pending: bool = False) -> bool:
         """A right code never accepted before, used up now (see `two_factor`)."""
         now = self.clock()
-        accepted: bool = await self._hub.catalog.write(
+        accepted: bool = await self._catalog.write(
             lambda db: two_factor.accept_code_blocking(
                 db, self.secret_box, user_id, otp, now, pending
             )
@@ -189,7 +193,7 @@ class AuthApi:
                 db, user_id, "session", name, request.headers.get("User-Agent"), address_of(request)
             )
         )
-        user = await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+        user = await self._catalog.read(lambda db: accounts.public_user(db, user_id))
         response = web.json_response({"token": session.token, "user": user})
         if body.get("cookie"):
             secure = request.secure
@@ -228,7 +232,7 @@ class AuthApi:
         principal = principal_of(request)
         user_id = principal.user_id or 0
         return web.json_response(
-            await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+            await self._catalog.read(lambda db: accounts.public_user(db, user_id))
         )
 
     # -- sessions and keys ---------------------------------------------------------------------
@@ -236,7 +240,7 @@ class AuthApi:
         """This user's sessions and device keys, newest first."""
         principal = principal_of(request)
         user_id = principal.user_id or 0
-        rows = await self._hub.catalog.read(lambda db: accounts.list_sessions_blocking(db, user_id))
+        rows = await self._catalog.read(lambda db: accounts.list_sessions_blocking(db, user_id))
         for row in rows:
             row["current"] = row["id"] == principal.session_id
         return web.json_response({"sessions": rows})
@@ -248,7 +252,7 @@ class AuthApi:
             session_id = int(request.match_info["session"])
         except ValueError as err:
             raise ApiError(404, "No such session.", "not_found") from err
-        owner = await self._hub.catalog.read(
+        owner = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT sessions.user_id, users.role FROM sessions JOIN users "
                 "ON users.id = sessions.user_id WHERE sessions.id = ?",
@@ -280,12 +284,12 @@ class AuthApi:
             return ids
 
         ids = await self._write(revoke)
-        self._hub.authenticator.forget(user_id=user_id)
+        self._authenticator.forget(user_id=user_id)
         return web.json_response({"revoked": ids})
 
     async def _revoke(self, user_id: int | None, session_id: int) -> None:
         await self._write(lambda db: db.execute("DELETE FROM sessions WHERE id = ?", [session_id]))
-        self._hub.authenticator.forget(session_id=session_id)
+        self._authenticator.forget(session_id=session_id)
 
     async def post_key(self, request: web.Request) -> web.Response:
         """A device API key (for a TV or an app): shown once."""
@@ -316,7 +320,7 @@ class AuthApi:
         except accounts.AccountError as err:
             raise ApiError(400, str(err), "account") from err
         ended = await self._write(lambda db: accounts.set_password_blocking(db, user_id, hashed))
-        self._hub.authenticator.forget(user_id=user_id)
+        self._authenticator.forget(user_id=user_id)
         _LOGGER.info("%s changed their password; %d sign-in(s) ended", principal.username, ended)
         return await self._signed_in(request, user_id, body)
 
@@ -327,7 +331,7 @@ class AuthApi:
         principal = principal_of(request)
         account = f"user:{principal.username.casefold()}"
         self.check_throttle(request, account)
-        stored = await self._hub.catalog.read(
+        stored = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT password_hash FROM users WHERE id = ?", [principal.user_id]
             ).fetchone()
@@ -344,7 +348,7 @@ class AuthApi:
         principal = principal_of(request)
         secret = pyotp.random_base32()
         user_id = principal.user_id
-        enabled = await self._hub.catalog.read(
+        enabled = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT totp_enabled FROM users WHERE id = ?", [user_id]
             ).fetchone()
@@ -395,7 +399,7 @@ class AuthApi:
     # -- plumbing ----------------------------------------------------------------------------
     async def _write(self, work: Any) -> Any:
         try:
-            return await self._hub.catalog.write(work)
+            return await self._catalog.write(work)
         except accounts.AccountError as err:
             raise ApiError(400, str(err), "account") from err
 
@@ -417,7 +421,7 @@ async def json_only_body(request: web.Request) -> dict[str, Any]:
     return await json_body(request)
 
 
-def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
+def auth_routes(api: AuthApi) -> list[RouteSpec]:
     tags = ("auth",)
     login_body = {
         "type": "object",
@@ -431,7 +435,7 @@ def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
             "device": {"type": "string"},
         },
     }
-    for spec in (
+    return [
         RouteSpec("GET", "/api/setup", api.get_setup, tags=tags, access="lan"),
         RouteSpec("POST", "/api/setup", api.post_setup, tags=tags, access="lan"),
         RouteSpec(
@@ -452,6 +456,4 @@ def add_auth_routes(table: RouteTable, api: AuthApi) -> None:
         RouteSpec("POST", "/api/auth/2fa/setup", api.post_2fa_setup, tags=tags),
         RouteSpec("POST", "/api/auth/2fa/enable", api.post_2fa_enable, tags=tags),
         RouteSpec("POST", "/api/auth/2fa/disable", api.post_2fa_disable, tags=tags),
-    ):
-        table.add(spec, "core")
-    add_profile_routes(table, ProfilesApi(api._hub, api))
+    ]

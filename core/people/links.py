@@ -20,7 +20,7 @@ from aiohttp import web
 
 from core.catalog import Catalog
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people.access import Principal
 from core.people.accounts import now_text, principal_blocking
 from core.people.credentials import new_token, token_hash
@@ -87,8 +87,8 @@ def _visible_blocking(db: sqlite_utils.Database, item_id: str, principal: Princi
     return found is not None
 
 
-def add_link_routes(table: RouteTable, catalog: Catalog) -> None:
-    """Register POST /api/items/{id}/stream-url."""
+def link_routes(catalog: Catalog) -> list[RouteSpec]:
+    """POST /api/items/{id}/stream-url."""
     from core.people.middleware import principal_of
 
     async def post_stream_url(request: web.Request) -> web.Response:
@@ -115,7 +115,7 @@ def add_link_routes(table: RouteTable, catalog: Catalog) -> None:
         }
         return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
 
-    table.add(
+    return [
         RouteSpec(
             "POST",
             "/api/items/{id}/stream-url",
@@ -123,5 +123,4 @@ def add_link_routes(table: RouteTable, catalog: Catalog) -> None:
             tags=("playback",),
             responses={"201": "the links (shown once)", "404": "no such item"},
         ),
-        "core",
-    )
+    ]

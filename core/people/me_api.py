@@ -18,7 +18,7 @@ from aiohttp import web
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.origin import client_address
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people import accounts
 from core.people.credentials import verify_password
 from core.people.export import attachment_name, export_blocking
@@ -26,19 +26,23 @@ from core.people.middleware import COOKIE, CSRF_COOKIE
 from core.people.watch_api import user_of
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.people.auth_api import AuthApi
+    from core.people.middleware import Authenticator
 
 
 class MeApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog, signing out through the authenticator."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog, authenticator: Authenticator, auth: AuthApi) -> None:
+        self._catalog = catalog
+        self._authenticator = authenticator
+        self._auth = auth
 
     async def get_export(self, request: web.Request) -> web.Response:
         """Everything stored about you, as a JSON file."""
         principal, user_id = user_of(request)
-        document = await self._hub.catalog.read(lambda db: export_blocking(db, user_id))
+        document = await self._catalog.read(lambda db: export_blocking(db, user_id))
         return web.Response(
             body=json.dumps(document, indent=2, ensure_ascii=False).encode(),
             content_type="application/json",
@@ -57,8 +61,8 @@ class MeApi:
             raise ApiError(403, "Ask a parent to remove this profile.", "forbidden")
         password = str(text_field(await json_body(request), "password"))
         account = f"delete:{user_id}"
-        self._hub.auth_api.check_throttle(request, account)  # slowed down like sign-in
-        stored = await self._hub.catalog.read(
+        self._auth.check_throttle(request, account)  # slowed down like sign-in
+        stored = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT password_hash FROM users WHERE id = ?", [user_id]
             ).fetchone()
@@ -68,27 +72,27 @@ class MeApi:
             None, verify_password, stored[0] if stored else None, password
         )
         if not ok:
-            self._hub.auth_api.failed(request, account)
+            self._auth.failed(request, account)
             raise ApiError(401, "Wrong password.", "bad_credentials")
-        self._hub.auth_api.attempts.succeeded(account, client_address(request))
+        self._auth.attempts.succeeded(account, client_address(request))
 
         def delete(db: Any) -> None:
             accounts.delete_user_blocking(db, user_id)
 
         try:
-            await self._hub.catalog.write(delete)
+            await self._catalog.write(delete)
         except accounts.AccountError as err:
             raise ApiError(409, str(err), "last_owner") from err
-        self._hub.authenticator.forget(user_id=user_id)
+        self._authenticator.forget(user_id=user_id)
         response = web.json_response({"deleted": user_id})
         response.del_cookie(COOKIE, path="/")
         response.del_cookie(CSRF_COOKIE, path="/")
         return response
 
 
-def add_me_routes(table: RouteTable, api: MeApi) -> None:
+def me_routes(api: MeApi) -> list[RouteSpec]:
     tags = ("me",)
-    for spec in (
+    return [
         RouteSpec(
             "GET",
             "/api/me/export",
@@ -108,5 +112,4 @@ def add_me_routes(table: RouteTable, api: MeApi) -> None:
                 "properties": {"password": {"type": "string"}},
             },
         ),
-    ):
-        table.add(spec, "core")
+    ]

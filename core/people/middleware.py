@@ -25,7 +25,11 @@ from core.people.credential_epoch import CredentialEpoch
 from core.people.links import link_of, link_principal
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.http.routes import RouteSpec
+
+SpecFor = Callable[[web.Request], "RouteSpec | None"]
+"""The route a request matched, as the route table knows it."""
 
 COOKIE = "hearth_session"
 CSRF_COOKIE = "hearth_csrf"
@@ -53,13 +57,17 @@ class Authenticator:
     process — is refused on the very next request. `forget` still clears at once in this
     process; the timer only bounds how late a session's own expiry date is noticed."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Callable[[], Catalog]) -> None:
+        self._catalog = catalog  # the catalog, once the server opened it
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._touching: set[asyncio.Task[None]] = set()
         self._generation = 0  # bumped by every forget(): a lookup racing a revocation is not kept
         self._epoch = CredentialEpoch()
         self._seen_epoch: int | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog()
 
     def forget(self, session_id: int | None = None, user_id: int | None = None) -> None:
         """Drop cached principals after a revocation, a password change or a deletion."""
@@ -77,7 +85,7 @@ class Authenticator:
         """Forget everything when the catalog says sign-in changed (or cannot say)."""
         epoch = self._epoch.current()
         if epoch is None and not self._epoch.is_open:
-            path = self._hub.catalog.path
+            path = self.catalog.path
             await asyncio.get_running_loop().run_in_executor(None, self._epoch.open_blocking, path)
             epoch = self._epoch.current()
         if epoch is None or epoch != self._seen_epoch:
@@ -92,7 +100,7 @@ class Authenticator:
             same = found.via_cookie == via_cookie
             return found if same else dataclasses.replace(found, via_cookie=via_cookie)
         generation = self._generation
-        catalog = self._hub.catalog
+        catalog = self.catalog
         row = await catalog.read(lambda db: session_for_token_blocking(db, token))
         if row is None:
             self._cache.pop(token, None)
@@ -113,7 +121,7 @@ class Authenticator:
 
     def _touch(self, session_id: int) -> None:
         async def touch() -> None:
-            await self._hub.catalog.write(
+            await self.catalog.write(
                 lambda db: db.execute(
                     "UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now_text(), session_id]
                 )
@@ -137,18 +145,20 @@ def _older_than(stamp: str, seconds: float) -> bool:
     return time.time() - then > seconds
 
 
-def auth_middleware(hub: Hub, auth: Authenticator) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """The middleware; it needs the hub's route table to know which routes need no sign-in
+def auth_middleware(
+    spec_for: SpecFor, auth: Authenticator
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware; it needs the route table (`spec_for`) to know which routes need no sign-in
     (where a request comes from was checked before, by `core.http.origin`)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        spec = hub.http.routes.spec_for(request)
+        spec = spec_for(request)
         token, via_cookie = token_of(request)
         principal = await auth.principal(token, via_cookie) if token else None
         link = link_of(request) if principal is None and spec is not None and spec.links else None
         if link is not None and request.method in SAFE_METHODS:
-            principal = await link_principal(hub.catalog, link)
+            principal = await link_principal(auth.catalog, link)
         if principal is not None:
             request[PRINCIPAL] = principal
         unmatched = request.match_info.http_exception is not None

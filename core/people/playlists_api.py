@@ -17,14 +17,14 @@ from aiohttp import web
 
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.library import queries
 from core.people.access import Principal
 from core.people.accounts import now_text
 from core.people.middleware import principal_of
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
 
 MAX_ITEMS = 5000
 MAX_NAME = 200
@@ -125,17 +125,15 @@ def _replace_items_blocking(
 
 
 class PlaylistsApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
 
     async def _answer(
         self, public_id: str, principal: Principal, status: int = 200
     ) -> web.Response:
-        playlist = await self._hub.catalog.read(
-            lambda db: playlist_blocking(db, public_id, principal)
-        )
+        playlist = await self._catalog.read(lambda db: playlist_blocking(db, public_id, principal))
         if playlist is None:
             raise ApiError(404, "No such playlist.", "playlist_not_found")
         return web.json_response(playlist, status=status)
@@ -143,9 +141,7 @@ class PlaylistsApi:
     async def _own(self, request: web.Request) -> tuple[Principal, int, str]:
         principal = principal_of(request)
         public_id = request.match_info["id"]
-        row = await self._hub.catalog.read(
-            lambda db: _owned_blocking(db, public_id, principal.user_id)
-        )
+        row = await self._catalog.read(lambda db: _owned_blocking(db, public_id, principal.user_id))
         if row is None:
             raise ApiError(404, "No such playlist.", "playlist_not_found")
         return principal, int(row[0]), public_id
@@ -153,7 +149,7 @@ class PlaylistsApi:
     async def get_playlists(self, request: web.Request) -> web.Response:
         """Your playlists, with item counts."""
         principal = principal_of(request)
-        rows = await self._hub.catalog.read(lambda db: playlists_blocking(db, principal))
+        rows = await self._catalog.read(lambda db: playlists_blocking(db, principal))
         return web.json_response({"playlists": rows})
 
     async def post_playlist(self, request: web.Request) -> web.Response:
@@ -173,7 +169,7 @@ class PlaylistsApi:
             )
             _replace_items_blocking(db, int(cursor.lastrowid or 0), item_ids, principal)
 
-        await self._hub.catalog.write(create)
+        await self._catalog.write(create)
         return await self._answer(public_id, principal, 201)
 
     async def get_playlist(self, request: web.Request) -> web.Response:
@@ -184,7 +180,7 @@ class PlaylistsApi:
         """Rename a playlist."""
         principal, pk, public_id = await self._own(request)
         name = _name(await json_body(request))
-        await self._hub.catalog.write(
+        await self._catalog.write(
             lambda db: db.execute("UPDATE playlists SET name = ? WHERE id = ?", [name, pk])
         )
         return await self._answer(public_id, principal)
@@ -192,9 +188,7 @@ class PlaylistsApi:
     async def delete_playlist(self, request: web.Request) -> web.Response:
         """Delete a playlist (never the items in it)."""
         _principal, pk, public_id = await self._own(request)
-        await self._hub.catalog.write(
-            lambda db: db.execute("DELETE FROM playlists WHERE id = ?", [pk])
-        )
+        await self._catalog.write(lambda db: db.execute("DELETE FROM playlists WHERE id = ?", [pk]))
         return web.json_response({"deleted": public_id})
 
     async def put_items(self, request: web.Request) -> web.Response:
@@ -205,18 +199,16 @@ class PlaylistsApi:
         except ValueError as err:
             raise ApiError(400, "The body must be JSON.", "bad_body") from err
         item_ids = _item_ids(body.get("items") if isinstance(body, dict) else body)
-        await self._hub.catalog.write(
-            lambda db: _replace_items_blocking(db, pk, item_ids, principal)
-        )
+        await self._catalog.write(lambda db: _replace_items_blocking(db, pk, item_ids, principal))
         return await self._answer(public_id, principal)
 
 
-def add_playlist_routes(table: RouteTable, hub: Hub) -> None:
-    """Register /api/playlists and /api/playlists/{id}[/items]."""
-    api = PlaylistsApi(hub)
+def playlist_routes(catalog: Catalog) -> list[RouteSpec]:
+    """/api/playlists and /api/playlists/{id}[/items]."""
+    api = PlaylistsApi(catalog)
     tags = ("playlists",)
     items_body = {"type": "object", "properties": {"items": {"type": "array"}}}
-    for spec in (
+    return [
         RouteSpec("GET", "/api/playlists", api.get_playlists, tags=tags),
         RouteSpec("POST", "/api/playlists", api.post_playlist, tags=tags, request_body=items_body),
         RouteSpec("GET", "/api/playlists/{id}", api.get_playlist, tags=tags),
@@ -229,5 +221,4 @@ def add_playlist_routes(table: RouteTable, hub: Hub) -> None:
             tags=tags,
             request_body=items_body,
         ),
-    ):
-        table.add(spec, "core")
+    ]

@@ -15,14 +15,14 @@ from aiohttp import web
 from core.http.bodies import json_body
 from core.http.errors import ApiError
 from core.http.origin import client_address
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people import accounts
 from core.people.credentials import hash_password, verify_password
 from core.people.middleware import principal_of
 from core.people.switching import SwitchNeeds, switch_needs
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
     from core.people.auth_api import AuthApi
 
 
@@ -32,16 +32,16 @@ def address_of(request: web.Request) -> str:
 
 
 class ProfilesApi:
-    """Handlers; they sign in through the hub's `AuthApi`."""
+    """Handlers; they sign in through `AuthApi`."""
 
-    def __init__(self, hub: Hub, auth: AuthApi) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog, auth: AuthApi) -> None:
+        self._catalog = catalog
         self._auth = auth
 
     async def get_profiles(self, request: web.Request) -> web.Response:
         """Profiles to pick on a shared household device: you and the managed profiles."""
         principal = principal_of(request)
-        rows = await self._hub.catalog.read(
+        rows = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT id, username, role, pin_hash IS NOT NULL FROM users "
                 "WHERE role = 'managed' OR id = ? ORDER BY role = 'managed', username",
@@ -70,7 +70,7 @@ class ProfilesApi:
             ).fetchone()
             return None if row is None else (row, accounts.principal_blocking(db, target))
 
-        found = await self._hub.catalog.read(read)
+        found = await self._catalog.read(read)
         if found is None or found[1] is None:
             raise ApiError(404, "No such profile.", "not_found")
         (pin_hash, password_hash), profile = found
@@ -128,11 +128,10 @@ def validate_pin(pin: Any) -> str:
     return pin
 
 
-def add_profile_routes(table: RouteTable, api: ProfilesApi) -> None:
+def profile_routes(api: ProfilesApi) -> list[RouteSpec]:
     tags = ("auth",)
-    for spec in (
+    return [
         RouteSpec("GET", "/api/auth/profiles", api.get_profiles, tags=tags),
         RouteSpec("POST", "/api/auth/switch", api.post_switch, tags=tags),
         RouteSpec("PUT", "/api/auth/pin", api.put_pin, tags=tags),
-    ):
-        table.add(spec, "core")
+    ]

@@ -14,7 +14,7 @@ from aiohttp import web
 from core.events import LibraryChanged
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.people import accounts
 from core.people.access import ROLES, Principal
 from core.people.auth_api import AuthApi, json_only_body
@@ -24,7 +24,11 @@ from core.people.profiles_api import validate_pin
 from core.people.ratings import limit_rank
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.bus import EventBus
+    from core.catalog import Catalog
+    from core.kinds import Relay
+    from core.people.middleware import Authenticator
+    from core.registry import Registry
 
 INVITE_DAYS = 7
 
@@ -55,10 +59,21 @@ def _may_manage(actor: Principal, role: str) -> None:
 
 
 class UsersApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog; they sign out through the authenticator and tell TVs
+    (the bus) when a library's sharing changed."""
 
-    def __init__(self, hub: Hub, auth: AuthApi) -> None:
-        self._hub = hub
+    def __init__(
+        self,
+        catalog: Catalog,
+        authenticator: Authenticator,
+        bus: EventBus,
+        relays: Registry[Relay],
+        auth: AuthApi,
+    ) -> None:
+        self._catalog = catalog
+        self._authenticator = authenticator
+        self._bus = bus
+        self._relays = relays
         self._auth = auth
 
     async def get_users(self, request: web.Request) -> web.Response:
@@ -68,7 +83,7 @@ class UsersApi:
             ids = [r[0] for r in db.execute("SELECT id FROM users ORDER BY username")]
             return [accounts.public_user(db, user_id) for user_id in ids]
 
-        return web.json_response({"users": await self._hub.catalog.read(read)})
+        return web.json_response({"users": await self._catalog.read(read)})
 
     async def post_user(self, request: web.Request) -> web.Response:
         """Create an account (a managed profile needs no password)."""
@@ -86,7 +101,7 @@ class UsersApi:
                 db, username, role, password, libraries, rating
             )
         )
-        user = await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+        user = await self._catalog.read(lambda db: accounts.public_user(db, user_id))
         return web.json_response(user, status=201)
 
     async def patch_user(self, request: web.Request) -> web.Response:
@@ -94,7 +109,7 @@ class UsersApi:
         actor = principal_of(request)
         user_id = _user_id(request)
         body = await json_body(request)
-        current = await self._hub.catalog.read(
+        current = await self._catalog.read(
             lambda db: db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
         )
         if current is None:
@@ -138,8 +153,8 @@ class UsersApi:
                 accounts.set_password_blocking(db, user_id, hashed)
 
         await self._auth._write(apply)
-        self._hub.authenticator.forget(user_id=user_id)
-        user = await self._hub.catalog.read(lambda db: accounts.public_user(db, user_id))
+        self._authenticator.forget(user_id=user_id)
+        user = await self._catalog.read(lambda db: accounts.public_user(db, user_id))
         return web.json_response(user)
 
     @staticmethod
@@ -166,20 +181,20 @@ class UsersApi:
         """Delete an account and everything about it; its sessions end at once."""
         actor = principal_of(request)
         user_id = _user_id(request)
-        role = await self._hub.catalog.read(
+        role = await self._catalog.read(
             lambda db: db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
         )
         if role is None:
             raise ApiError(404, "No such user.", "not_found")
         _may_manage(actor, role[0])
         await self._auth._write(lambda db: accounts.delete_user_blocking(db, user_id))
-        self._hub.authenticator.forget(user_id=user_id)
+        self._authenticator.forget(user_id=user_id)
         return web.json_response({"deleted": user_id})
 
     async def put_user_pin(self, request: web.Request) -> web.Response:
         """Set a profile's 4-digit PIN."""
         user_id = _user_id(request)
-        role = await self._hub.catalog.read(
+        role = await self._catalog.read(
             lambda db: db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
         )
         if role is None:
@@ -236,11 +251,11 @@ class UsersApi:
         )
 
     def _relay_urls(self) -> list[str]:
-        return [url for relay in self._hub.relays.values() if (url := relay.public_url())]
+        return [url for relay in self._relays.values() if (url := relay.public_url())]
 
     async def get_invites(self, request: web.Request) -> web.Response:
         """Invites and whether they were used (codes are never shown again)."""
-        rows = await self._hub.catalog.read(
+        rows = await self._catalog.read(
             lambda db: db.execute(
                 "SELECT id, role, libraries, max_rating, note, created_at, expires_at, used_at "
                 "FROM invites ORDER BY id DESC"
@@ -314,7 +329,7 @@ class UsersApi:
                 "UPDATE libraries SET lan_visible = ? WHERE id = ?", [int(visible), library_id]
             )
         )
-        self._hub.bus.publish(LibraryChanged(library_id))  # TVs learn of it (SystemUpdateID)
+        self._bus.publish(LibraryChanged(library_id))  # TVs learn of it (SystemUpdateID)
         return web.json_response({"id": library_id, "lan_visible": visible})
 
 
@@ -325,9 +340,9 @@ def _user_id(request: web.Request, name: str = "user") -> int:
         raise ApiError(404, "Not found.", "not_found") from err
 
 
-def add_users_routes(table: RouteTable, api: UsersApi) -> None:
+def users_routes(api: UsersApi) -> list[RouteSpec]:
     tags = ("people",)
-    for spec in (
+    return [
         RouteSpec("GET", "/api/users", api.get_users, tags=tags, admin=True),
         RouteSpec("POST", "/api/users", api.post_user, tags=tags, admin=True),
         RouteSpec("PATCH", "/api/users/{user}", api.patch_user, tags=tags, admin=True),
@@ -338,5 +353,4 @@ def add_users_routes(table: RouteTable, api: UsersApi) -> None:
         RouteSpec("DELETE", "/api/invites/{invite}", api.delete_invite, tags=tags, admin=True),
         RouteSpec("POST", "/api/invites/redeem", api.post_redeem, tags=tags, access="anyone"),
         RouteSpec("PATCH", "/api/libraries/{library}", api.patch_library, tags=tags, admin=True),
-    ):
-        table.add(spec, "core")
+    ]

@@ -15,13 +15,13 @@ from aiohttp import web
 
 from core.http.bodies import json_body
 from core.http.errors import ApiError
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.people import watch
 from core.people.access import Principal
 from core.people.middleware import principal_of
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
 
 MAX_IDS = 500
 
@@ -58,10 +58,10 @@ def _seconds(body: dict[str, Any], name: str, required: bool) -> float | None:
 
 
 class WatchApi:
-    """Handlers; one per hub."""
+    """Handlers over the catalog."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
 
     async def put_progress(self, request: web.Request) -> web.Response:
         """Where playback is now; stored when it moved 5 s or finished (at 90 %)."""
@@ -70,7 +70,7 @@ class WatchApi:
         position = _seconds(body, "position", True) or 0.0
         given = _seconds(body, "duration", False)
         item_id = request.match_info["id"]
-        catalog = self._hub.catalog
+        catalog = self._catalog
 
         def read(db: Any) -> tuple[Any, bool]:
             found = watch.playable_item_blocking(db, item_id, principal)
@@ -106,7 +106,7 @@ class WatchApi:
         """Started, not finished, newest first."""
         principal, user_id = user_of(request)
         limit = _number(request, "limit", 20, 100)
-        items = await self._hub.catalog.read(
+        items = await self._catalog.read(
             lambda db: watch.continue_blocking(db, principal, user_id, limit)
         )
         return web.json_response({"items": items})
@@ -115,7 +115,7 @@ class WatchApi:
         """The next episode of each show being watched."""
         principal, user_id = user_of(request)
         limit = _number(request, "limit", 20, 100)
-        items = await self._hub.catalog.read(
+        items = await self._catalog.read(
             lambda db: watch.next_up_blocking(db, principal, user_id, limit)
         )
         return web.json_response({"items": items})
@@ -130,7 +130,7 @@ class WatchApi:
             entries, total = watch.history_blocking(db, principal, user_id, offset, limit)
             return entries, total, watch.history_paused_blocking(db, user_id)
 
-        entries, total, paused = await self._hub.catalog.read(read)
+        entries, total, paused = await self._catalog.read(read)
         return web.json_response(
             {"history": entries, "total": total, "offset": offset, "paused": paused}
         )
@@ -138,9 +138,7 @@ class WatchApi:
     async def delete_history(self, request: web.Request) -> web.Response:
         """Forget every viewing: history and resume positions."""
         _principal, user_id = user_of(request)
-        removed = await self._hub.catalog.write(
-            lambda db: watch.clear_history_blocking(db, user_id)
-        )
+        removed = await self._catalog.write(lambda db: watch.clear_history_blocking(db, user_id))
         return web.json_response({"removed": removed})
 
     async def post_pause(self, request: web.Request) -> web.Response:
@@ -149,7 +147,7 @@ class WatchApi:
         paused = (await json_body(request)).get("paused")
         if not isinstance(paused, bool):
             raise ApiError(400, "'paused' is true or false.", "bad_body")
-        await self._hub.catalog.write(
+        await self._catalog.write(
             lambda db: db.execute(
                 "UPDATE users SET history_paused = ? WHERE id = ? AND history_paused != ?",
                 [int(paused), user_id, int(paused)],
@@ -161,16 +159,16 @@ class WatchApi:
         """Position and watched state of up to 500 items, for the web app's cards."""
         principal, user_id = user_of(request)
         ids = [i for i in (request.query.get("ids") or "").split(",") if i][:MAX_IDS]
-        found = await self._hub.catalog.read(
+        found = await self._catalog.read(
             lambda db: watch.progress_of_blocking(db, principal, user_id, ids)
         )
         return web.json_response({"progress": found})
 
 
-def add_watch_routes(table: RouteTable, api: WatchApi) -> None:
+def watch_routes(api: WatchApi) -> list[RouteSpec]:
     tags = ("me",)
     page = (Param("offset", type="integer"), Param("limit", type="integer"))
-    for spec in (
+    return [
         RouteSpec(
             "PUT",
             "/api/items/{id}/progress",
@@ -195,5 +193,4 @@ def add_watch_routes(table: RouteTable, api: WatchApi) -> None:
             tags=tags,
             query=(Param("ids", "comma-separated item ids", required=True),),
         ),
-    ):
-        table.add(spec, "core")
+    ]

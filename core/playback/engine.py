@@ -23,7 +23,7 @@ from aiohttp import web
 
 from core.http.errors import ApiError
 from core.http.origin import origin_of
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.library.roots import LibraryRoots
 from core.people.middleware import principal_of
 from core.playback.capabilities import CapabilitiesError, parse_capabilities, with_capabilities
@@ -31,7 +31,7 @@ from core.playback.capacity import TranscodeCapacity, cached_calibration_blockin
 from core.playback.decision import UnplayableError, decide
 from core.playback.ffmpeg_args import EncoderSettings
 from core.playback.hls import stream_facts
-from core.playback.hls_api import ResolvedItem, add_hls_routes
+from core.playback.hls_api import ResolvedItem, hls_routes
 from core.playback.now_playing import NowPlaying
 from core.playback.plan import PlaybackPlan
 from core.playback.profiles import DeviceProfile, detect_profile, load_profiles
@@ -40,7 +40,13 @@ from core.playback.sessions import TranscodeManager
 from core.playback.stream import item_file_blocking
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.bus import EventBus
+    from core.catalog import Catalog
+    from core.configuration import Configuration
+    from core.kinds import LibrarySource, Relay
+    from core.machine import MachineInfo
+    from core.registry import Registry
+    from core.scan.manager import ScanManager
 
 _LOGGER = logging.getLogger("hearth.playback")
 
@@ -53,20 +59,34 @@ def _preset() -> str:
 class PlaybackEngine:
     """Owns the profiles, the transcode manager and the capacity limiter."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self.profiles = load_profiles([hub.config.config_dir / "profiles"])
-        space = scratch_space_blocking(hub.config.hearth)  # tmpfs under the packaged service
+    def __init__(
+        self,
+        config: Configuration,
+        catalog: Catalog,
+        bus: EventBus,
+        sources: Registry[LibrarySource],
+        relays: Registry[Relay],
+        scans: ScanManager,
+        machine: MachineInfo,
+    ) -> None:
+        self._data_dir = config.hearth.data_dir
+        self._catalog = catalog
+        self._sources = sources
+        self._relays = relays
+        self._scans = scans
+        self._machine = machine
+        self.profiles = load_profiles([config.config_dir / "profiles"])
+        space = scratch_space_blocking(config.hearth)  # tmpfs under the packaged service
         scratch = space.folder
         shutil.rmtree(scratch, ignore_errors=True)  # leftovers of a killed process
-        ffmpeg = hub.config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
+        ffmpeg = config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
         self.capacity = TranscodeCapacity(1.0, source="until calibrated")
         self.manager = TranscodeManager(
             ffmpeg,
             scratch,
             preset=_preset(),
             capacity=self.capacity,
-            publish=hub.bus.publish,
+            publish=bus.publish,
             scratch_limit=space.limit_bytes,
         )
         self._ffmpeg = ffmpeg
@@ -74,7 +94,7 @@ class PlaybackEngine:
 
     async def calibrate(self) -> None:
         """Use the verified hardware encoder if any, else measure the software one."""
-        report = await self._hub.machine.wait()
+        report = await self._machine.wait()
         hardware = report.hardware_encoders
         verified = [e for e in hardware if e.verified]
         if verified:
@@ -86,10 +106,10 @@ class PlaybackEngine:
         if report.ffmpeg is None:
             self.capacity.base_limit, self.capacity.source = 0.0, "no ffmpeg"
             return
-        cache = self._hub.config.hearth.data_dir / "transcode-calibration.json"
+        cache = self._data_dir / "transcode-calibration.json"
         # Not beside a scan: the measured speed is kept for good, and a first scan busy on
         # every core would make it too low (and the two together peaked at 320 MB at 100k).
-        await self._hub.scans.wait_idle()
+        await self._scans.wait_idle()
         calibration = await asyncio.get_running_loop().run_in_executor(
             None, cached_calibration_blocking, cache, self._ffmpeg, _preset()
         )
@@ -117,11 +137,11 @@ class PlaybackEngine:
         """The owner's bitrate ceiling for a client outside the home (`relay: max_mbps`)."""
         if origin_of(request) != "remote":
             return None
-        return min(filter(None, (r.max_bitrate for r in self._hub.relays.values())), default=None)
+        return min(filter(None, (r.max_bitrate for r in self._relays.values())), default=None)
 
     async def resolve(self, request: web.Request, item_id: str) -> ResolvedItem:
         principal = principal_of(request)
-        found = await self._hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
+        found = await self._catalog.read(lambda db: item_file_blocking(db, item_id, principal))
         if found is None or found.probe is None:
             raise ApiError(404, "No such item, or nothing to play.", "item_not_found")
         try:
@@ -138,7 +158,7 @@ class PlaybackEngine:
     async def library_path(self, path: Path) -> Path:
         """The real path of a library file, checked once opened, for ffmpeg to read; 404
         file_missing when it is gone or not a library file."""
-        roots = LibraryRoots.of(self._hub.sources.values())
+        roots = LibraryRoots.of(self._sources.values())
         loop = asyncio.get_running_loop()
         try:
             return Path(await loop.run_in_executor(None, roots.real_path_blocking, path))
@@ -179,9 +199,10 @@ class PlaybackEngine:
             }
         )
 
-    def add_routes(self, table: RouteTable) -> None:
-        add_hls_routes(table, self.resolve, self.manager)
-        table.add(
+    def routes(self) -> list[RouteSpec]:
+        """HLS and progressive streams, and the playback decision."""
+        return [
+            *hls_routes(self.resolve, self.manager),
             RouteSpec(
                 "GET",
                 "/api/items/{id}/playback",
@@ -192,8 +213,7 @@ class PlaybackEngine:
                     Param("caps", "what the client decodes (see core.playback.capabilities)"),
                 ),
             ),
-            "core",
-        )
+        ]
 
     def health(self) -> dict[str, Any]:
         return {"transcodes": self.capacity.status(), "profiles": sorted(self.profiles)}

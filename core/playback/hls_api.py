@@ -292,6 +292,12 @@ def progressive_handler(
 
 def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManager) -> None:
     """Register the HLS and progressive transcode routes, owned by the core."""
+    for spec in hls_routes(resolve, manager):
+        table.add(spec, "core")
+
+
+def hls_routes(resolve: Resolver, manager: TranscodeManager) -> list[RouteSpec]:
+    """The HLS and progressive transcode routes."""
 
     def session_of(request: web.Request) -> HlsSession:
         # only the client that opened the session reaches it (its playlists, segments,
@@ -401,5 +407,4 @@ def add_hls_routes(table: RouteTable, resolve: Resolver, manager: TranscodeManag
             links=True,
         ),
     )
-    for spec in routes:
-        table.add(replace(spec, tags=("playback",)), "core")
+    return [replace(spec, tags=("playback",)) for spec in routes]

@@ -22,14 +22,17 @@ import sqlite_utils
 from aiohttp import web
 
 from core.http.errors import ApiError
-from core.http.routes import RouteSpec, RouteTable
+from core.http.routes import RouteSpec
 from core.library.roots import LibraryRoots
 from core.people.access import Principal
 from core.people.middleware import principal_of
 from core.playback.sendfile import send_file
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.kinds import LibrarySource
+    from core.playback.engine import PlaybackEngine
+    from core.registry import Registry
 
 _EXTRA_TYPES = {
     ".mkv": "video/x-matroska",
@@ -86,14 +89,16 @@ def item_file_blocking(
     return ItemFile(path, probe, bool(row[3]), str(row[4]))
 
 
-def add_stream_routes(table: RouteTable, hub: Hub) -> None:
-    """Register the direct-play route (HEAD comes with GET)."""
+def stream_routes(
+    catalog: Catalog, sources: Registry[LibrarySource], playback: PlaybackEngine | None
+) -> list[RouteSpec]:
+    """The direct-play route (HEAD comes with GET); `playback` notes who plays what."""
 
     async def get_stream(request: web.Request) -> web.StreamResponse:
         """The media file itself, with Range support, for clients that can play it directly."""
         item_id = request.match_info["id"]
         principal = principal_of(request)
-        found = await hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
+        found = await catalog.read(lambda db: item_file_blocking(db, item_id, principal))
         if found is None:
             raise ApiError(404, "No such item, or it has no file to play.", "item_not_found")
         path, library = found.path, found.library
@@ -103,18 +108,18 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
                 f"The drive holding '{library}' is not connected; plug it in to play this.",
                 "library_offline",
             )
-        if request.method == "GET" and principal.user_id is not None and hub.playback is not None:
+        if request.method == "GET" and principal.user_id is not None and playback is not None:
             player = "Hearth web app" if principal.via_cookie else "Hearth"
-            hub.playback.now_playing.record(principal.user_id, item_id, player)
+            playback.now_playing.record(principal.user_id, item_id, player)
         # A missing or outside file (404 file_missing) is found when it is opened, off the loop.
         return await send_file(
             request,
             path,
             {"Content-Type": content_type(path.name), "Cache-Control": "private, no-transform"},
-            LibraryRoots.of(hub.sources.values()),
+            LibraryRoots.of(sources.values()),
         )
 
-    table.add(
+    return [
         RouteSpec(
             "GET",
             "/api/items/{id}/stream",
@@ -128,5 +133,4 @@ def add_stream_routes(table: RouteTable, hub: Hub) -> None:
                 "416": "range outside the file",
             },
         ),
-        "core",
-    )
+    ]
