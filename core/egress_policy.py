@@ -24,6 +24,11 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 ANY_HOST = "*"
 """In a manifest's hosts: the plugin's one host is the owner's choice (the relay server they
 run or were given), so only what the owner lists under `hearth: egress:` is reachable."""
+SUBDOMAINS = "*."
+"""A host written `*.us.archive.org` stands for every name below us.archive.org (not the name
+itself): a service that redirects to numbered storage nodes (the Cover Art Archive's pictures,
+`ia800100.us.archive.org`) cannot list them one by one. It counts only when both the manifest
+and the owner's `hearth: egress:` list it."""
 
 
 class EgressError(HearthError):
@@ -71,10 +76,22 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def host_listed(host: str, listed: Iterable[str]) -> bool:
+    """Whether `host` is one of `listed`, or below a `*.domain` entry of it."""
+    host = host.lower()
+    for written in listed:
+        entry = written.lower()
+        if host == entry:
+            return True
+        if entry.startswith(SUBDOMAINS) and host.endswith(entry[1:]) and len(host) > len(entry):
+            return True
+    return False
+
+
 def declares(manifest: Manifest, host: str) -> bool:
     """Whether the manifest lists `host` (or `*`: the one the owner names)."""
     listed = {h.lower() for h in manifest.network.hosts}
-    return host.lower() in listed or ANY_HOST in listed
+    return ANY_HOST in listed or host_listed(host, listed)
 
 
 def enabled_hosts(manifest: Manifest, enabled: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
@@ -114,7 +131,7 @@ async def check_host(
     if scope == "internet":
         if not declares(manifest, host):
             raise EgressRefused(f"{host} is not listed in the {manifest.domain} manifest")
-        if host not in enabled.get(manifest.domain, frozenset()):
+        if not host_listed(host, enabled.get(manifest.domain, frozenset())):
             raise EgressRefused(
                 f"{host} is not enabled by the owner (hearth: egress: {manifest.domain})"
             )
