@@ -312,6 +312,9 @@ async def _copy(response: web.StreamResponse, file: IO[bytes], offset: int, coun
             await response.write(chunk)
             if offset >= end:
                 return
+            # a cached chunk and a socket with room never suspend: without this turn a whole
+            # file could go out in one, serving nobody else and missing a hang-up until the end
+            await asyncio.sleep(0)
     finally:
         reading.cancel()  # a read still running off the loop finishes; its bytes are dropped
 

@@ -9,13 +9,29 @@ import asyncio
 import logging
 import os
 import ssl
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from core.playback.sendfile import COPY_CHUNK
 from tests.conftest import StartServer
 from tests.core.media.mediagen import make_video
+
+T = TypeVar("T")
+
+
+class DriveReads(ThreadPoolExecutor):
+    """The loop's executor, counting the file reads sent to it (page-cache reads are not)."""
+
+    count = 0
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if fn is os.pread:
+            self.count += 1
+        return super().submit(fn, *args, **kwargs)
 
 
 def unverified() -> ssl.SSLContext:
@@ -72,7 +88,10 @@ async def test_https_file_and_ranges_are_byte_exact_across_chunks(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     """The TLS path reads ahead in COPY_CHUNK pieces, from the page cache on the loop or from
-    the drive off it: whole file and ranges across chunk edges arrive exactly, cached or not."""
+    the drive off it: whole file and ranges across chunk edges arrive exactly, cached or not,
+    and a cached file costs no executor hop per chunk."""
+    reads = DriveReads(max_workers=4)
+    asyncio.get_running_loop().set_default_executor(reads)  # shut down with the loop
     movies = tmp_path / "Movies"
     movies.mkdir()
     big = make_video(movies / "Big (2001).mkv", 1.0)
@@ -114,6 +133,7 @@ async def test_https_file_and_ranges_are_byte_exact_across_chunks(
 
     for prepare in (uncached, lambda: None):
         prepare()
+        before = reads.count
         head, body = await get()
         assert head.startswith(b"HTTP/1.1 200 ") and body == payload
         edge = COPY_CHUNK - 10
@@ -124,3 +144,5 @@ async def test_https_file_and_ranges_are_byte_exact_across_chunks(
         assert head.startswith(b"HTTP/1.1 206 ") and body == payload[2 * COPY_CHUNK - 5 :]
         head, body = await get("Range: bytes=-3\r\n")
         assert body == payload[-3:]
+        if prepare is not uncached:  # all of it is in the page cache now
+            assert reads.count == before
