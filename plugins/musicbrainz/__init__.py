@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import voluptuous as vol
 from yarl import URL
 
-from core.configuration import validators as cv
-from core.context import PluginContext
-from core.enrichment.surface import egress_advice, missing_hosts, override_option
-
-from .lookup import MusicBrainzEnricher
+from core.plugin_api import PluginContext, egress_advice, missing_hosts, override_option
+from core.plugin_api import validators as cv
+from plugins.musicbrainz.lookup import MusicBrainzEnricher
 
 API = "https://musicbrainz.org/ws/2"
 COVERS = "https://coverartarchive.org"

@@ -12,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from core import __version__
-from core.context import PluginContext
-from core.enrichment.client import ProviderClient
-from core.enrichment.surface import RateLimiter, ResponseCache, title_confidence, year_of
-from core.kinds import EnrichmentRequest, EnrichmentResult, MatchCandidate
+from core.plugin_api import (
+    EnrichmentRequest,
+    EnrichmentResult,
+    MatchCandidate,
+    PluginContext,
+    ProviderClient,
+    RateLimiter,
+    ResponseCache,
+    __version__,
+    title_confidence,
+    year_of,
+)
 
 if TYPE_CHECKING:
-    from . import MusicBrainzConfig
+    from plugins.musicbrainz import MusicBrainzConfig
 
 CACHE_SECONDS = 30 * 86_400
 _ENTITY = {"album": "release", "artist": "artist"}

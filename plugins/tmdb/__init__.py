@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import voluptuous as vol
 
-from core.configuration import validators as cv
-from core.context import PluginContext
-from core.enrichment.surface import egress_advice, missing_hosts, override_option
-
-from .lookup import TmdbEnricher
+from core.plugin_api import PluginContext, egress_advice, missing_hosts, override_option
+from core.plugin_api import validators as cv
+from plugins.tmdb.lookup import TmdbEnricher
 
 API = "https://api.themoviedb.org/3"
 IMAGES = "https://image.tmdb.org/t/p"

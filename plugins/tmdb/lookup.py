@@ -13,15 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.context import PluginContext
-from core.enrichment.client import ProviderClient
-from core.enrichment.surface import ResponseCache, title_confidence, year_of
-from core.kinds import EnrichmentRequest, EnrichmentResult, MatchCandidate
-
-from . import shapes
+from core.plugin_api import (
+    EnrichmentRequest,
+    EnrichmentResult,
+    MatchCandidate,
+    PluginContext,
+    ProviderClient,
+    ResponseCache,
+    title_confidence,
+    year_of,
+)
+from plugins.tmdb import shapes
 
 if TYPE_CHECKING:
-    from . import TmdbConfig
+    from plugins.tmdb import TmdbConfig
 
 CACHE_SECONDS = 7 * 86_400
 _SEARCH = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.enrichment.surface import year_of
+from core.plugin_api import year_of
 
 CAST_KEPT = 15
 _CREW_ROLES = {"Director": "director", "Screenplay": "writer", "Writer": "writer"}
