@@ -152,7 +152,7 @@ def test_albums_with_and_without_mbids_gain_covers_dates_and_artist_sort_names(
     assert first["archive"] == 3  # the redirect was followed, through the gate
 
 
-def test_a_cover_redirected_to_a_host_no_manifest_lists_is_skipped_not_a_fault(
+def test_a_cover_redirected_to_a_host_the_owner_did_not_enable_is_skipped_not_a_fault(
     world: dict[str, Any],
 ) -> None:
     third = meta(world, "first", "album:Third")
@@ -165,7 +165,7 @@ def test_a_cover_redirected_to_a_host_no_manifest_lists_is_skipped_not_a_fault(
     ]
     assert (
         f"WARNING hearth.egress: Refused {fakes.STORAGE_NODE} for the musicbrainz plugin: "
-        f"{fakes.STORAGE_NODE} is not listed in the musicbrainz manifest"
+        f"{fakes.STORAGE_NODE} is not enabled by the owner (hearth: egress: musicbrainz)"
     ) in world["warnings"]
     assert world["status"]["musicbrainz"]["failed"] == 0
 
