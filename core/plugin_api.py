@@ -51,6 +51,7 @@ from core.kinds import (
 
 if TYPE_CHECKING:  # the names of _LAZY, for type checkers
     from core.catalog import Catalog
+    from core.catalog.sort_keys import sort_key
     from core.configuration import validators
     from core.configuration.advice import Advice, folder_advice
     from core.configuration.validators import no_options
@@ -130,6 +131,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "core.http.routes": ("HandlerFn", "Param", "RouteSpec"),
     # the library: the catalog, the folders files may be read from, files and their fields
     "core.catalog": ("Catalog",),
+    "core.catalog.sort_keys": ("sort_key",),
     "core.library.artwork": ("ArtworkError", "fitted_jpeg_blocking", "thumbnail_blocking"),
     "core.library.fields": ("EMBEDDED_PREFIX", "clean_fields"),
     "core.library.queries": ("fts_query",),
@@ -349,6 +351,7 @@ __all__ = [
     "send_server_file",
     "server_context_blocking",
     "session_for_token_blocking",
+    "sort_key",
     "stamp",
     "store_progress_blocking",
     "stream_start_blocking",

@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
+from core.plugin_api import sort_key
+
 
 @dataclass(slots=True)
 class Folder:
@@ -43,7 +45,7 @@ class FolderIndex:
 
     def children(self, key: str) -> list[Folder]:
         subfolders = [self.folders[k] for k in self.folders[key].subfolders]
-        return sorted(subfolders, key=lambda f: (f.title.casefold(), f.key))
+        return sorted(subfolders, key=lambda f: (sort_key(f.title), f.key))
 
     def child_count(self, key: str) -> int:
         folder = self.folders[key]
@@ -90,7 +92,7 @@ def build_index_blocking(
 
     for pk, root, relpath in rows:
         ensure(bytes(root), os.path.dirname(bytes(relpath))).items.append(pk)
-    roots.sort(key=lambda k: (folders[k].title.casefold(), k))
+    roots.sort(key=lambda k: (sort_key(folders[k].title), k))
     return FolderIndex(folders, roots, subtitles_blocking(db, library_id))
 
 
