@@ -202,7 +202,12 @@ def generate_in_child_blocking(folder: Path, names: list[str], addresses: list[s
     except subprocess.CalledProcessError as err:
         last = (err.stderr or "").strip().splitlines()[-1:] or [f"exit status {err.returncode}"]
         raise TlsError(f"cannot make a certificate in {folder}: {last[0]}") from err
-    except (OSError, subprocess.TimeoutExpired) as err:
+    except OSError as err:
+        # the interpreter cannot be started again by this user (its path under a folder only
+        # the user who installed it may enter): make it here, and carry the 8 MB until restart
+        _LOGGER.info("Making the certificate in the server itself: %s", err)
+        return generate_blocking(folder, names, addresses)
+    except subprocess.TimeoutExpired as err:
         raise TlsError(f"cannot make a certificate in {folder}: {err}") from err
     return _describe_blocking(folder / CERT_FILE, folder / KEY_FILE, "generated")
 
