@@ -111,7 +111,8 @@ def test_scripts_run_as_root_serves_as_the_hearth_user(checkout: Path) -> None:
                 break
         assert f"serving on port {port}" in said[-1], said
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10) as reply:
-            assert json.load(reply)["status"] == "ok"
+            health = json.load(reply)
+            assert health["status"] == "ok", (health, said)
         hearth = pwd.getpwnam("hearth")
         assert Path(f"/proc/{process.pid}").stat().st_uid == hearth.pw_uid
         assert (checkout / "data").stat().st_uid == hearth.pw_uid
