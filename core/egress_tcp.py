@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from core.egress_policy import EgressFailed, EgressRefused
+from core.transports import DelegatingProtocol, DelegatingTransport
 
 if TYPE_CHECKING:
     from core.egress import EgressGate
@@ -56,57 +57,25 @@ class _Meter:
         )
 
 
-class _MeteredTransport(asyncio.Transport):
+class _MeteredTransport(DelegatingTransport):
     """The real transport, counting what the plugin's protocol writes."""
 
     def __init__(self, inner: asyncio.Transport, meter: _Meter) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self._meter = meter
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._meter.bytes_out += len(data)
         self._inner.write(data)
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._inner.get_extra_info(name, default)
 
-    def is_closing(self) -> bool:
-        return self._inner.is_closing()
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def abort(self) -> None:
-        self._inner.abort()
-
-    def pause_reading(self) -> None:
-        self._inner.pause_reading()
-
-    def resume_reading(self) -> None:
-        self._inner.resume_reading()
-
-    def is_reading(self) -> bool:
-        return self._inner.is_reading()
-
-    def can_write_eof(self) -> bool:
-        return self._inner.can_write_eof()
-
-    def write_eof(self) -> None:
-        self._inner.write_eof()
-
-    def get_write_buffer_size(self) -> int:
-        return self._inner.get_write_buffer_size()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._inner.set_write_buffer_limits(high, low)
-
-
-class _MeteredProtocol(asyncio.Protocol, Generic[P]):
+class _MeteredProtocol(DelegatingProtocol, Generic[P]):
     """Stands between the socket and the plugin's protocol, counting what arrives."""
 
+    inner: P
+
     def __init__(self, factory: Callable[[], P], meter: _Meter) -> None:
-        self.inner = factory()
+        super().__init__(factory())
         self._meter = meter
         self.transport: _MeteredTransport | None = None
 
@@ -118,15 +87,6 @@ class _MeteredProtocol(asyncio.Protocol, Generic[P]):
     def data_received(self, data: bytes) -> None:
         self._meter.bytes_in += len(data)
         self.inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         # a child process may carry the bytes on this socket (the relay's ssh, handed the

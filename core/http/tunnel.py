@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from core.transports import DelegatingProtocol, DelegatingTransport
+
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 Wrap = Callable[[asyncio.BaseProtocol], asyncio.BaseProtocol]
 HandOver = Callable[[socket.socket, Wrap, "ssl.SSLContext | None"], Awaitable[None]]
@@ -134,13 +136,12 @@ class TunnelSocket:
         return self.peers.vouch(name, client)
 
 
-class _AdoptedTransport(asyncio.Transport):
+class _AdoptedTransport(DelegatingTransport):
     """The TLS transport of an adopted connection as the HTTPS server sees it: its peer is
     the name the client was vouched under, and what the server writes is counted."""
 
     def __init__(self, inner: asyncio.Transport, name: str, meter: TunnelMeter) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner)
         self._name = name
         self._meter = meter
 
@@ -158,70 +159,28 @@ class _AdoptedTransport(asyncio.Transport):
             return self._name
         return self._inner.get_extra_info(name, default)
 
-    def is_closing(self) -> bool:
-        return self._inner.is_closing()
 
-    def close(self) -> None:
-        self._inner.close()
-
-    def abort(self) -> None:
-        self._inner.abort()
-
-    def pause_reading(self) -> None:
-        self._inner.pause_reading()
-
-    def resume_reading(self) -> None:
-        self._inner.resume_reading()
-
-    def is_reading(self) -> bool:
-        return self._inner.is_reading()
-
-    def can_write_eof(self) -> bool:
-        return self._inner.can_write_eof()
-
-    def write_eof(self) -> None:
-        self._inner.write_eof()
-
-    def get_write_buffer_size(self) -> int:
-        return self._inner.get_write_buffer_size()
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return self._inner.get_write_buffer_limits()
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._inner.set_write_buffer_limits(high, low)
-
-
-class _AdoptedProtocol(asyncio.Protocol):
+class _AdoptedProtocol(DelegatingProtocol):
     """Between the TLS transport and the HTTPS server's protocol: counts what arrives and
     ends the vouching when the connection does."""
 
     def __init__(
         self, inner: asyncio.Protocol, name: str, meter: TunnelMeter, forget: Callable[[], None]
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._name = name
         self._meter = meter
         self._forget = forget
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self._inner.connection_made(_AdoptedTransport(transport, self._name, self._meter))
+        self.inner.connection_made(_AdoptedTransport(transport, self._name, self._meter))
 
     def data_received(self, data: bytes) -> None:
         self._meter.carried(len(data), 0)
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
+        self.inner.data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._forget()
         self._meter.ended()
-        self._inner.connection_lost(exc)
+        self.inner.connection_lost(exc)
