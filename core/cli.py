@@ -10,6 +10,7 @@ goes to stdout, logs to stderr. It never writes to the configuration folder (onl
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -173,22 +174,6 @@ def _hw_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
-    """Scan libraries, through the running server if there is one."""
-    from core.scan.command import run_scan
-
-    config = load_or_report(args)
-    if config is None:
-        return 1
-    return run_scan(config, args)
-
-
-def _scan_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.scan.command import add_arguments
-
-    add_arguments(parser)
-
-
 def cmd_user(args: argparse.Namespace) -> int:
     """Manage accounts."""
     from core.people.command import run_user
@@ -211,52 +196,27 @@ def _user_arguments(parser: argparse.ArgumentParser) -> None:
     add_export_action(parser)
 
 
-def cmd_privacy(args: argparse.Namespace) -> int:
-    """What may leave the box, what did, and what is stored about each person."""
-    from core.privacy import run_privacy
+def configured(module: str, function: str) -> Command:
+    """A sub-command that loads the configuration, then runs `module.function(config, args)`;
+    the module is imported only when the sub-command runs."""
 
-    config = load_or_report(args)
-    if config is None:
-        return 1
-    return run_privacy(config, args)
+    def run(args: argparse.Namespace) -> int:
+        config = load_or_report(args)
+        if config is None:
+            return 1
+        result: int = getattr(importlib.import_module(module), function)(config, args)
+        return result
 
-
-def _privacy_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.privacy import add_arguments
-
-    add_arguments(parser)
+    return run
 
 
-def cmd_relay(args: argparse.Namespace) -> int:
-    """Remote access: the box's SSH key for the relay, and what the relay is doing."""
-    from core.relay_command import run_relay
+def arguments_of(module: str) -> Configure:
+    """`module.add_arguments`, imported only when that sub-command's arguments are built."""
 
-    config = load_or_report(args)
-    if config is None:
-        return 1
-    return run_relay(config, args)
+    def configure(parser: argparse.ArgumentParser) -> None:
+        importlib.import_module(module).add_arguments(parser)
 
-
-def _relay_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.relay_command import add_arguments
-
-    add_arguments(parser)
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    """Encrypted backups of the people, the configuration and the keys (core.backup)."""
-    from core.backup.command import run_backup
-
-    config = load_or_report(args)
-    if config is None:
-        return 1
-    return run_backup(config, args)
-
-
-def _backup_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.backup.command import add_arguments
-
-    add_arguments(parser)
+    return configure
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -266,22 +226,28 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "version": CommandSpec(cmd_version, "print the version"),
     "scan": CommandSpec(
-        cmd_scan, "scan libraries now, with a progress bar and a summary", _scan_arguments
+        configured("core.scan.command", "run_scan"),
+        "scan libraries now, with a progress bar and a summary",
+        arguments_of("core.scan.command"),
     ),
     "user": CommandSpec(cmd_user, "add, list, change or remove accounts", _user_arguments),
     "privacy": CommandSpec(
-        cmd_privacy, "what may leave the box, what did, what is stored", _privacy_arguments
+        configured("core.privacy", "run_privacy"),
+        "what may leave the box, what did, what is stored",
+        arguments_of("core.privacy"),
     ),
     "relay": CommandSpec(
-        cmd_relay, "remote access: the box's SSH key, the relay's state", _relay_arguments
+        configured("core.relay_command", "run_relay"),
+        "remote access: the box's SSH key, the relay's state",
+        arguments_of("core.relay_command"),
     ),
     "hw": CommandSpec(
         cmd_hw, "show the box: board, temperature, ffmpeg, verified encoders", _hw_arguments
     ),
     "backup": CommandSpec(
-        cmd_backup,
+        configured("core.backup.command", "run_backup"),
         "write or restore an encrypted backup of people, settings and keys",
-        _backup_arguments,
+        arguments_of("core.backup.command"),
     ),
 }
 
