@@ -165,8 +165,10 @@ class EgressGate:
 
     async def send(
         self, url: URL, destination: Destination, method: str, options: dict[str, Any]
-    ) -> tuple[EgressResponse, str]:
-        """Connect to the checked addresses in turn (never to a name) and read the answer."""
+    ) -> tuple[EgressResponse, str, tuple[int, int]]:
+        """Connect to the checked addresses in turn (never to a name) and read the answer.
+        Also says how many bytes of HTTP went each way (heads and bodies): a GET's query and
+        headers leave the home too, and the ledger must not call them nothing."""
         headers = {**options.pop("headers", {}), "Host": url.host_port_subcomponent or ""}
         session = self._client(closing=_says_close(headers))
         hostname = url.host if url.scheme == "https" else None
@@ -187,6 +189,7 @@ class EgressGate:
                     return (
                         EgressResponse(response.status, dict(response.headers), body, str(url)),
                         address,
+                        _traffic(response, options.get("data"), body),
                     )
             except aiohttp.ClientConnectorError as err:  # nothing was sent: try the next one
                 failure = err
@@ -224,6 +227,21 @@ def _says_close(headers: Mapping[str, str]) -> bool:
     """Whether the request said `Connection: close`: a device that closes after every answer
     without saying so (libupnp) must not have its dead connection reused for the next one."""
     return any(k.lower() == "connection" and v.lower() == "close" for k, v in headers.items())
+
+
+def _traffic(response: aiohttp.ClientResponse, sent: bytes | None, body: bytes) -> tuple[int, int]:
+    """(bytes in, bytes out) of one exchange as HTTP/1.1 puts them on the wire: request line,
+    headers and body out; status line, headers and body in (TLS framing is not counted; a
+    compressed answer counts as its Content-Length said)."""
+    info = response.request_info
+    head_out = len(f"{info.method} {info.real_url.raw_path_qs} HTTP/1.1\r\n") + 2
+    head_out += sum(len(k) + len(v) + 4 for k, v in info.headers.items())
+    version = response.version or aiohttp.HttpVersion11
+    status = f"HTTP/{version.major}.{version.minor} {response.status} {response.reason or ''}"
+    head_in = len(status.encode()) + 4 + sum(len(k) + len(v) + 4 for k, v in response.raw_headers)
+    length = response.headers.get("Content-Length", "")
+    body_in = int(length) if length.isdigit() else len(body)
+    return head_in + body_in, head_out + len(sent or b"")
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -296,7 +314,9 @@ class PluginEgress:
         if tls is not None:
             options["ssl"] = tls
         try:
-            response, address = await self._gate.send(target, destination, method, options)
+            response, address, (received, sent) = await self._gate.send(
+                target, destination, method, options
+            )
         except EgressFailed as err:
             ledger.record(domain, destination.host, why, True, 0, sent, f"failed: {err}")
             raise
@@ -309,7 +329,7 @@ class PluginEgress:
                 destination.host,
                 why,
                 True,
-                len(response.body),
+                received,
                 sent,
                 f"{method.upper()} -> {response.status} via {address}",
             )

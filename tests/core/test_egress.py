@@ -89,7 +89,8 @@ async def test_enabled_internet_host_is_reached_and_logged_without_its_query(
     (row,) = await ledger(server)
     assert row["plugin"] == "courier" and row["host"] == "localhost"
     assert row["allowed"] is True and row["purpose"] == "look up a film"
-    assert row["bytes_in"] == len(reply.body) and row["bytes_out"] == 0
+    # the query and headers went out, the status line and headers came in (exact counts below)
+    assert row["bytes_in"] > len(reply.body) and row["bytes_out"] > len("q=secret+title")
     assert row["detail"] == "GET -> 200 via 127.0.0.1"
     report = await server.get_json("/api/privacy")
     assert report["egress"] == {"courier": ["localhost"]}
@@ -120,7 +121,54 @@ async def test_ledger_rows_reach_the_catalog_by_themselves_within_a_second(
         await asyncio.sleep(0.05)
     assert count == 3
     rows = await ledger(server)
-    assert {(r["bytes_in"], r["bytes_out"]) for r in rows} == {(100, 100)}
+    (counts,) = {(r["bytes_in"], r["bytes_out"]) for r in rows}
+    assert counts[0] > 100 and counts[1] > 100  # the bodies and the heads
+
+
+async def test_the_ledger_counts_every_byte_of_http_that_crossed_the_wire(
+    start_server: StartServer,
+) -> None:
+    """A plain socket for the internet counts what really arrived and what it answered: a
+    GET has no body, yet its request line, query and headers leave the home."""
+    arrived: list[bytes] = []
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+
+    async def internet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        arrived.append(head + await reader.readexactly(length))
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(internet, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        server = await start_server(
+            "  egress:\n    courier: [localhost]\n" + PLUGIN_YAML, plugins=PLUGINS
+        )
+        http = http_of(server, "courier")
+        got = await http.get(
+            f"http://localhost:{port}/find", purpose="look up", params={"q": "a title"}
+        )
+        posted = await http.post(f"http://localhost:{port}/send", purpose="send", data=b"x" * 321)
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert got.body == posted.body == b"hello"
+    rows = sorted(await ledger(server), key=lambda r: r["purpose"])
+    assert [r["purpose"] for r in rows] == ["look up", "send"]
+    assert [(r["bytes_in"], r["bytes_out"]) for r in rows] == [
+        (len(answer), len(arrived[0])),
+        (len(answer), len(arrived[1])),
+    ]
 
 
 async def test_listed_host_not_enabled_by_the_owner_is_refused_and_logged(
