@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.egress_ledger import LedgerEntry, insert_entries_blocking
 from tests.conftest import RunningServer
 from tests.plugins.web.browser import ARTIFACTS, DESKTOP, PHONE, sign_in, until, wait_playing
 from tests.plugins.web.conftest import NewPage
@@ -199,8 +200,20 @@ async def test_settings_pages_show_scans_plugins_people_privacy_and_account(
     await page.locator(".plugins tr", has_text="Web app").get_by_text("running").wait_for()
     await page.get_by_role("link", name="People").click()
     await page.get_by_role("cell", name="owner", exact=True).wait_for()
+    entries = [
+        LedgerEntry(
+            "2026-12-03T12:00:00Z", "tmdb", "api.themoviedb.org", "details", True, 900, 310
+        ),
+        LedgerEntry(
+            "2026-12-03T12:00:01Z", "tmdb", "api.themoviedb.org", "details", True, 700, 300
+        ),
+    ]
+    await web.hub.catalog.write(lambda db: insert_entries_blocking(db, entries))
     await page.get_by_role("link", name="Privacy").click()
     await page.get_by_role("heading", name="What each plugin may reach").wait_for()
+    sent = page.locator("section.sent")  # what the ledger says each plugin sent, summed
+    await sent.get_by_text("tmdb: 2 requests, 0 refused, 610 B sent, 1.6 KB received").wait_for()
+    await sent.get_by_text("2 requests for details (api.themoviedb.org)").wait_for()
     await page.get_by_role("link", name="Account: owner").click()
     await page.get_by_role("button", name="Set up").click()
     await page.locator("code.secret").wait_for()  # a new TOTP secret, shown once

@@ -155,12 +155,25 @@ async function privacyTab(root, ctx) {
       plugin: p.name || p.domain, scope: p.scope, hosts: p.hosts, reason: p.reason, enabled: p.enabled_hosts,
     })))),
     h('section', h('h2', 'Destinations you enabled'), value(report.egress)),
+    sentSection(report.sent || {}),
     h('section', h('h2', `Outbound attempts (${ledger.total ?? 0})`),
       ledger.entries && ledger.entries.length ? table(ledger.entries) : h('p.small', 'Nothing has left this box.')),
     h('section', h('h2', 'Stored about each person'), table((report.people || []).map((p) => ({
       user: p.username, role: p.role, history_paused: p.history_paused, ...p.stored,
     })))),
     h('p.small', 'Your own data (export, history, deleting your account) is under ', h('a', { href: '#/account' }, 'Account'), '.'));
+}
+
+// Per plugin, what left the box in the ledger rows kept: requests, refusals, bytes each way,
+// and what each purpose and host accounted for, so "what does TMDb learn" has an answer.
+function sentSection(sent) {
+  const plugins = Object.entries(sent);
+  return h('section.sent', h('h2', 'What each plugin sent'),
+    plugins.length ? h('ul', plugins.map(([plugin, s]) => h('li',
+      h('strong', plugin), `: ${plural(s.requests, 'request')}, ${s.refused} refused, `
+        + `${bytes(s.bytes_out)} sent, ${bytes(s.bytes_in)} received`,
+      h('ul', Object.entries(s.purposes || {}).map(([purpose, n]) => h('li', `${plural(n, 'request')} for ${purpose}`))))))
+      : h('p.small', 'No plugin has sent anything.'));
 }
 
 async function systemTab(root, ctx) {
