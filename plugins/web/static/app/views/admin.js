@@ -74,10 +74,10 @@ function scanPanel(status) {
   if (current) {
     const total = current.to_probe || 0;
     const done = current.probed || 0;
-    parts.push(h('p', h('strong', current.library), ` — ${current.state}: ${current.seen} files seen, `
+    parts.push(h('p', h('strong', current.library), ` — ${current.state}: ${plural(current.seen, 'file')} seen, `
       + `${current.new} new, ${current.changed} changed, ${current.removed} removed`),
     h('progress', { max: total || 1, value: total ? done : 0, 'aria-label': `Scanning ${current.library}` }),
-    total ? h('p.small', `${done} of ${total} files read`) : null);
+    total ? h('p.small', `${done} of ${plural(total, 'file')} read`) : null);
   } else {
     parts.push(h('p', { dataset: { scanState: 'idle' } }, 'No scan running.'));
   }
