@@ -5,7 +5,11 @@
 Every route in the OpenAPI document is called from the remote address without credentials:
 only `anyone` routes may answer; `signed_in` routes say 401 and `lan` routes 403. The `lan`
 routes (DLNA, the setup code) refuse the remote address even with the owner's token, and serve
-the LAN client without one. Needs root for the namespace."""
+the LAN client without one. A remote source that signs in (a phone through the relay) still
+reaches every `signed_in` GET. Every plugin that adds routes runs (subsonic, the relay, play to
+TV, the web app, DLNA), and Subsonic's one `anyone` route is swept endpoint by endpoint: from
+the remote address without credentials, or with a wrong password, each endpoint but the public
+getOpenSubsonicExtensions answers a Subsonic error. Needs root for the namespace."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from plugins.subsonic import ENDPOINT_MODULES
+from plugins.subsonic.routes import Endpoints
 from tests import netns
 from tests.conftest import write_config
 from tests.core.people.household import PROVIDERS, build_rated_library
@@ -27,13 +33,15 @@ from tests.plugins.dlna_renderer.test_discovery import owner_token
 
 PORT = 18471
 REMOTE = "100.64.0.2"
+RELAY = "relay.sweep.test"  # never reached: the namespace has no route out, and no resolver
+RELAY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAxNrYJljpUxyPAtUvgLajB7cUPAKR2RzlbWF1TPVmvR"
 CLIENT = textwrap.dedent(
     """
     import asyncio, json, re, sys, time
     from pathlib import Path
     import aiohttp
 
-    OUT, BASE, TOKEN, LAN, REMOTE = sys.argv[1:6]
+    OUT, BASE, TOKEN, LAN, REMOTE, SONIC = sys.argv[1:7]
     OWNER = {"Authorization": f"Bearer {TOKEN}"}
 
     def session(source):
@@ -52,6 +60,16 @@ CLIENT = textwrap.dedent(
             except (ValueError, AttributeError):
                 code = ""
             return [response.status, code]
+
+    async def sonic(http, method, name, params):
+        url = f"{BASE}/rest/{name}"
+        if method == "GET":
+            request = http.get(url, params={"f": "json", **params})
+        else:
+            request = http.post(url, data={"f": "json", **params})
+        async with request as response:
+            body = (await response.json())["subsonic-response"]
+            return [response.status, body["status"], body.get("error", {}).get("code")]
 
     async def main():
         async with session(LAN) as lan, session(REMOTE) as remote:
@@ -76,14 +94,24 @@ CLIENT = textwrap.dedent(
                 )
                 for method, operation in methods.items():
                     access = operation["x-hearth-access"]
-                    row = {"method": method.upper(), "path": path, "access": access}
+                    owner = operation["x-hearth-owner"]
+                    row = {"method": method.upper(), "path": path, "access": access, "owner": owner}
                     row["remote"] = await call(remote, method.upper(), url)
                     if method == "get":
                         row["remote_head"] = await call(remote, "HEAD", url)
                     if access == "lan":
                         row["remote_owner"] = await call(remote, method.upper(), url, OWNER)
                         row["lan"] = await call(lan, method.upper(), url)
+                    elif access == "signed_in" and method == "get":
+                        row["remote_owner"] = await call(remote, "GET", url, OWNER)
                     rows.append(row)
+            wrong = {"u": "owner", "p": "not-the-password", "v": "1.16.1", "c": "sweep"}
+            subsonic = {}
+            for name in json.loads(SONIC):
+                subsonic[name] = {
+                    "get": await sonic(remote, "GET", name, {}),
+                    "post_wrong": await sonic(remote, "POST", name, wrong),
+                }
             gena = {"NT": "upnp:event", "CALLBACK": f"<http://{REMOTE}:9/>", "TIMEOUT": "Second-60"}
             extra = {
                 "subscribe_remote": await call(
@@ -91,11 +119,25 @@ CLIENT = textwrap.dedent(
                 ),
                 "remote_sees": await call(remote, "GET", "/api/health"),
             }
-        Path(OUT).write_text(json.dumps({"rows": rows, "extra": extra}))
+            async with remote.get(BASE + "/api/health") as response:
+                extra["remote_health_keys"] = sorted(await response.json())
+        Path(OUT).write_text(json.dumps({"rows": rows, "extra": extra, "subsonic": subsonic}))
 
     asyncio.run(main())
     """
 )
+
+
+def subsonic_endpoints() -> Endpoints:
+    endpoints = Endpoints()
+    for register in ENDPOINT_MODULES:
+        register(endpoints)
+    return endpoints
+
+
+def subsonic_names() -> str:
+    """Every endpoint the Subsonic plugin answers, as JSON for the client."""
+    return json.dumps(subsonic_endpoints().names())
 
 
 def sweep(tmp_path: Path) -> dict[str, Any]:
@@ -109,7 +151,11 @@ def sweep(tmp_path: Path) -> dict[str, Any]:
         f"hearth:\n  data_dir: {tmp_path / 'data'}\n"
         f"  http: {{host: 0.0.0.0, port: {PORT}, https_port: 0}}\n"
         "  network: {interfaces: [hv0], mdns: false}\n"
-        "dlna: {ssdp: false}\nweb:\n" + PROVIDERS + library_yaml(base),
+        f"  egress: {{relay: [{RELAY}]}}\n"
+        "dlna: {ssdp: false}\nweb:\nsubsonic:\ndlna_renderer: {discovery: false}\n"
+        f"relay: {{server: {RELAY}, name: smith, host_key: '{RELAY_KEY}', port: 20001}}\n"
+        + PROVIDERS
+        + library_yaml(base),
     )
     out = tmp_path / "sweep.json"
     with netns.network_namespace() as ns:
@@ -120,7 +166,8 @@ def sweep(tmp_path: Path) -> dict[str, Any]:
             text=True,
         )
         try:
-            arguments = [str(out), f"http://{address}:{PORT}", token, netns.PEER_ADDRESS, REMOTE]
+            base_url = f"http://{address}:{PORT}"
+            arguments = [str(out), base_url, token, netns.PEER_ADDRESS, REMOTE, subsonic_names()]
             client = subprocess.run(
                 [*ns.prefix, sys.executable, "-c", CLIENT, *arguments],
                 capture_output=True,
@@ -164,7 +211,26 @@ def test_a_remote_source_reaches_nothing_but_anyone_routes(tmp_path: Path) -> No
     assert all(p.startswith("/dlna/") or p == "/api/setup" for p in lan_routes)
     anyone = {(row["method"], row["path"]) for row in rows if row["access"] == "anyone"}
     assert {("POST", "/api/auth/login"), ("GET", "/api/health"), ("GET", "/")} <= anyone
+    for row in rows:
+        if row["access"] == "signed_in" and "remote_owner" in row:
+            where = (row["method"], row["path"], row["remote_owner"])
+            assert row["remote_owner"][1] not in ("unauthorized", "home_network_only"), where
+    owners = {row["owner"] for row in rows}  # every plugin that adds routes is running
+    assert owners == {"core", "dlna", "dlna_renderer", "relay", "subsonic", "web"}
+    paths = {row["path"] for row in rows}
+    assert {"/api/downloads", "/api/enrichment", "/api/relay/qr.svg", "/rest/{method}"} <= paths
     description = next(r for r in rows if r["path"] == "/dlna/description.xml")
     assert description["lan"] == [200, ""]  # a TV at home needs no account
     assert found["extra"]["subscribe_remote"] == [403, "home_network_only"]
     assert found["extra"]["remote_sees"][0] == 200
+    assert found["extra"]["remote_health_keys"] == ["name", "status", "version"]
+    endpoints = subsonic_endpoints()
+    assert set(found["subsonic"]) == set(endpoints.names()) and len(found["subsonic"]) >= 40
+    for name, answers in found["subsonic"].items():
+        found_endpoint = endpoints.find(name)
+        assert found_endpoint is not None
+        if found_endpoint.public:  # OpenSubsonic asks it of every server, signed in or not
+            assert answers["get"] == [200, "ok", None], name
+            continue
+        assert answers["get"] == [200, "failed", 10], (name, answers)  # no u, no apiKey
+        assert answers["post_wrong"] == [200, "failed", 40], (name, answers)
