@@ -10,6 +10,11 @@ the server. An unchanged night writes nothing at all (SD cards wear out). A fold
 place where drives are mounted (/media, /mnt, /run/media) is used only while its drive is
 mounted there: with the drive unplugged the empty mount folder is still there, and a backup
 written into it would land on the SD card (and fill it) instead of on the drive.
+
+A box that is off or asleep at that hour still gets its backup: when the last one written here
+is more than a day old (or there is none), one runs ten minutes after start (after start's busy
+minutes); a failed run (drive unplugged, folder gone) is tried again every hour until the next
+night, so plugging the drive back in is enough.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ _OURS = re.compile(r"^hearth-(\d{8}-\d{6})(?:-(\d+))?\.backup$")
 # Where drives get mounted; a backup folder below one must be on a mounted drive.
 MOUNT_AREAS: tuple[Path, ...] = (Path("/media"), Path("/mnt"), Path("/run/media"))
 _LEFTOVER = re.compile(r"^\.hearth-\d{8}-\d{6}(?:-\d+)?\.backup\.\d+\.tmp$")
+CATCH_UP_AFTER = 600.0  # seconds after start, when the last backup is overdue
+RETRY_AFTER = 3600.0  # seconds after a failed run
+OVERDUE = timedelta(hours=25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +81,8 @@ class NightlyBackup:
         self.error: str | None = None
         self.last_file: str | None = None
         self.last_run: str | None = None
-        self.next_at: str | None = None
+        self.next_at: str | None = None  # the next nightly run
+        self.catch_up_at: str | None = None  # a sooner run: overdue at start, or a retry
 
     @property
     def failed(self) -> bool:
@@ -86,20 +95,38 @@ class NightlyBackup:
             "last_run": self.last_run,
             "last_file": self.last_file,
             "next_at": self.next_at,
+            "catch_up_at": self.catch_up_at,
             "error": self.error,
         }
 
     async def run(self) -> None:
-        """Until cancelled: sleep to the next `at`, then back up if anything changed."""
+        """Until cancelled: sleep to the next `at` (or sooner to catch up or retry), then back
+        up if anything changed."""
+        sooner = CATCH_UP_AFTER if await asyncio.to_thread(self._overdue_blocking) else None
         while True:
             now = datetime.now().astimezone()
             delay = seconds_until(self._settings.at, now)
             self.next_at = (now + timedelta(seconds=delay)).isoformat(timespec="minutes")
+            self.catch_up_at = None
+            if sooner is not None and sooner < delay:
+                delay = sooner
+                self.catch_up_at = (now + timedelta(seconds=delay)).isoformat(timespec="minutes")
             await asyncio.sleep(delay)
             try:
-                await self.run_once()
+                outcome = await self.run_once()
             except Exception:  # a bug here must cost a night's backup, never the server
                 _LOGGER.exception("The nightly backup failed")
+                outcome = Outcome("failed")
+            sooner = RETRY_AFTER if outcome.result == "failed" else None
+
+    def _overdue_blocking(self) -> bool:
+        """Whether the last backup written here is over a day old, or there is none."""
+        written = self._state_blocking().get("at")
+        try:
+            at = datetime.strptime(str(written), "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return True
+        return datetime.now().astimezone() - at > OVERDUE
 
     async def run_once(self) -> Outcome:
         """Back up now if anything changed since the last backup written here."""

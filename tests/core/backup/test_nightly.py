@@ -156,3 +156,39 @@ async def test_a_backup_folder_on_an_unplugged_drive_is_refused_not_filled_on_th
         assert nightly.unmounted_drive_blocking(tmp_path / "elsewhere") is None
     finally:
         await catalog.close()
+
+
+@pytest.mark.allow_errors
+async def test_a_box_off_at_night_catches_up_and_a_failed_run_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off at 03:30 every night (or never backed up): a backup runs soon after start; with the
+    drive's folder missing it fails, and is tried again without waiting for the next night."""
+    box = await asyncio.to_thread(make_box, tmp_path)
+    folder = tmp_path / "drive"
+    monkeypatch.setattr(nightly, "CATCH_UP_AFTER", 0.01)
+    monkeypatch.setattr(nightly, "RETRY_AFTER", 0.01)
+    catalog = await Catalog.open(box.data)
+    now = datetime.now()
+    never = ((now.hour + 12) % 24, now.minute)  # the nightly hour is half a day away
+    job = NightlyBackup(
+        box.config, box.data, catalog, BackupConfig(folder, PASSPHRASE, 2, never), FAST
+    )
+    task = asyncio.create_task(job.run())
+    try:
+        for _ in range(500):
+            if job.error is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert job.error == f"The folder {folder} does not exist."  # the catch-up ran, failed
+        folder.mkdir()  # the drive is plugged back in
+        for _ in range(500):
+            if job.error is None:
+                break
+            await asyncio.sleep(0.01)
+        assert len(ours(folder)) == 1 and job.error is None
+        assert not await asyncio.to_thread(job._overdue_blocking)  # written: not overdue
+        assert job.health()["catch_up_at"] is None  # back to the nightly hour
+    finally:
+        task.cancel()
+        await catalog.close()
