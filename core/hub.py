@@ -24,9 +24,8 @@ from core.catalog import Catalog
 from core.configuration import Configuration, PluginEntry
 from core.context import PluginContext
 from core.data_folder import make_private_blocking
-from core.downloads.api import Downloads, start_downloads
+from core.downloads.api import Downloads
 from core.egress import EgressGate
-from core.enrichment.api import start_enrichment
 from core.errors import PluginNotReady, PluginSetupError
 from core.events import HubStarted, HubStopping, PluginStateChanged, ProvisionAdded
 from core.http.api import CoreObjects, add_api
@@ -172,11 +171,20 @@ class Hub:
                 hearth.data_dir / "thumbnails",
             )
             self.stills.start()
-        self.enrichment = start_enrichment(self)  # online metadata after scans, "Fix match"
-        self.downloads = start_downloads(self)  # offline copies, held per device
+        if self.live:  # online metadata after scans; a one-shot command never sends anything
+            from core.enrichment.queue import EnrichmentQueue
+
+            thumbnails = hearth.data_dir / "thumbnails"
+            self.enrichment = EnrichmentQueue(
+                self.catalog, self.bus, self.enrichers, thumbnails, self.scans.wait_idle
+            )
+        downloads = Downloads(self.catalog, self.sources, self.playback, hearth)
+        if self.live:  # offline copies, held per device: unwanted ones swept hourly
+            downloads.start()
+        self.downloads = downloads
         if self.live:
             self._track(self.playback.calibrate(), "transcode-calibration")
-        self._add_api(self.playback)  # core.http.api: every core route but health
+        self._add_api(self.playback, downloads)  # core.http.api: every core route but health
         self.egress.open(self.catalog, {d: r.entry.spec.manifest for d, r in self.records.items()})
         if self.live:
             await self.auth_api.prepare()  # seals old plain TOTP secrets, then the first run
@@ -205,7 +213,7 @@ class Hub:
             time.monotonic() - begun,
         )
 
-    def _add_api(self, playback: PlaybackEngine) -> None:
+    def _add_api(self, playback: PlaybackEngine, downloads: Downloads) -> None:
         """The core's routes (core.http.api), built from the objects the hub owns."""
         self.auth_api = AuthApi(self.catalog, self.authenticator, self.config.hearth.data_dir)
         objects = CoreObjects(
@@ -221,6 +229,9 @@ class Hub:
             self.stills,
             self.egress.ledger,
             self._running_details,
+            self.enrichers,
+            self.enrichment,
+            downloads,
         )
         add_api(self.http.routes, objects)
 

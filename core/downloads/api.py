@@ -26,7 +26,7 @@ from core.downloads import store
 from core.downloads.copies import PRESETS, CopyJob, CopyMaker, copy_name
 from core.http.bodies import json_body
 from core.http.errors import ApiError
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.library.roots import LibraryRoots
 from core.people.access import Principal
 from core.people.accounts import now_text
@@ -36,7 +36,11 @@ from core.playback.sendfile import send_file, send_server_file
 from core.playback.stream import content_type, item_file_blocking
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.configuration.core_schema import HearthConfig
+    from core.kinds import LibrarySource
+    from core.playback.engine import PlaybackEngine
+    from core.registry import Registry
 
 QUALITIES = ("original", *PRESETS)
 UNCLAIMED_DAYS = 7
@@ -54,24 +58,34 @@ def device_of(request: web.Request) -> Principal:
 
 
 class Downloads:
-    """The routes' state: the copy maker and the sweeper that deletes unwanted copies."""
+    """The routes' state: the copy maker and the sweeper that deletes unwanted copies. It reads
+    and writes the catalog, finds files through the sources, and makes copies within the
+    playback engine's capacity; `start` once the engine is (the serving hub only)."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        assert hub.playback is not None
-        ffmpeg = hub.config.hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
-        folder = hub.config.hearth.data_dir / "downloads"
-        self.maker = CopyMaker(ffmpeg, folder, hub.playback.capacity, _preset())
+    def __init__(
+        self,
+        catalog: Catalog,
+        sources: Registry[LibrarySource],
+        playback: PlaybackEngine,
+        hearth: HearthConfig,
+    ) -> None:
+        self._catalog = catalog
+        self._sources = sources
+        self._playback = playback
+        ffmpeg = hearth.ffmpeg or Path(shutil.which("ffmpeg") or "/usr/bin/ffmpeg")
+        folder = hearth.data_dir / "downloads"
+        self.maker = CopyMaker(ffmpeg, folder, playback.capacity, _preset())
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_hourly())
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self._sweep_hourly(), name="downloads-sweep")
 
     async def sweep(self) -> None:
         """Delete copies nobody waits for: every asker stored or removed it, or asked more than
         UNCLAIMED_DAYS ago."""
         since = now_text(-UNCLAIMED_DAYS * 86400.0)
-        keep = await self._hub.catalog.read(lambda db: store.copies_wanted_blocking(db, since))
+        keep = await self._catalog.read(lambda db: store.copies_wanted_blocking(db, since))
         self.maker.drop(keep)
 
     async def _sweep_hourly(self) -> None:
@@ -89,14 +103,13 @@ class Downloads:
 
     async def _copy_job(self, principal: Principal, item_id: str, quality: str) -> CopyJob:
         """The phone-sized copy of a video this person may see: made, under way or queued."""
-        found = await self._hub.catalog.read(lambda db: item_file_blocking(db, item_id, principal))
+        found = await self._catalog.read(lambda db: item_file_blocking(db, item_id, principal))
         if found is None:
             raise ApiError(404, NOT_FOUND, "item_not_found")
         if not found.online:
             raise ApiError(410, f"The drive holding '{found.library}' is not connected.",
                            "library_offline")  # fmt: skip
-        assert self._hub.playback is not None
-        path = await self._hub.playback.library_path(found.path)
+        path = await self._playback.library_path(found.path)
         st = await asyncio.to_thread(os.stat, path)
         duration = _duration(found.probe)
         name = copy_name(item_id, quality, st.st_size, st.st_mtime_ns)
@@ -137,7 +150,7 @@ class Downloads:
                 for held in store.held_blocking(db, principal, public_id)
             ]
 
-        pairs = await self._hub.catalog.read(read)
+        pairs = await self._catalog.read(read)
         return [await self._shape(principal, h, item) for h, item in pairs if item is not None]
 
     # -- handlers
@@ -158,7 +171,7 @@ class Downloads:
                 return store.playlist_items_blocking(db, playlist_id, principal)
             return store.wanted_items_blocking(db, str(item_id), principal)
 
-        items = await self._hub.catalog.read(read)
+        items = await self._catalog.read(read)
         if items is None:
             raise ApiError(404, NOT_FOUND, "item_not_found")
         if not items:
@@ -170,7 +183,7 @@ class Downloads:
         def hold(db: Any) -> list[str]:  # in the order asked, in one transaction
             return [store.hold_blocking(db, principal, [i], version(i))[0] for i in items]
 
-        ids = await self._hub.catalog.write(hold)
+        ids = await self._catalog.write(hold)
         records = {r["id"]: r for r in await self._records(principal, None)}
         return web.json_response({"downloads": [records[i] for i in ids if i in records]})
 
@@ -193,21 +206,19 @@ class Downloads:
             held = next(iter(store.held_blocking(db, principal, public_id)), None)
             return held, (store.visible_item_blocking(db, held, principal) if held else None)
 
-        held, item = await self._hub.catalog.read(read)
+        held, item = await self._catalog.read(read)
         if held is None or item is None:
             raise ApiError(404, NOT_FOUND, "item_not_found")
         disposition = {"Cache-Control": "private, no-transform"}
         if held.quality == "original":
-            found = await self._hub.catalog.read(
-                lambda db: item_file_blocking(db, item.id, principal)
-            )
+            found = await self._catalog.read(lambda db: item_file_blocking(db, item.id, principal))
             if found is None:
                 raise ApiError(404, NOT_FOUND, "item_not_found")
             if not found.online:
                 raise ApiError(410, f"The drive holding '{found.library}' is not connected.",
                                "library_offline")  # fmt: skip
             headers = {"Content-Type": content_type(found.path.name), **disposition}
-            roots = LibraryRoots.of(self._hub.sources.values())
+            roots = LibraryRoots.of(self._sources.values())
             return await send_file(request, found.path, headers, roots)
         job = await self._copy_job(principal, item.id, held.quality)
         if job.state != "ready":
@@ -226,7 +237,7 @@ class Downloads:
         """The device has the whole file: a made copy need not wait for it any more."""
         principal = device_of(request)
         public_id = request.match_info["id"]
-        if not await self._hub.catalog.write(
+        if not await self._catalog.write(
             lambda db: store.mark_stored_blocking(db, principal, public_id)
         ):
             raise ApiError(404, "No such download on this device.", "not_found")
@@ -236,7 +247,7 @@ class Downloads:
     async def delete_download(self, request: web.Request) -> web.Response:
         principal = device_of(request)
         public_id = request.match_info["id"]
-        await self._hub.catalog.write(lambda db: store.release_blocking(db, principal, [public_id]))
+        await self._catalog.write(lambda db: store.release_blocking(db, principal, [public_id]))
         await self.sweep()
         return web.json_response({"removed": True})
 
@@ -255,10 +266,10 @@ class Downloads:
                     verdicts[held.public_id] = "keep" if visible else "delete"
             return verdicts
 
-        verdicts = await self._hub.catalog.read(read)
+        verdicts = await self._catalog.read(read)
         ended = [i for i, verdict in verdicts.items() if verdict == "delete"]
         if ended:
-            await self._hub.catalog.write(lambda db: store.release_blocking(db, principal, ended))
+            await self._catalog.write(lambda db: store.release_blocking(db, principal, ended))
             await self.sweep()
         return web.json_response({"downloads": verdicts})
 
@@ -269,7 +280,8 @@ def _duration(probe: dict[str, Any] | None) -> float | None:
     return None
 
 
-def add_download_routes(table: RouteTable, downloads: Downloads) -> None:
+def download_routes(downloads: Downloads) -> list[RouteSpec]:
+    """Ask, list, fetch, mark stored, delete, and check a device's downloads."""
     tags = ("downloads",)
     body = {
         "type": "object",
@@ -280,7 +292,7 @@ def add_download_routes(table: RouteTable, downloads: Downloads) -> None:
         },
     }
     ids = (Param("ids", "comma-separated download ids this device holds", required=True),)
-    for spec in (
+    return [
         RouteSpec(
             "GET",
             "/api/downloads/check",
@@ -301,14 +313,4 @@ def add_download_routes(table: RouteTable, downloads: Downloads) -> None:
             responses={"206": "part of the file", "409": "still being made"},
         ),
         RouteSpec("POST", "/api/downloads/{id}/stored", downloads.post_stored, tags=tags),
-    ):
-        table.add(spec, "core")
-
-
-def start_downloads(hub: Hub) -> Downloads:
-    """Build, register the routes, start the sweeper (called once the playback engine is)."""
-    downloads = Downloads(hub)
-    add_download_routes(hub.http.routes, downloads)
-    if hub.live:
-        downloads.start()
-    return downloads
+    ]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from core.enrichment.provider_state import ProviderState
-from core.enrichment.queue import EnrichmentQueue
 from core.enrichment.store import (
     Outcome,
     Subject,
@@ -26,35 +25,45 @@ from core.enrichment.store import (
 )
 from core.http.bodies import json_body
 from core.http.errors import ApiError
-from core.http.routes import Param, RouteSpec, RouteTable
+from core.http.routes import Param, RouteSpec
 from core.kinds import MetadataEnricher
 
 if TYPE_CHECKING:
-    from core.hub import Hub
+    from core.catalog import Catalog
+    from core.enrichment.queue import EnrichmentQueue
+    from core.registry import Registry
 
 SEARCH_LIMIT = 20.0  # seconds an owner waits for a provider's answer
 
 
 class MatchApi:
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    """The handlers, over the catalog, the registered online providers and the queue that
+    asks them (None for a one-shot command, which never sends anything)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        enrichers: Registry[MetadataEnricher],
+        queue: EnrichmentQueue | None,
+    ) -> None:
+        self._catalog = catalog
+        self._enrichers = enrichers
+        self._running = queue
 
     @property
     def _queue(self) -> EnrichmentQueue:
-        if self._hub.enrichment is None:
+        if self._running is None:
             raise ApiError(503, "Online metadata is not running.", "unavailable")
-        return self._hub.enrichment
+        return self._running
 
     async def _item(self, request: web.Request) -> tuple[int, str, int]:
-        found = await self._hub.catalog.read(
-            lambda db: item_pk_blocking(db, request.match_info["id"])
-        )
+        found = await self._catalog.read(lambda db: item_pk_blocking(db, request.match_info["id"]))
         if found is None:
             raise ApiError(404, "No such item.", "item_not_found")
         return found
 
     def _provider(self, name: Any, kind: str) -> tuple[str, MetadataEnricher]:
-        enricher = self._hub.enrichers.get(name) if isinstance(name, str) else None
+        enricher = self._enrichers.get(name) if isinstance(name, str) else None
         if enricher is None:
             names = ", ".join(self._for(kind)) or "none is configured"
             raise ApiError(400, f"'provider' must be one of: {names}.", "bad_provider")
@@ -63,12 +72,12 @@ class MatchApi:
         return name, enricher
 
     def _for(self, kind: str) -> list[str]:
-        return [n for n, e in self._hub.enrichers if kind in e.item_kinds]
+        return [n for n, e in self._enrichers if kind in e.item_kinds]
 
     async def get_match(self, request: web.Request) -> web.Response:
         """An item's matches per provider, and the providers that could match it."""
         pk, kind, _ = await self._item(request)
-        matches = await self._hub.catalog.read(lambda db: matches_blocking(db, pk))
+        matches = await self._catalog.read(lambda db: matches_blocking(db, pk))
         return web.json_response({"kind": kind, "providers": self._for(kind), "matches": matches})
 
     async def get_search(self, request: web.Request) -> web.Response:
@@ -99,7 +108,7 @@ class MatchApi:
             await queue.save(name, enricher, subject, Outcome("local"), True)
         elif body.get("unlock") is True:
             await queue.save(name, enricher, subject, Outcome("none"), False)
-            await self._hub.catalog.write(
+            await self._catalog.write(
                 lambda db: db.execute(
                     "UPDATE item_matches SET query = '' WHERE item_pk = ? AND provider = ?",
                     [pk, name],
@@ -115,11 +124,11 @@ class MatchApi:
         else:
             raise ApiError(400, "Send 'match_id', 'local': true or 'unlock': true.", "bad_body")
         queue.request(library_id, name)  # a show's seasons and episodes follow its new match
-        matches = await self._hub.catalog.read(lambda db: matches_blocking(db, pk))
+        matches = await self._catalog.read(lambda db: matches_blocking(db, pk))
         return web.json_response({"kind": kind, "providers": self._for(kind), "matches": matches})
 
     async def _subject(self, name: str, kind: str, pk: int) -> Subject:
-        found = await self._hub.catalog.read(
+        found = await self._catalog.read(
             lambda db: subjects_blocking(db, None, name, kind, pks=[pk])
         )
         if not found:
@@ -128,22 +137,12 @@ class MatchApi:
 
     async def get_enrichment(self, request: web.Request) -> web.Response:
         """Each online provider's state: working, backing off and why, counts."""
-        queue = self._hub.enrichment
+        queue = self._running
         return web.json_response({"providers": queue.status() if queue is not None else {}})
 
 
-def start_enrichment(hub: Hub) -> EnrichmentQueue | None:
-    """The routes, and the queue when the server serves (not for a one-shot command, which
-    never sends anything); the queue's workers start only when a provider registers."""
-    add_enrichment_routes(hub.http.routes, hub)
-    if not hub.live:
-        return None
-    cache = hub.config.hearth.data_dir / "thumbnails"
-    return EnrichmentQueue(hub.catalog, hub.bus, hub.enrichers, cache, hub.scans.wait_idle)
-
-
-def add_enrichment_routes(table: RouteTable, hub: Hub) -> None:
-    api = MatchApi(hub)
+def enrichment_routes(api: MatchApi) -> list[RouteSpec]:
+    """Fix match (owners and admins) and the providers' state."""
     tags = ("metadata",)
     body = {
         "type": "object",
@@ -159,7 +158,7 @@ def add_enrichment_routes(table: RouteTable, hub: Hub) -> None:
         Param("q", "words to search for (default: the item's title)", "string"),
         Param("year", "year to prefer", "integer"),
     )
-    for spec in (
+    return [
         RouteSpec("GET", "/api/items/{id}/match", api.get_match, tags=tags, admin=True),
         RouteSpec(
             "GET",
@@ -178,5 +177,4 @@ def add_enrichment_routes(table: RouteTable, hub: Hub) -> None:
             request_body=body,
         ),
         RouteSpec("GET", "/api/enrichment", api.get_enrichment, tags=tags, admin=True),
-    ):
-        table.add(spec, "core")
+    ]

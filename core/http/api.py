@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.downloads.api import download_routes
+from core.enrichment.api import MatchApi, enrichment_routes
 from core.library.api import THUMB_CACHE, LibraryApi, library_routes
 from core.library.lan import PluginDetails, lan_routes
 from core.people.app_passwords import AppPasswordsApi, app_password_routes
@@ -30,9 +32,11 @@ if TYPE_CHECKING:
     from core.bus import EventBus
     from core.catalog import Catalog
     from core.configuration import Configuration
+    from core.downloads.api import Downloads
     from core.egress_ledger import EgressLedger
+    from core.enrichment.queue import EnrichmentQueue
     from core.http.routes import RouteSpec, RouteTable
-    from core.kinds import LibrarySource, Relay
+    from core.kinds import LibrarySource, MetadataEnricher, Relay
     from core.library.stills import StillsJob
     from core.people.middleware import Authenticator
     from core.playback.engine import PlaybackEngine
@@ -56,6 +60,9 @@ class CoreObjects:
     stills: StillsJob | None
     ledger: EgressLedger
     running: PluginDetails
+    enrichers: Registry[MetadataEnricher]
+    enrichment: EnrichmentQueue | None  # None for a one-shot command
+    downloads: Downloads
 
 
 def api_routes(core: CoreObjects) -> list[RouteSpec]:
@@ -64,6 +71,8 @@ def api_routes(core: CoreObjects) -> list[RouteSpec]:
     thumbnails = core.config.hearth.data_dir / THUMB_CACHE
     library = LibraryApi(catalog, core.sources, core.scans, thumbnails, core.stills)
     return [
+        *enrichment_routes(MatchApi(catalog, core.enrichers, core.enrichment)),  # Fix match
+        *download_routes(core.downloads),  # offline copies, held per device
         *library_routes(library),
         *lan_routes(catalog, core.bus, core.running),  # what TVs see, and their rating limit
         *stream_routes(catalog, core.sources, core.playback),
