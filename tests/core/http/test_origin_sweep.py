@@ -5,11 +5,13 @@
 Every route in the OpenAPI document is called from the remote address without credentials:
 only `anyone` routes may answer; `signed_in` routes say 401 and `lan` routes 403. The `lan`
 routes (DLNA, the setup code) refuse the remote address even with the owner's token, and serve
-the LAN client without one. A remote source that signs in (a phone through the relay) still
-reaches every `signed_in` GET. Every plugin that adds routes runs (subsonic, the relay, play to
-TV, the web app, DLNA), and Subsonic's one `anyone` route is swept endpoint by endpoint: from
-the remote address without credentials, or with a wrong password, each endpoint but the public
-getOpenSubsonicExtensions answers a Subsonic error. Needs root for the namespace."""
+the LAN client without one. Every route refuses a Host header that does not name the box
+(DNS rebinding), even from home with the owner's token. A remote source that signs in (a phone
+through the relay) still reaches every `signed_in` GET. Every plugin that adds routes runs
+(subsonic, the relay, play to TV, the web app, DLNA), and Subsonic's one `anyone` route is
+swept endpoint by endpoint: from the remote address without credentials, or with a wrong
+password, each endpoint but the public getOpenSubsonicExtensions answers a Subsonic error.
+Needs root for the namespace."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ CLIENT = textwrap.dedent(
 
     OUT, BASE, TOKEN, LAN, REMOTE, SONIC = sys.argv[1:7]
     OWNER = {"Authorization": f"Bearer {TOKEN}"}
+    REBINDING = {**OWNER, "Host": "rebinding.example:8440"}  # a page's name pointed at the box
 
     def session(source):
         connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
@@ -97,6 +100,7 @@ CLIENT = textwrap.dedent(
                     owner = operation["x-hearth-owner"]
                     row = {"method": method.upper(), "path": path, "access": access, "owner": owner}
                     row["remote"] = await call(remote, method.upper(), url)
+                    row["rebinding"] = await call(lan, method.upper(), url, REBINDING)
                     if method == "get":
                         row["remote_head"] = await call(remote, "HEAD", url)
                     if access == "lan":
@@ -204,6 +208,7 @@ def test_a_remote_source_reaches_nothing_but_anyone_routes(tmp_path: Path) -> No
             assert row["lan"][1] != "home_network_only", (where, row["lan"])
         else:
             assert code not in ("unauthorized", "home_network_only"), where
+        assert row["rebinding"] == [403, "host_not_allowed"], where  # every route checks Host
         if "remote_head" in row and row["access"] != "anyone":
             assert row["remote_head"][0] in (401, 403), where
     lan_routes = {row["path"] for row in rows if row["access"] == "lan"}
