@@ -14,8 +14,6 @@ import asyncio
 import hashlib
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from core.enrichment.provider_state import IMAGE_WORDS, purpose_of
 from core.enrichment.surface import ImageMissing
 from core.errors import HearthError
 from core.kinds import MetadataEnricher
-from core.library.artwork import MAX_PIXELS, online_path
+from core.library.artwork import MAX_PIXELS, online_path, write_jpeg_atomically
 from core.library.fields import ONLINE_PREFIX
 
 _LOGGER = logging.getLogger("hearth.enrichment")
@@ -81,15 +79,7 @@ def store_blocking(cache_dir: Path, ref: str, data: bytes) -> int:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
         raise ImageRejected(f"not a picture that can be read ({err})") from err
     target = path_of(cache_dir, ref)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            rgb.save(file, "JPEG", quality=QUALITY, progressive=True, optimize=True)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_jpeg_atomically(target, rgb, QUALITY)
     return target.stat().st_size
 
 

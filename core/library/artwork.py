@@ -142,7 +142,7 @@ def _cached_jpeg_of(ref: str, opened: LibraryFile, box: int, cache_dir: Path) ->
             thumbnail = _fit(ref, image, box)
         finally:
             image.close()
-        _write_atomically(target, thumbnail)
+        write_jpeg_atomically(target, thumbnail)
     return target
 
 
@@ -263,13 +263,13 @@ def _cached(target: Path) -> bool:
     return True
 
 
-def _write_atomically(target: Path, image: Image.Image) -> None:
+def write_jpeg_atomically(target: Path, image: Image.Image, quality: int = JPEG_QUALITY) -> None:
     """Write to a temporary file beside the target, then rename: readers never see half a JPEG."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            image.save(file, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
+            image.save(file, "JPEG", quality=quality, progressive=True, optimize=True)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
