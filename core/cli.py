@@ -174,6 +174,30 @@ def _hw_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """`hearth scan` (core.scan.command); with no server running, a one-shot hub scans."""
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    from core.scan.command import run_scan
+
+    return run_scan(config, args, _scan_here)
+
+
+async def _scan_here(config: Configuration, library: str | None) -> int:
+    """Open the catalog and set the source and metadata plugins up (no HTTP, no discovery),
+    scan, close everything."""
+    from core.hub import Hub
+    from core.scan.command import scan_here
+
+    hub = Hub(config, live=False)
+    await hub.start()
+    try:
+        return await scan_here(hub.catalog, hub.scans, hub.sources, library)
+    finally:
+        await hub.stop()
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     """Manage accounts."""
     from core.people.command import run_user
@@ -226,7 +250,7 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "version": CommandSpec(cmd_version, "print the version"),
     "scan": CommandSpec(
-        configured("core.scan.command", "run_scan"),
+        cmd_scan,
         "scan libraries now, with a progress bar and a summary",
         arguments_of("core.scan.command"),
     ),

@@ -1,8 +1,9 @@
 """`hearth scan`: scan libraries from the command line, with or without a running server.
 
 With a server running on this box it asks the server to scan (one writer for the catalog) and
-follows its progress; without one it scans straight into the catalog and exits when done. It
-shows a progress bar and a summary of counts and errors. It never starts HTTP or discovery.
+follows its progress; without one it scans straight into the catalog, through the catalog, scans
+and sources of a one-shot hub the command line opens (core.cli), and exits when done. It shows a
+progress bar and a summary of counts and errors. It never starts HTTP or discovery.
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from core.configuration import Configuration
 from core.library.queries import libraries_blocking, scan_errors_blocking
+
+if TYPE_CHECKING:
+    from core.catalog import Catalog
+    from core.kinds import LibrarySource
+    from core.registry import Registry
+    from core.scan.manager import ScanManager
+
+ScanHere = Callable[[Configuration, str | None], Coroutine[Any, Any, int]]
+"""Scan with no server running: opens what `scan_here` needs, calls it, closes them (core.cli)."""
 
 POLL = 0.5
 
@@ -166,44 +177,40 @@ def _remote(url: str, library: str | None, wait: bool, token: str) -> int:
     return _summary(libraries, status["errors"], library)
 
 
-async def _local(config: Configuration, library: str | None) -> int:
-    from core.hub import Hub
-
-    hub = Hub(config, live=False)
-    await hub.start()
+async def scan_here(
+    catalog: Catalog, scans: ScanManager, sources: Registry[LibrarySource], library: str | None
+) -> int:
+    """Scan straight into the catalog (no server runs), showing progress; the exit status."""
     printer = ProgressPrinter()
-    try:
-        hub.scans.run_alone()  # no server: the scan may use every core
-        if library is None:
-            hub.scans.request_all()
-        else:
-            matches = [s for s in hub.sources.values() if s.library.name == library]
-            if not matches:
-                names = ", ".join(s.library.name for s in hub.sources.values())
-                print(f"No library named {library!r} (have: {names})", file=sys.stderr)
-                return 1
-            for source in matches:
-                hub.scans.request(source.source_id)
-        idle = asyncio.ensure_future(hub.scans.wait_idle())
-        while not idle.done():
-            printer.show(hub.scans.current.as_dict() if hub.scans.current else None)
-            await asyncio.wait([idle], timeout=POLL)
-        printer.done()
-        libraries = await hub.catalog.read(libraries_blocking)
-        errors = await hub.catalog.read(scan_errors_blocking)
-        failed = [p for p in hub.scans.last.values() if p.state == "failed"]
-        for progress in failed:
-            print(f"{progress.library}: scan failed: {progress.message}", file=sys.stderr)
-        return _summary(libraries, errors, library) or (1 if failed else 0)
-    finally:
-        await hub.stop()
+    scans.run_alone()  # no server: the scan may use every core
+    if library is None:
+        scans.request_all()
+    else:
+        matches = [s for s in sources.values() if s.library.name == library]
+        if not matches:
+            names = ", ".join(s.library.name for s in sources.values())
+            print(f"No library named {library!r} (have: {names})", file=sys.stderr)
+            return 1
+        for source in matches:
+            scans.request(source.source_id)
+    idle = asyncio.ensure_future(scans.wait_idle())
+    while not idle.done():
+        printer.show(scans.current.as_dict() if scans.current else None)
+        await asyncio.wait([idle], timeout=POLL)
+    printer.done()
+    libraries = await catalog.read(libraries_blocking)
+    errors = await catalog.read(scan_errors_blocking)
+    failed = [p for p in scans.last.values() if p.state == "failed"]
+    for progress in failed:
+        print(f"{progress.library}: scan failed: {progress.message}", file=sys.stderr)
+    return _summary(libraries, errors, library) or (1 if failed else 0)
 
 
-def run_scan(config: Configuration, args: argparse.Namespace) -> int:
-    """The command's body."""
+def run_scan(config: Configuration, args: argparse.Namespace, here: ScanHere) -> int:
+    """The command's body; `here` scans when no server answers on this box."""
     url = _server_url(config)
     if url is None:
-        return asyncio.run(_local(config, args.library))
+        return asyncio.run(here(config, args.library))
     key = asyncio.run(_cli_key(config))
     if key is None:
         print(
