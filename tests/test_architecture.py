@@ -182,3 +182,44 @@ def test_only_the_context_and_the_command_line_know_the_hub() -> None:
         if "core.hub" in imports_of(path) and path != ROOT / "core" / "hub.py"
     }
     assert knowing == HUB_HOLDERS
+
+
+def _names_bound(tree: ast.Module) -> set[str]:
+    """Names a module binds at its top level: assignments, definitions and imports."""
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            bound.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            bound.update(a.asname or a.name for a in node.names)
+    return bound
+
+
+def test_every_plugin_declares_its_options_one_way() -> None:
+    """Each plugin's package offers `CONFIG_SCHEMA` and `setup`; a plugin without options says
+    so with `no_options(...)`, never with an empty schema of its own."""
+    missing = {
+        folder.name: sorted({"CONFIG_SCHEMA", "setup"} - _names_bound(tree))
+        for folder in sorted((ROOT / "plugins").iterdir())
+        if (folder / "__init__.py").is_file()
+        and (tree := ast.parse((folder / "__init__.py").read_text(encoding="utf-8")))
+    }
+    assert {k: v for k, v in missing.items() if v} == {}
+    empty = []
+    for path in sources("plugins"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "Schema"
+                and node.args
+                and (
+                    (isinstance(node.args[0], ast.Dict) and not node.args[0].keys)
+                    or (isinstance(node.args[0], ast.Constant) and node.args[0].value is None)
+                )
+            ):
+                empty.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert empty == []
