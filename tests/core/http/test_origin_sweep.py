@@ -31,7 +31,7 @@ from tests import netns
 from tests.conftest import write_config
 from tests.core.people.household import PROVIDERS, build_rated_library
 from tests.core.scan.library import library_yaml
-from tests.plugins.dlna_renderer.test_discovery import owner_token
+from tests.plugins.dlna_renderer.lan import owner_token
 
 PORT = 18471
 REMOTE = "100.64.0.2"
