@@ -18,6 +18,7 @@ from tests.conftest import RunningServer, StartServer
 from tests.core.media.mediagen import make_photo, make_video
 from tests.core.scan.library import build_library, library_yaml
 from tests.core.scan.test_scanner import settle
+from tests.core.test_data_folder import loose
 from tests.plugins.subsonic.test_auth import device_key
 from tests.plugins.subsonic.test_media import KIND_OF_BLUE
 
@@ -110,3 +111,4 @@ async def test_music_app_and_download_routes_open_only_library_files(
             assert status == 404, (path, status)
     status, body = await fetch(server, "/rest/getLyricsBySongId", {**signed, "f": "json"})
     assert status == 200 and SECRET.encode() not in body and b'"So"' not in body
+    assert loose(tmp_path / "data") == []  # thumbnails, downloads: born private (item 5)
