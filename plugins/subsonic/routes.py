@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -124,12 +125,16 @@ class Endpoints:
 
 
 async def parameters(request: web.Request) -> MultiDictProxy[str]:
-    """The query's parameters, and a form body's (formPost) after them."""
+    """The query's parameters, and a form body's (formPost) after them. A form whose escapes
+    are not UTF-8 (`u=%ff`) raises UnicodeDecodeError, the error middleware's 400, as the same
+    text in the query does (aiohttp's form parser would read it as U+FFFD instead)."""
     merged: MultiDict[str] = MultiDict(request.query)
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
+        if request.content_type == "application/x-www-form-urlencoded":
+            parse_qsl((await request.read()).decode(), keep_blank_values=True, errors="strict")
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, str):

@@ -96,3 +96,22 @@ async def test_raw_bytes_that_are_not_utf8_in_the_request_line_are_never_500(
     writer.close()
     await writer.wait_closed()
     assert status_line.split()[1] in (b"400", b"404"), status_line
+
+
+@pytest.mark.parametrize("word", ["%ff", "%ed%a0%80"])
+async def test_a_music_app_sending_text_that_is_not_utf8_gets_400_in_a_query_or_a_form(
+    start_server: StartServer, word: str
+) -> None:
+    """Subsonic's parameters come in the query or, formPost, a form body: both are checked
+    (the form's escapes were read as U+FFFD, a wrong password instead of a 400)."""
+    server = await start_server("subsonic:\n")
+    status, error = await send(server, "GET", f"/rest/ping?f=json&u={word}&p=x")
+    assert (status, error) == (400, {"code": "bad_text", "message": URL_SENTENCE})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body in (f"f=json&u={word}&p=x", f"f=json&u=owner&p={word}"):
+        async with server.session.post(server.url + "/rest/ping", data=body, headers=form) as r:
+            assert (r.status, (await r.json())["error"]["code"]) == (400, "bad_text"), body
+    async with server.session.post(
+        server.url + "/rest/ping", data="f=json&u=owner&p=caf%C3%A9", headers=form
+    ) as reply:  # UTF-8 is read as ever: a wrong password, in Subsonic's words
+        assert (await reply.json())["subsonic-response"]["error"]["code"] == 40
