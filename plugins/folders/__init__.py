@@ -114,8 +114,8 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
 
 
 async def _once_serving(ctx: PluginContext, start: Callable[[], Awaitable[None]]) -> None:
-    """Start once the server answers: watchfiles sets inotify up over the whole tree with the
-    interpreter held (seconds for 100k files on a Pi), which would delay the first answer."""
+    """Start once the server answers: adding a watch to each of 30k folders (100k files) takes
+    a core for a second or more, which the start and the first answers need more."""
     if not ctx.http_port:  # not yet serving (a plugin set up again later finds it serving)
         serving = asyncio.Event()
         ctx.subscribe(HubStarted, lambda _event: serving.set())

@@ -8,21 +8,24 @@ on. It never reads file contents; the scanner does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from core.plugin_api import is_ignored_directory
+from plugins.folders.inotify import Change, Changes, FolderTree
 
-if TYPE_CHECKING:  # watchfiles brings anyio: imported to watch, not to check the configuration
-    import watchfiles
+__all__ = ["Change", "changed_folders", "request_scans", "watch_folders"]
 
 _LOGGER = logging.getLogger("hearth.folders")
 RequestScan = Callable[[list[str] | None], None]
 S = TypeVar("S")
 ROOT_CHECK_SECONDS = 30.0
+STEP_SECONDS = 0.1  # a batch is handed on after this long without a new change
 
 
 def request_scans(
@@ -47,7 +50,7 @@ def request_scans(
             request(source, mine)
 
 
-def changed_folders(changes: set[tuple[watchfiles.Change, str]], roots: list[Path]) -> list[str]:
+def changed_folders(changes: Iterable[tuple[Change, str]], roots: list[Path]) -> list[str]:
     """The folders to rescan for a batch of changes: each changed path's folder, inside a root."""
     folders: set[str] = set()
     root_texts = [os.fspath(root) for root in roots]
@@ -66,55 +69,90 @@ def changed_folders(changes: set[tuple[watchfiles.Change, str]], roots: list[Pat
 
 
 async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: int = 800) -> None:
-    """Watch until cancelled; a lost watch (folder gone, limit reached) is retried slowly."""
-    import watchfiles
-
-    warned = False
+    """Watch until cancelled. A thread adds the watches folder by folder and reads the events
+    (FolderTree), so the loop and every request go on meanwhile; the changes it reports are
+    gathered here for up to `debounce_ms` and become folder-limited scans."""
     while True:
-        present = [root for root in roots if root.is_dir()]
-        if not present:
-            await asyncio.sleep(ROOT_CHECK_SECONDS)
-            continue
-        appeared = asyncio.Event()  # a missing root (a drive mounted later) joins the watch
-        checker = asyncio.create_task(_until_one_appears(roots, present, appeared))
         try:
-            async for changes in watchfiles.awatch(
-                *present,
-                debounce=debounce_ms,
-                step=100,
-                watch_filter=None,
-                ignore_permission_denied=True,
-                stop_event=appeared,
-            ):
-                folders = changed_folders(changes, present)
-                if folders:
-                    request(folders)
-            warned = False
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:  # inotify limit, a folder vanishing under the watcher
-            if not warned:
-                _LOGGER.warning(
-                    "Live watching of %s stopped (%s); new files will appear at the next "
-                    "periodic rescan. If this says 'too many', raise fs.inotify.max_user_watches.",
-                    ", ".join(map(str, present)),
-                    err,
-                )
-                warned = True
-            request(None)  # what changed while we were blind
-        finally:
-            checker.cancel()
-        if not appeared.is_set():
-            await asyncio.sleep(5)
-
-
-async def _until_one_appears(
-    roots: list[Path], present: list[Path], appeared: asyncio.Event
-) -> None:
-    """Set `appeared` once a root that was missing is a folder again (checked every 30 s)."""
-    missing = [root for root in roots if root not in present]
-    while missing:
+            await _watch_once(roots, request, debounce_ms / 1000)
+        except OSError as err:  # no inotify instance left (fs.inotify.max_user_instances)
+            _LOGGER.warning(
+                "Live watching of %s stopped (%s); new files will appear at the next periodic "
+                "rescan. It is tried again every %.0f s.",
+                ", ".join(map(str, roots)),
+                err,
+                ROOT_CHECK_SECONDS,
+            )
         await asyncio.sleep(ROOT_CHECK_SECONDS)
-        if any(root.is_dir() for root in missing):
-            appeared.set()
-            return
+
+
+async def _watch_once(roots: list[Path], request: RequestScan, debounce: float) -> None:
+    """One watching thread's life: until cancelled (the thread is stopped and waited for) or
+    until it fails (raised here)."""
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[Changes | BaseException | None] = asyncio.Queue()
+    ended = threading.Event()
+
+    def put(item: Changes | BaseException | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens any more
+            loop.call_soon_threadsafe(inbox.put_nowait, item)
+
+    def limit_reached(err: OSError) -> None:
+        loop.call_soon_threadsafe(_warn_limit, roots, err)
+
+    tree = FolderTree(roots, put, limit_reached, ROOT_CHECK_SECONDS)
+
+    def run() -> None:
+        try:
+            tree.run_blocking()
+        except BaseException as err:  # handed to the loop, which logs or raises it
+            put(err)
+        finally:
+            ended.set()
+
+    thread = threading.Thread(target=run, name="hearth-folder-watch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = await _gather(inbox, loop, debounce)
+            if any(item is None for item in batch):
+                request(None)  # the kernel's queue overflowed: what changed is unknown
+                continue
+            changes: Changes = set()
+            for item in batch:
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    changes |= item
+            folders = changed_folders(changes, roots)
+            if folders:
+                request(folders)
+    finally:
+        tree.stop()
+        await asyncio.to_thread(ended.wait)
+
+
+async def _gather(
+    inbox: asyncio.Queue[Changes | BaseException | None],
+    loop: asyncio.AbstractEventLoop,
+    debounce: float,
+) -> list[Changes | BaseException | None]:
+    """The next batch: from the first report until STEP_SECONDS pass without one, at most
+    `debounce` seconds (a copy that goes on for minutes is still seen in parts)."""
+    batch = [await inbox.get()]
+    deadline = loop.time() + debounce
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            batch.append(await asyncio.wait_for(inbox.get(), min(remaining, STEP_SECONDS)))
+        except TimeoutError:
+            break
+    return batch
+
+
+def _warn_limit(roots: list[Path], err: OSError) -> None:
+    _LOGGER.warning(
+        "Live watching of %s is partial (%s): folders beyond the limit get new files at the "
+        "next periodic rescan. Raise fs.inotify.max_user_watches to watch them all.",
+        ", ".join(map(str, roots)),
+        err,
+    )

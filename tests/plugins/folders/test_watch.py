@@ -66,16 +66,14 @@ async def test_added_renamed_and_deleted_files_are_reflected_within_seconds(
 
 
 def test_changed_folders_are_collapsed_to_the_outermost(tmp_path: Path) -> None:
-    import watchfiles
-
-    from plugins.folders.watcher import changed_folders
+    from plugins.folders.watcher import Change, changed_folders
 
     root = tmp_path
     changes = {
-        (watchfiles.Change.added, str(root / "A" / "x.mkv")),
-        (watchfiles.Change.added, str(root / "A" / "sub" / "y.mkv")),
-        (watchfiles.Change.deleted, str(root / "B" / "z.mkv")),
-        (watchfiles.Change.added, str(root / ".hidden" / "q.mkv")),
-        (watchfiles.Change.added, "/elsewhere/file.mkv"),
+        (Change.added, str(root / "A" / "x.mkv")),
+        (Change.added, str(root / "A" / "sub" / "y.mkv")),
+        (Change.deleted, str(root / "B" / "z.mkv")),
+        (Change.added, str(root / ".hidden" / "q.mkv")),
+        (Change.added, "/elsewhere/file.mkv"),
     }
     assert changed_folders(changes, [root]) == [str(root / "A"), str(root / "B")]
