@@ -113,6 +113,9 @@ class Hub:
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
         self._stopping = False
         self.retry_delays = RETRY_DELAYS
+        # sources registered before the server answers: scanned once it does (a no-change
+        # rescan of 100k files is seconds of a core that the start needs more)
+        self._held_scans: list[str] | None = []
 
     def _spec_for(self, request: web.Request) -> RouteSpec | None:
         return self.http.routes.spec_for(request)
@@ -131,6 +134,9 @@ class Hub:
 
     def _on_provision(self, event: ProvisionAdded) -> None:
         if event.registry == "source" and self.live:
+            if self._held_scans is not None:
+                self._held_scans.append(event.name)
+                return
             self.scans.request(event.name)  # incremental: costs only stats when nothing changed
 
     async def start(self) -> None:
@@ -205,6 +211,9 @@ class Hub:
             )
             await self._announcer.start()
         self.bus.publish(HubStarted(self.port))
+        held, self._held_scans = self._held_scans or [], None
+        for name in held:  # every plugin is set up: the metadata providers are there too
+            self.scans.request(name)
         _LOGGER.info(
             "Hearth %s serving on port %d (%d plugin(s), started in %.2f s)",
             __version__,
