@@ -31,6 +31,7 @@ from tests import netns
 from tests.conftest import write_config
 from tests.core.people.household import PROVIDERS, build_rated_library
 from tests.core.scan.library import library_yaml
+from tests.core.test_data_folder import loose
 from tests.plugins.dlna_renderer.lan import owner_token
 
 PORT = 18471
@@ -187,6 +188,7 @@ def sweep(tmp_path: Path) -> dict[str, Any]:
                 server.kill()
                 server.communicate()
     result: dict[str, Any] = json.loads(out.read_text())
+    result["loose"] = loose(tmp_path / "data")  # the relay's keys, thumbnails: all private
     return result
 
 
@@ -229,6 +231,7 @@ def test_a_remote_source_reaches_nothing_but_anyone_routes(tmp_path: Path) -> No
     assert found["extra"]["subscribe_remote"] == [403, "home_network_only"]
     assert found["extra"]["remote_sees"][0] == 200
     assert found["extra"]["remote_health_keys"] == ["name", "status", "version"]
+    assert found["loose"] == []
     endpoints = subsonic_endpoints()
     assert set(found["subsonic"]) == set(endpoints.names()) and len(found["subsonic"]) >= 40
     for name, answers in found["subsonic"].items():
