@@ -42,6 +42,11 @@ class FrameWorkerClient:
         self.timeout = timeout
         self._process: asyncio.subprocess.Process | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether a worker process is alive now (it holds ~50 MB while it is)."""
+        return self._process is not None and self._process.returncode is None
+
     async def make(
         self, path: str, duration: float | None, still: Path, poster: Path
     ) -> StillOutcome:
@@ -52,7 +57,10 @@ class FrameWorkerClient:
         try:
             process.stdin.write(json.dumps(request).encode() + b"\n")
             await process.stdin.drain()
-            line = await asyncio.wait_for(process.stdout.readline(), self.timeout)
+            # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that comes
+            # with the answer, and a stopping job would go on to wait for the next scan
+            async with asyncio.timeout(self.timeout):
+                line = await process.stdout.readline()
         except TimeoutError:
             await self.close()
             # Under SCHED_IDLE a busy box can starve the worker: the file may be fine.
@@ -91,8 +99,14 @@ class FrameWorkerClient:
     async def close(self) -> None:
         """End the worker (it holds ~50 MB); the next request starts another."""
         process, self._process = self._process, None
-        if process is not None:
+        if process is None:
+            return
+        try:
             await _finish(process, grace=2.0)
+        except BaseException:  # cancelled while it finished (the server stops): never left
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise
 
 
 async def _finish(process: asyncio.subprocess.Process, grace: float) -> int:
@@ -101,7 +115,8 @@ async def _finish(process: asyncio.subprocess.Process, grace: float) -> int:
     if process.stdin is not None:
         process.stdin.close()  # the worker ends at end of input
     try:
-        await asyncio.wait_for(process.communicate(), grace)
+        async with asyncio.timeout(grace):  # as in make(): a cancellation is never lost
+            await process.communicate()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from core.events import LibraryChanged, ScanFinished
+from core.heap import trim_blocking
 from core.library.artwork import STILLS_FOLDER, ArtworkError, still_path, thumbnail_blocking
 from core.library.fields import STILL_PREFIX
 from core.library.frame_worker import FrameWorkerClient, StillOutcome, too_short
@@ -115,7 +116,8 @@ class StillsJob:
         self.pause_for_streams = (os.cpu_count() or 1) <= SMALL_BOX_CORES
         self.poll = PAUSE_POLL
         self._queue: list[int] = []
-        self._listed: dict[int, dict[str, str]] = {}  # item pk -> its entry in the problems
+        # item pk -> its entry in the problems, oldest first (as many as the problems)
+        self._listed: dict[int, dict[str, str]] = {}
         self._wakeup = asyncio.Event()
         self._change = asyncio.Event()
         self._client = FrameWorkerClient()
@@ -135,6 +137,11 @@ class StillsJob:
 
     def status(self) -> dict[str, Any]:
         return self.progress.as_dict()
+
+    @property
+    def worker_running(self) -> bool:
+        """Whether the frame worker process is alive: only while a still is being made."""
+        return self._client.running
 
     def request(self, library_id: int) -> None:
         if library_id not in self._queue:
@@ -164,10 +171,12 @@ class StillsJob:
         worked = False
         while True:
             if not self._queue:
+                await self._client.close()  # its memory back while there is nothing to do
                 if worked:
                     await self._collect_garbage()
+                    # a pass over 60k videos freed its pages and reads: back to the system
+                    await asyncio.to_thread(trim_blocking)
                     worked = False
-                await self._client.close()  # its memory back while there is nothing to do
                 self._set(state="idle", current=None, paused_because=None)
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -188,6 +197,7 @@ class StillsJob:
         """A scan uses every core and rewrites metadata: stills wait for it to end."""
         scans = self._scans
         while scans.current is not None or scans.status()["queued"]:
+            await self._client.close()  # a long scan must not find ~50 MB kept for later
             self._set(state="waiting", paused_because="a library scan is running")
             await scans.wait_idle()
         self._set(paused_because=None)
@@ -260,7 +270,9 @@ class StillsJob:
         return False, True
 
     def _problem(self, leaf: Leaf, reason: str) -> None:
-        """List an item without a picture once, newest first, with why."""
+        """List an item without a picture once, newest first, with why. Only the listed ones
+        are remembered by key: a first scan of 60k short clips once kept an entry for each
+        (~25 MB for as long as the server ran), although the page shows the last 50."""
         problems = self.progress.problems
         entry = {"item": leaf.title, "reason": f"It {reason}."}
         old = self._listed.pop(leaf.pk, None)
@@ -268,6 +280,8 @@ class StillsJob:
             problems.remove(old)
         problems.appendleft(entry)
         self._listed[leaf.pk] = entry
+        while len(self._listed) > len(problems):  # the oldest fell off the deque's end
+            del self._listed[next(iter(self._listed))]
         self._set(failed=self.progress.failed + 1)
 
     async def _wait_while_busy(self) -> None:
@@ -276,6 +290,8 @@ class StillsJob:
             why = self._busy()
             if why is None:
                 return
+            if self.progress.state != "paused":  # a film lasts hours: no worker kept for it
+                await self._client.close()
             self._set(state="paused", paused_because=why)
             await asyncio.sleep(self.poll)  # capacity has no event to await; a cheap look
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageStat
 
+from core.library import stills
 from core.library.artwork import STILLS_FOLDER
 from core.library.stills import StillsJob
 from core.media.tags import AudioTags
@@ -166,3 +167,49 @@ async def test_the_job_waits_while_someone_watches_a_conversion(
     assert job.status()["made"] == 1
     movie = by_title(await items(server, kind="movie"))["Night Film"]
     assert_a_picture(await image(server, movie["artwork"]["poster"]))
+
+
+async def test_the_frame_worker_ends_when_the_job_pauses_and_when_it_is_idle(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(stills, "trim_blocking", lambda: trims.append(1))
+    media = tmp_path / "media"
+    for folder in ("Movies", "TV", "Music", "Photos", "Videos"):
+        (media / folder).mkdir(parents=True)
+    server = await start_server(library_yaml(media) + PROVIDERS)
+    job = await idle(server)
+    job.pause_for_streams, job.poll = True, 0.02
+    playback = server.hub.playback
+    assert playback is not None
+    film(media / "Videos/2020-01-01 Party.mp4")
+    film(media / "Videos/2020-01-02 Picnic.mp4")
+    server.hub.scans.request_all()
+    await job.wait_until(lambda status: status["made"] == 1)
+    weight = playback.capacity.acquire(encodes_video=True)  # someone starts watching
+    await job.wait_until(lambda status: status["state"] == "paused")
+    assert not job.worker_running  # a film lasts hours: its ~50 MB are not kept meanwhile
+    playback.capacity.release(weight)
+    await job.wait_until(lambda status: status["state"] == "idle")
+    assert job.status()["made"] == 2
+    assert not job.worker_running
+    assert trims  # each pass gave its freed heap back to the system when it ended
+
+
+async def test_only_the_listed_problems_are_remembered(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    for folder in ("Movies", "TV", "Music", "Photos", "Videos"):
+        (media / folder).mkdir(parents=True)
+    clip = tmp_path / "clip.mp4"
+    make_video(clip, 1.0)  # too short: a reason, no worker
+    for number in range(60):
+        (media / f"Videos/Clip {number:02d}.mp4").hardlink_to(clip)
+    server = await start_server(library_yaml(media) + PROVIDERS)
+    job = await idle(server)
+    problems = job.status()["problems"]
+    assert job.status()["failed"] == 60
+    assert len(problems) == 50
+    assert problems[0]["reason"] == "It is too short for a representative frame (1.0 s)."
+    assert len(job._listed) == 50  # not one entry per failed item for as long as it runs
