@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # the names of _LAZY, for type checkers
         title_confidence,
         year_of,
     )
+    from core.heap import trim_blocking
     from core.http.bodies import json_body, text_field
     from core.http.errors import ApiError
     from core.http.origin import client_address, origin_of
@@ -133,6 +134,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "core.catalog": ("Catalog",),
     "core.catalog.sort_keys": ("sort_key",),
     "core.library.artwork": ("ArtworkError", "fitted_jpeg_blocking", "thumbnail_blocking"),
+    "core.heap": ("trim_blocking",),  # after a big job: its freed heap back to the system
     "core.library.fields": ("EMBEDDED_PREFIX", "clean_fields"),
     "core.library.queries": ("fts_query",),
     "core.library.roots": ("DEFAULT_FOLLOW", "FOLLOW_SYMLINKS", "LibraryRoots"),
@@ -359,6 +361,7 @@ __all__ = [
     "thumbnail_blocking",
     "title_confidence",
     "touch_blocking",
+    "trim_blocking",
     "validators",
     "walk_tree_blocking",
     "write_atomically_blocking",

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS fragments (
 CREATE INDEX IF NOT EXISTS fragments_library ON fragments (library_id, pk);
 """
 Stored = dict[int, tuple[str, str]]  # pk -> (item id, body)
+CACHE_KIB = 256
 
 
 class FragmentStore:
@@ -63,6 +64,9 @@ class FragmentStore:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last commit is harmless
+        # lookups are by primary key, a page's worth at a time: SQLite's default 2 MiB of page
+        # cache per thread's connection bought nothing but resident memory on a Pi
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         use = threading.Lock()
         with self._lock:
             self._connections.append((db, use))
@@ -156,6 +160,15 @@ class FragmentStore:
             ).fetchone():
                 with _transaction(db):
                     db.execute(f"DELETE FROM fragments WHERE library_id NOT IN ({marks})", ids)
+
+    def shrink_blocking(self) -> None:
+        """Let every thread's connection drop its cached pages (a whole library was just
+        compared and written: read again from the kernel's file cache when next needed)."""
+        with self._lock:
+            connections = list(self._connections)
+        for db, use in connections:
+            with use, contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA shrink_memory")
 
     def close(self) -> None:
         """Close every thread's connection (threads that ask again reconnect)."""

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import sqlite_utils
 
-from core.plugin_api import Catalog
+from core.plugin_api import Catalog, trim_blocking
 from plugins.dlna.didl import Filter, item_body
 from plugins.dlna.fragments import FragmentStore, Stored
 from plugins.dlna.objects import BASE, BY_PK_FROM_SQL, MediaItem, columns_sql, entry_from_row
@@ -72,14 +72,17 @@ class Prerenderer:
         subtitle_names: Callable[[sqlite_utils.Database], SubtitleNames],
         logger: logging.Logger,
         quiet: Callable[[], Awaitable[None]] | None = None,
+        forget: Callable[[], None] = lambda: None,
     ) -> None:
         """`subtitle_names(db)` gives the subtitle files of a (library, root, folder);
-        `quiet()` returns when no scan runs (each batch waits for it)."""
+        `quiet()` returns when no scan runs (each batch waits for it); `forget()` drops what
+        `subtitle_names` kept, once everything is rendered."""
         self.store = store
         self._catalog = catalog
         self._subtitle_names = subtitle_names
         self._logger = logger
         self._quiet = quiet
+        self._forget = forget
         self._pending: set[int] = set()
         self._everything = True
         self._wake = asyncio.Event()
@@ -134,13 +137,23 @@ class Prerenderer:
             if self._everything:
                 self._pending |= await self._catalog.read(self._all_libraries)
                 self._everything = False
+            rendered = bool(self._pending)
             while self._pending:  # a change during a render queues that library again
                 await self._render(self._pending.pop())
+            if rendered:
+                await asyncio.get_running_loop().run_in_executor(None, self._settle_blocking)
             self._ready.set()
             self.on_ready(True)
             if self._failing:
                 self._failing = False
                 self._logger.info("The DIDL cache %s works again", self.store.path)
+
+    def _settle_blocking(self) -> None:
+        """The job is done: what it kept for itself goes back (the subtitle maps, the store's
+        page caches), then the heap pages its batches freed (glibc would keep them for hours)."""
+        self._forget()
+        self.store.shrink_blocking()
+        trim_blocking()
 
     def _all_libraries(self, db: sqlite_utils.Database) -> set[int]:
         ids = {row[0] for row in db.execute("SELECT id FROM libraries")}

@@ -76,7 +76,12 @@ class DlnaService:
         self.pages = PageCache()
         self.fragments = FragmentStore(ctx.data_dir / "didl.db")
         self.prerender = Prerenderer(
-            self.fragments, ctx.catalog, self._subtitles, ctx.logger, ctx.scans_idle
+            self.fragments,
+            ctx.catalog,
+            self._subtitles,
+            ctx.logger,
+            ctx.scans_idle,
+            self._subtitle_maps.clear,  # only preparing uses them: not kept once it is done
         )
         self.events = Eventing(self.event_values, self._notify, ctx.create_task)
 

@@ -307,3 +307,29 @@ async def test_pages_are_prepared_only_while_no_scan_runs(
     scanning.set()
     await asyncio.wait_for(service.prerender.wait_ready(), 10)
     assert service.prerender.written > before
+
+
+async def test_a_finished_render_gives_its_memory_back(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every library is prepared nothing the job used is kept: the subtitle maps are
+    dropped, every store connection's page cache too (small to begin with), and the heap the
+    batches freed is returned to the system."""
+    _server, service = await prepared(start_server, tmp_path)
+    assert service._subtitle_maps == {}
+    trims: list[int] = []
+    monkeypatch.setattr(prerender, "trim_blocking", lambda: trims.append(1))
+    shrunk: list[int] = []
+    shrink = service.fragments.shrink_blocking
+
+    def counted() -> None:
+        shrink()
+        shrunk.append(1)
+
+    service.fragments.shrink_blocking = counted  # type: ignore[method-assign]
+    service.prerender.changed(1)
+    await service.prerender.wait_ready()
+    assert (trims, shrunk) == ([1], [1])
+    assert service._subtitle_maps == {}
+    with service.fragments._use() as db:
+        assert db.execute("PRAGMA cache_size").fetchone()[0] == -256
