@@ -25,7 +25,10 @@ SKIP = MISSING or (
 @pytest.mark.skipif(SKIP is not None, reason=str(SKIP))
 def test_gmediarender_seeks_a_transcoded_film_by_bytes(tmp_path: Path) -> None:
     movies = tmp_path / "Movies"
-    make_film(movies / "Alien (1979).mkv", 45.0, video="libx265", audio="ac3", size=(320, 180))
+    # 10 fps: x265 makes 45 s of it in a few seconds even on a loaded box (25 fps took >120 s)
+    make_film(
+        movies / "Alien (1979).mkv", 45.0, video="libx265", audio="ac3", size=(320, 180), fps=10
+    )
     outcome = play_on_gmediarender(tmp_path, movies, HTTP_PORT, RENDERER_PORT, seconds=90)
     result = outcome.result
     movie = result["movie"]
