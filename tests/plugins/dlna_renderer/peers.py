@@ -284,7 +284,8 @@ async def gmediarender(out: Path, hearth: str, token: str, port: str) -> None:
                         return None
                     return {**now, "device": truth}
 
-                steps[-1]["reached"] = await until(reached, 15)
+                # 30 s: on a loaded box a transcode seek can take a while to start playing
+                steps[-1]["reached"] = await until(reached, 30)
 
             await step("play", {"item_id": movie["id"]}, "playing", 1, 44)
             await step("pause", None, "paused", 1, 44)
