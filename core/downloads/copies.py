@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.playback.capacity import TranscodeCapacity
+from core.playback.ffmpeg_args import INPUT_ARGS
 
 _LOGGER = logging.getLogger("hearth.downloads")
 PRESETS = {"480p": (480, 1_200_000), "720p": (720, 2_500_000), "1080p": (1080, 5_000_000)}
@@ -68,7 +69,7 @@ def ffmpeg_command(ffmpeg: Path, job: CopyJob, preset: str) -> list[str]:
     height, bitrate = PRESETS[job.quality]
     return [
         str(ffmpeg), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
-        "-progress", "pipe:1", "-i", str(job.source),
+        "-progress", "pipe:1", *INPUT_ARGS, "-i", str(job.source),
         "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1",
         # never upscale; an even width keeps x264 happy with any aspect ratio
         "-vf", f"scale=-2:'min({height},ih)':flags=bicubic,format=yuv420p",

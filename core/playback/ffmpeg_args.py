@@ -35,7 +35,16 @@ if TYPE_CHECKING:
     from core.playback.constant_rate import ConstantRate
 
 BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error")
-INPUT_ARGS = ("-protocol_whitelist", "file")  # a crafted file must not make ffmpeg fetch URLs
+# The demuxers a library file may be read with. A file whose content is a playlist (HLS, DASH,
+# ffconcat) names other files, and ffmpeg would read them into the stream: a `.mkv` swapped for
+# an HLS playlist after the scan streamed a film from outside every library folder. None of
+# those is here; every library extension's container is (core.media.classify).
+MEDIA_DEMUXERS = (
+    "matroska,mov,avi,mpegts,mpeg,mpegvideo,m4v,flv,asf,ogg,rm,wtv,mp3,aac,ac3,eac3,dts,truehd,"
+    "flac,wav,w64,aiff,ape,wv,dsf,iff,mpc,mpc8,spdif,caf,amr,au"
+)
+# a crafted file must not make ffmpeg fetch URLs, nor read files a playlist in it names
+INPUT_ARGS = ("-protocol_whitelist", "file", "-format_whitelist", MEDIA_DEMUXERS)
 CUT_EPSILON = 0.0005
 """Half a millisecond, less than any frame interval. Cut times are listed this much early, so a
 time rounded a hair past its keyframe cannot push the cut to the next one. A copy run seeks this

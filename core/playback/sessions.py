@@ -563,7 +563,8 @@ class TranscodeManager:
             str(self._settings.ffmpeg),
             *("-nostdin", "-hide_banner", "-v", "error"),
             *(("-ss", f"{start:.3f}") if start > 0 else ()),
-            *("-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-map_metadata", "-1"),
+            *(*ffmpeg_args.INPUT_ARGS, "-i", str(path), "-map", "0:a:0", "-vn", "-sn"),
+            *("-map_metadata", "-1"),
             *("-c:a", audio.codec, "-b:a", f"{audio.kbps}k", "-f", audio.container, "pipe:1"),
         ]
         return self._progressive.stream(argv, self._settings.capacity, False, path, client)
