@@ -26,6 +26,7 @@ from core.network import HomeNetwork
 from core.relay_identity import BoxIdentity, identity_blocking
 from core.secret_box import SecretBox
 from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
+from core.stopping import cancel_and_wait
 
 if TYPE_CHECKING:  # aiohttp and sqlite-utils: a plugin's module (and check-config) needs neither
     from core.catalog import Catalog
@@ -291,11 +292,8 @@ class PluginContext:
         if self._released:
             return
         self._released = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # bounded: a task that outlives its cancellation is named and left behind
+        await cancel_and_wait(self._tasks, f"Plugin {self.domain}", self._hub.stop_grace)
         for cleanup in reversed(self._cleanups):
             try:
                 result = cleanup()

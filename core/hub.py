@@ -47,6 +47,7 @@ from core.playback.engine import PlaybackEngine
 from core.playback.sendfile import PLAYBACK_EVENTS
 from core.registry import Registry
 from core.scan.manager import ScanManager
+from core.stopping import GRACE, cancel_and_wait, within
 
 if TYPE_CHECKING:
     from core.backup.nightly import NightlyBackup
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger("hearth.hub")
 SETUP_TIMEOUT = 60.0
 STOP_BUDGET = 4.0
+STEP_LIMIT = 15.0  # seconds one part has to close at stop before it is left behind, named
 RETRY_DELAYS = (5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -113,6 +115,7 @@ class Hub:
         self.machine = MachineInfo(config.hearth.data_dir, config.hearth.ffmpeg)
         self._stopping = False
         self.retry_delays = RETRY_DELAYS
+        self.stop_grace, self.stop_limit = GRACE, STEP_LIMIT  # core.stopping
         # sources registered before the server answers: scanned once it does (a no-change
         # rescan of 100k files is seconds of a core that the start needs more)
         self._held_scans: list[str] | None = []
@@ -379,27 +382,27 @@ class Hub:
         for record in self.records.values():
             if record.retry is not None:
                 record.retry.cancel()
-        for task in list(self._setups):
-            task.cancel()
-        await asyncio.gather(*self._setups, return_exceptions=True)
+        await cancel_and_wait(self._setups, "Stopping the hub's tasks", self.stop_grace)
+        # Every part gets a bounded time to close: a stuck one is named and left behind.
+        limit = self.stop_limit
         if self._scans is not None:
-            await self._scans.close()
+            await within(self._scans.close(), "scans", limit)
         if self.stills is not None:
-            await self.stills.close()
+            await within(self.stills.close(), "stills", limit)
         if self.enrichment is not None:
-            await self.enrichment.close()
+            await within(self.enrichment.close(), "online metadata", limit)
         for domain in reversed(self.config.order):
-            await self._teardown(self.records[domain], deadline)
-        await self.http.stop()
+            await within(self._teardown(self.records[domain], deadline), f"plugin {domain}", limit)
+        await within(self.http.stop(), "HTTP", limit)
         if self.downloads is not None:
-            await self.downloads.close()
+            await within(self.downloads.close(), "downloads", limit)
         if self.playback is not None:
-            await self.playback.close()
-        await self.authenticator.close()
-        await self.bus.drain()
-        await self.egress.close()  # writes the last ledger rows
+            await within(self.playback.close(), "playback", limit)
+        await within(self.authenticator.close(), "sign-in", limit)
+        await within(self.bus.drain(), "event handlers", limit)
+        await within(self.egress.close(), "egress", limit)  # writes the last ledger rows
         if self._catalog is not None:
-            await self._catalog.close()
+            await within(self._catalog.close(), "catalog", limit)
         _LOGGER.info("Hearth stopped")
 
     async def _teardown(self, record: PluginRecord, deadline: float) -> None:

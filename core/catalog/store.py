@@ -190,8 +190,13 @@ class Catalog:
         return await self.write(insert)
 
     async def close(self) -> None:
-        """Close every connection; safe to call twice."""
+        """Close every connection once the work already asked for is done; safe to call twice.
+        The threads are waited for off the loop: a write still running (a scan's batch) must
+        not stop the loop from serving the rest of a stop, and a caller may bound the wait."""
         self._writer = None
+        await asyncio.to_thread(self._close_blocking)
+
+    def _close_blocking(self) -> None:
         self._writer_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
         with self._lock:

@@ -132,8 +132,9 @@ class EnrichmentQueue:
                 if state.state != "backing off":
                     state.quiet.set()
             timeout = None if state.retry_at is None else max(0.0, state.retry_at - time.time())
-            try:
-                await asyncio.wait_for(state.wakeup.wait(), timeout)
+            try:  # asyncio.timeout: 3.11's wait_for can lose a cancellation (core.stopping)
+                async with asyncio.timeout(timeout):
+                    await state.wakeup.wait()
             except TimeoutError:
                 state.dirty.add(None)  # backoff over: everything due is tried again
             state.wakeup.clear()
