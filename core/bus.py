@@ -51,7 +51,9 @@ class EventBus:
     def publish(self, event: Event) -> None:
         """Schedule every handler of this event's class; must be called on the loop's thread."""
         for handler in list(self._handlers.get(type(event), [])):
-            task = asyncio.get_running_loop().create_task(self._dispatch(handler, event))
+            task = asyncio.get_running_loop().create_task(
+                self._dispatch(handler, event), name=f"event:{type(event).__name__}"
+            )
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 

@@ -115,7 +115,8 @@ class CopyMaker:
             return job
         self._queue.put_nowait(job)
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work())
+            loop = asyncio.get_running_loop()
+            self._worker = loop.create_task(self._work(), name="download-copies")
         return job
 
     def room(self) -> bool:
@@ -160,7 +161,9 @@ class CopyMaker:
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
         self._current = process
-        yielding = asyncio.get_running_loop().create_task(self._yield_to_live(job, process))
+        yielding = asyncio.get_running_loop().create_task(
+            self._yield_to_live(job, process), name="download-copy-yield"
+        )
         try:
             await self._follow(job, process)
             _out, err = await process.communicate()

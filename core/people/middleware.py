@@ -127,7 +127,7 @@ class Authenticator:
                 )
             )
 
-        task = asyncio.get_running_loop().create_task(touch())
+        task = asyncio.get_running_loop().create_task(touch(), name="session-seen")
         self._touching.add(task)
         task.add_done_callback(self._touching.discard)
 
