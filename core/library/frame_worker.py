@@ -5,8 +5,10 @@ so a frame grab only ever uses a core nobody else wants; it exists only while th
 to make. Requests and answers are JSON lines on its stdin and stdout, one item at a time. A
 worker that crashes on a damaged file (a decoder fault kills a process, not an exception) or
 takes longer than `timeout` is ended and the item gets that as its reason (a timeout is not a
-lasting one: a busy box may have starved the worker); the next request starts a fresh one. The
-client never decodes anything itself and never writes a file.
+lasting one: a busy box may have starved the worker); the next request starts a fresh one. It
+also makes artists' pictures from their albums' covers: reading a cover loads Pillow and PyAV,
+which the server would otherwise hold for good. The client never decodes anything itself and
+never writes a file.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from core.library.roots import LibraryRoot, LibraryRoots
+
+_LOGGER = logging.getLogger("hearth.stills")
 TIMEOUT = 60.0
 MIN_SECONDS = 2.0
 """Shorter clips get no picture: there is no "middle" to pick from, and most are mistakes."""
@@ -51,8 +58,28 @@ class FrameWorkerClient:
         self, path: str, duration: float | None, still: Path, poster: Path
     ) -> StillOutcome:
         """Ask for the still and poster of `path` (a checked real path of a library file)."""
-        process = await self._started()
         request = {"path": path, "duration": duration, "still": str(still), "poster": str(poster)}
+        answer = await self._ask(request)
+        if isinstance(answer, StillOutcome):
+            return answer
+        return StillOutcome(answer.get("at"), answer.get("reason"))
+
+    async def cover(self, ref: str, cache_dir: Path, roots: LibraryRoots) -> str | None:
+        """The name of an artist's still made from an album's cover `ref`, or None when there
+        is no picture in it. Here, not in the server: reading a cover loads Pillow and PyAV
+        (~20 MB that a server stays at for good once loaded)."""
+        folders = [[root.path, root.follow] for root in roots.roots]
+        answer = await self._ask({"cover": ref, "cache_dir": str(cache_dir), "roots": folders})
+        if isinstance(answer, StillOutcome):
+            return None
+        if "reason" in answer:
+            _LOGGER.debug("No artist picture from %s", answer["reason"])
+        name = answer.get("name")
+        return name if isinstance(name, str) else None
+
+    async def _ask(self, request: dict[str, Any]) -> dict[str, Any] | StillOutcome:
+        """The worker's answer to one request, or the outcome that it gave none."""
+        process = await self._started()
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(json.dumps(request).encode() + b"\n")
@@ -70,8 +97,8 @@ class FrameWorkerClient:
         if not line:
             code = await self._ended()
             return StillOutcome(None, f"made the frame reader stop ({_exit_text(code)})")
-        answer = json.loads(line)
-        return StillOutcome(answer.get("at"), answer.get("reason"))
+        answer: dict[str, Any] = json.loads(line)
+        return answer
 
     async def _started(self) -> asyncio.subprocess.Process:
         if self._process is None or self._process.returncode is not None:
@@ -151,21 +178,27 @@ def main() -> None:
     _lowest_priority()
     import av
 
-    from core.library.frames import FrameError, make_still_blocking
+    from core.library.artwork import ArtworkError
+    from core.library.frames import FrameError, cover_still_blocking, make_still_blocking
 
     av.logging.set_level(av.logging.PANIC)  # damaged files are expected; the answer says why
     for line in sys.stdin:
         request = json.loads(line)
         answer: dict[str, object]
         try:
-            at = make_still_blocking(
-                request["path"],
-                request["duration"],
-                Path(request["still"]),
-                Path(request["poster"]),
-            )
-            answer = {"at": at}
-        except FrameError as err:
+            if "cover" in request:
+                roots = LibraryRoots(LibraryRoot(path, follow) for path, follow in request["roots"])
+                name = cover_still_blocking(request["cover"], Path(request["cache_dir"]), roots)
+                answer = {"name": name}
+            else:
+                at = make_still_blocking(
+                    request["path"],
+                    request["duration"],
+                    Path(request["still"]),
+                    Path(request["poster"]),
+                )
+                answer = {"at": at}
+        except (FrameError, ArtworkError) as err:
             answer = {"reason": str(err)}
         except OSError as err:
             answer = {"reason": f"could not be written ({err.strerror or err})"}

@@ -12,14 +12,18 @@ picture, written twice: a 16:9 still (episode and home-video tiles, backdrops) a
 (poster tiles), each window placed where the picture has the most detail.
 
 Runs inside the frame worker process (frame_worker.py), never in the server: a decoder fault on
-a damaged file must not take the server down. Never writes anywhere but the two paths it is
-given, never reads a file but the one named, never uses the network. Every failure is one
-`FrameError` with a sentence an owner can read.
+a damaged file must not take the server down, and Pillow and PyAV stay out of the server. The
+worker also makes an artist's picture from an album's cover (`cover_still_blocking`: the
+cover's thumbnail, copied into the stills). Never writes anywhere but the paths it is given and
+the thumbnail cache, never reads a file but the one named, never uses the network. Every failure
+is one `FrameError` (`ArtworkError` for a cover) with a sentence an owner can read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +32,10 @@ from typing import Any
 import av
 from PIL import Image, ImageStat
 
+from core.library.artwork import still_path, thumbnail_blocking
 from core.library.frame_worker import too_short
+from core.library.roots import LibraryRoots
+from core.library.still_catalog import VERSION
 
 FIRST_ROUND = (0.10, 0.15, 0.20)
 SECOND_ROUND = (0.30, 0.42, 0.55, 0.68)
@@ -205,3 +212,18 @@ def _is_cover(stream: Any) -> bool:
 
 def _reason(err: BaseException) -> str:
     return getattr(err, "strerror", None) or str(err) or type(err).__name__
+
+
+def cover_still_blocking(ref: str, cache_dir: Path, roots: LibraryRoots) -> str:
+    """A still made from an album's cover (a copy of its 720 thumbnail): an artist's picture
+    that no later album change can turn into a broken link. Its name says which copy it is.
+    Raises ArtworkError when the cover cannot be read."""
+    thumb = thumbnail_blocking(ref, 720, cache_dir, roots)
+    name = hashlib.sha256(f"{VERSION}\0cover\0{thumb.name}".encode()).hexdigest()[:32] + ".jpg"
+    target = still_path(cache_dir, name)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".tmp")
+        shutil.copyfile(thumb, temporary)
+        os.replace(temporary, target)
+    return name

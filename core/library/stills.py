@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
-import shutil
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,12 +34,11 @@ import sqlite_utils
 
 from core.events import LibraryChanged, ScanFinished
 from core.heap import trim_blocking
-from core.library.artwork import STILLS_FOLDER, ArtworkError, still_path, thumbnail_blocking
+from core.library.artwork import STILLS_FOLDER, still_path
 from core.library.fields import STILL_PREFIX
 from core.library.frame_worker import FrameWorkerClient, StillOutcome, too_short
 from core.library.roots import LibraryRoots
 from core.library.still_catalog import (
-    VERSION,
     Leaf,
     container_plans_blocking,
     leaves_blocking,
@@ -312,7 +309,7 @@ class StillsJob:
         for pk, kind, source in plans:
             if kind == "artist":
                 roots = LibraryRoots.of(self._sources.values())
-                name = await _run(_cover_still_blocking, source, self.cache_dir, roots)
+                name = await self._client.cover(source, self.cache_dir, roots)
                 if name is not None:
                     updates.append((pk, {"thumb": STILL_PREFIX + name}))
             else:
@@ -350,24 +347,6 @@ def _note_blocking(still: Path, reason: str) -> None:
     with contextlib.suppress(OSError):
         still.parent.mkdir(parents=True, exist_ok=True)
         still.with_suffix(".none").write_text(reason, encoding="utf-8")
-
-
-def _cover_still_blocking(ref: str, cache_dir: Path, roots: LibraryRoots) -> str | None:
-    """A still made from an album's cover (a copy of its 720 thumbnail): an artist's picture
-    that no later album change can turn into a broken link. Its name says which copy it is."""
-    try:
-        thumb = thumbnail_blocking(ref, 720, cache_dir, roots)
-    except ArtworkError as err:
-        _LOGGER.debug("No artist picture from %s", err)
-        return None
-    name = hashlib.sha256(f"{VERSION}\0cover\0{thumb.name}".encode()).hexdigest()[:32] + ".jpg"
-    target = still_path(cache_dir, name)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        shutil.copyfile(thumb, temporary)
-        os.replace(temporary, target)
-    return name
 
 
 def _remove_unused_blocking(folder: Path, referenced: set[str]) -> int:

@@ -7,7 +7,10 @@ someone watches a conversion (the real capacity limiter of the real playback eng
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from core.library import stills
 from core.library.artwork import STILLS_FOLDER
 from core.library.stills import StillsJob
 from core.media.tags import AudioTags
-from tests.conftest import RunningServer, StartServer
+from tests.conftest import RunningServer, StartServer, core_yaml, seed_measurements, write_config
 from tests.core.library.stills_media import damaged, film
 from tests.core.media.mediagen import make_audio, make_video
 from tests.core.scan.library import library_yaml
@@ -213,3 +216,57 @@ async def test_only_the_listed_problems_are_remembered(
     assert len(problems) == 50
     assert problems[0]["reason"] == "It is too short for a representative frame (1.0 s)."
     assert len(job._listed) == 50  # not one entry per failed item for as long as it runs
+
+
+_SERVER_ALONE = """
+import asyncio, json, sys
+from pathlib import Path
+from core.configuration import load_configuration
+from core.hub import Hub
+
+async def main() -> None:
+    hub = Hub(load_configuration(Path(sys.argv[1])))
+    await hub.start()
+    try:
+        await hub.bus.drain()
+        await hub.scans.wait_idle()
+        await hub.stills.wait_until(lambda status: status["state"] == "idle")
+        rows = await hub.catalog.read(
+            lambda db: db.execute(
+                "SELECT json_extract(metadata, '$.artwork.thumb') FROM items WHERE kind = 'artist'"
+            ).fetchall()
+        )
+        loaded = sorted(name for name in ("av", "PIL") if name in sys.modules)
+        print(json.dumps({"artist": rows[0][0], "loaded": loaded}))
+    finally:
+        await hub.stop()
+
+asyncio.run(main())
+"""
+
+
+async def test_pictures_are_made_without_loading_pillow_or_pyav_into_the_server(
+    tmp_path: Path, measured: Path
+) -> None:
+    """A server in a process of its own (pytest has loaded both): after a first scan and the
+    stills job, stills and the artist's picture from the album cover exist, and the server
+    process never loaded Pillow or PyAV (~20 MB it would hold until it stopped)."""
+    make_media(tmp_path / "media")
+    data = tmp_path / "data"
+    seed_measurements(measured, data)
+    config = write_config(
+        tmp_path / "config", core_yaml(data, library_yaml(tmp_path / "media") + PROVIDERS)
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _SERVER_ALONE,
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    found = json.loads(out.decode().splitlines()[-1])
+    assert found["artist"].startswith("still:")
+    assert found["loaded"] == []
