@@ -41,17 +41,15 @@ def outside_streams(body: bytes) -> list[str]:
     """The streams in `body` that only the outside files have ([] when nothing decodes)."""
     try:
         with av.open(io.BytesIO(body)) as box:
-            streams = list(box.streams)
-            return [
-                f"{s.type} {getattr(s.codec_context, 'width', 0)}x"
-                f"{getattr(s.codec_context, 'height', 0)} {getattr(s, 'rate', 0)}"
-                for s in streams
-                if (s.type == "video" and (s.codec_context.width, s.codec_context.height)
-                    == OUTSIDE_SIZE)
-                or (s.type == "audio" and s.codec_context.sample_rate == OUTSIDE_RATE)
-            ]  # fmt: skip
+            contexts: list[Any] = [s.codec_context for s in box.streams]
     except av.error.FFmpegError:
         return []
+    videos = [f"video {c.width}x{c.height}" for c in contexts if c.type == "video"]
+    audios = [f"audio {c.sample_rate} Hz" for c in contexts if c.type == "audio"]
+    width, height = OUTSIDE_SIZE
+    return [
+        s for s in videos + audios if s in (f"video {width}x{height}", f"audio {OUTSIDE_RATE} Hz")
+    ]
 
 
 async def fetch(server: RunningServer, path: str, **params: str) -> tuple[int, bytes]:
