@@ -109,7 +109,8 @@ async def setup(ctx: PluginContext, config: FoldersConfig) -> None:
             ctx.create_task(_periodic(ctx, source, config.rescan_hours), f"rescan-{library.name}")
     if watched and config.watch:  # one watcher (one inotify, one thread) for every library
         request = partial(request_scans, ctx.request_scan, watched)
-        watch = partial(watch_folders, [path for path, _ in watched], request)
+        status = ctx.report  # "starting", then "on" with the folders watched, in /api/health
+        watch = partial(watch_folders, [path for path, _ in watched], request, status=status)
         ctx.create_task(_once_serving(ctx, watch), "watch-folders")
 
 

@@ -73,6 +73,7 @@ class Change(enum.IntEnum):
 Changes = set[tuple[Change, str]]
 Report = Callable[[Changes | None], None]  # None: changes may have been missed
 LimitReached = Callable[[OSError], None]
+Ready = Callable[[int, bool], None]  # the first walk is done: folders watched, limit reached
 
 
 def _libc() -> ctypes.CDLL:
@@ -94,12 +95,18 @@ class FolderTree:
     (from any thread) ends it."""
 
     def __init__(
-        self, roots: list[Path], report: Report, limit_reached: LimitReached, recheck: float
+        self,
+        roots: list[Path],
+        report: Report,
+        limit_reached: LimitReached,
+        recheck: float,
+        ready: Ready | None = None,
     ) -> None:
         self.roots = [os.fspath(root) for root in roots]
         self._report = report
         self._limit_reached = limit_reached
         self._recheck = recheck
+        self._ready = ready
         self._libc = _libc()
         self._fd = -1
         self._paths: dict[int, str] = {}  # watch descriptor -> folder
@@ -127,6 +134,8 @@ class FolderTree:
             for root in self.roots:
                 if not self._add_tree(root):
                     self._missing.append(root)
+            if self._ready is not None:
+                self._ready(self.watched, self._full)
             self._read_until_stopped()
         finally:
             os.close(self._fd)

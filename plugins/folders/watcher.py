@@ -12,9 +12,9 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from core.plugin_api import is_ignored_directory
 from plugins.folders.inotify import Change, Changes, FolderTree
@@ -23,6 +23,7 @@ __all__ = ["Change", "changed_folders", "request_scans", "watch_folders"]
 
 _LOGGER = logging.getLogger("hearth.folders")
 RequestScan = Callable[[list[str] | None], None]
+Status = Callable[[Mapping[str, Any]], None]  # what /api/health shows about the watch
 S = TypeVar("S")
 ROOT_CHECK_SECONDS = 30.0
 STEP_SECONDS = 0.1  # a batch is handed on after this long without a new change
@@ -68,14 +69,23 @@ def changed_folders(changes: Iterable[tuple[Change, str]], roots: list[Path]) ->
     return [f for f in ordered if not any(f.startswith(o + os.sep) for o in ordered if o != f)]
 
 
-async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: int = 800) -> None:
+async def watch_folders(
+    roots: list[Path],
+    request: RequestScan,
+    debounce_ms: int = 800,
+    status: Status | None = None,
+) -> None:
     """Watch until cancelled. A thread adds the watches folder by folder and reads the events
     (FolderTree), so the loop and every request go on meanwhile; the changes it reports are
-    gathered here for up to `debounce_ms` and become folder-limited scans."""
+    gathered here for up to `debounce_ms` and become folder-limited scans. `status` hears
+    "starting", then "on" or "partial" (the watch limit) with the number of folders watched."""
+    say = status or (lambda _detail: None)
     while True:
+        say({"watch": "starting"})
         try:
-            await _watch_once(roots, request, debounce_ms / 1000)
+            await _watch_once(roots, request, debounce_ms / 1000, say)
         except OSError as err:  # no inotify instance left (fs.inotify.max_user_instances)
+            say({"watch": "off", "error": str(err)})
             _LOGGER.warning(
                 "Live watching of %s stopped (%s); new files will appear at the next periodic "
                 "rescan. It is tried again every %.0f s.",
@@ -86,7 +96,9 @@ async def watch_folders(roots: list[Path], request: RequestScan, debounce_ms: in
         await asyncio.sleep(ROOT_CHECK_SECONDS)
 
 
-async def _watch_once(roots: list[Path], request: RequestScan, debounce: float) -> None:
+async def _watch_once(
+    roots: list[Path], request: RequestScan, debounce: float, say: Status
+) -> None:
     """One watching thread's life: until cancelled (the thread is stopped and waited for) or
     until it fails (raised here)."""
     loop = asyncio.get_running_loop()
@@ -100,7 +112,11 @@ async def _watch_once(roots: list[Path], request: RequestScan, debounce: float) 
     def limit_reached(err: OSError) -> None:
         loop.call_soon_threadsafe(_warn_limit, roots, err)
 
-    tree = FolderTree(roots, put, limit_reached, ROOT_CHECK_SECONDS)
+    def ready(watched: int, partial: bool) -> None:
+        detail = {"watch": "partial" if partial else "on", "folders": watched}
+        loop.call_soon_threadsafe(say, detail)
+
+    tree = FolderTree(roots, put, limit_reached, ROOT_CHECK_SECONDS, ready)
 
     def run() -> None:
         try:

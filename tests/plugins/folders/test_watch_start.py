@@ -34,6 +34,12 @@ def hold_first_walk(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, t
     return entered, release
 
 
+def folders_detail(health: dict[str, object]) -> object:
+    plugins = health["plugins"]
+    assert isinstance(plugins, list)
+    return next(p.get("detail") for p in plugins if p["domain"] == "folders")
+
+
 async def test_health_answers_while_the_watches_are_still_being_added(
     start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -47,9 +53,16 @@ async def test_health_answers_while_the_watches_are_still_being_added(
         assert await asyncio.to_thread(entered.wait, 30)
         health = await server.get_json("/api/health")
         assert health["status"] == "ok"
+        assert folders_detail(health) == {"watch": "starting"}
     finally:
         release.set()
     await settle(server)
+
+    async def watching() -> bool:
+        detail = folders_detail(await server.get_json("/api/health"))
+        return detail == {"watch": "on", "folders": 2}  # Movies and Heat (1995)
+
+    await eventually(watching)
 
     video(movies, "Ran (1985)/Ran (1985).mkv")
 
