@@ -29,6 +29,9 @@ from josepy.jwa import ES256
 from josepy.jwk import JWKEC
 
 from core.plugin_api import EgressResponse, PluginEgress
+from plugins.relay.acme_errors import AcmeError
+
+__all__ = ["AcmeClient", "AcmeError", "Responder"]
 
 M = TypeVar("M", messages.Directory, messages.Order, messages.Authorization)
 TLS_ALPN_01 = "tls-alpn-01"
@@ -37,10 +40,6 @@ PEM_CHAIN = "application/pem-certificate-chain"
 NONCE_RETRIES = 5  # Pebble rejects 5% of good nonces on purpose; a CA may say badNonce any time
 POLL_FIRST, POLL_MAX = 1.0, 10.0
 ORDER_SECONDS = 180.0  # a validation and an issuance, each polled, end well within this
-
-
-class AcmeError(Exception):
-    """The CA said no, or answered something this client cannot use; the message says what."""
 
 
 class Responder(Protocol):

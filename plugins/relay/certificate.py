@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from core.plugin_api import EgressError, PluginEgress, TlsError
-from plugins.relay.acme_client import AcmeClient, AcmeError
+from plugins.relay.acme_errors import AcmeError
 from plugins.relay.acme_files import (
     Held,
     account_key_blocking,
@@ -210,6 +210,8 @@ class PublicCertificate:
             await self._sleep(min(max(wake - now, 0.0), LONGEST_NAP))
 
     async def _obtain(self) -> Held:
+        from plugins.relay.acme_client import AcmeClient  # the ACME library, only to order
+
         config = self._config
         account_key = await self._run_blocking(account_key_blocking, self._folder)
         key_pem, csr_pem = await self._run_blocking(key_and_csr_blocking, self.name)
