@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.folders.inotify import FolderTree
+from plugins.folders.inotify import Change, FolderTree
 from tests.conftest import StartServer
 from tests.core.scan.library import video
 from tests.core.scan.test_scanner import items, settle
@@ -131,3 +131,28 @@ def _until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_a_root_that_goes_away_is_watched_again_when_it_comes_back(tmp_path: Path) -> None:
+    """A drive pulled out and put back: its folders' watches go, and come back with a report of
+    the root (what is on it may have changed meanwhile)."""
+    root, other = tmp_path / "Drive", tmp_path / "Movies"
+    (root / "A").mkdir(parents=True)
+    other.mkdir()
+    reports: list[object] = []
+    tree = FolderTree([root, other], reports.append, lambda err: None, 0.05)
+    thread = threading.Thread(target=tree.run_blocking)
+    thread.start()
+    try:
+        assert _until(lambda: tree.watched == 3)
+        shutil.rmtree(root)
+        assert _until(lambda: tree.watched == 1)
+        (root / "B").mkdir(parents=True)
+        assert _until(lambda: tree.watched == 3)
+        assert _until(lambda: any((Change.added, str(root)) in r for r in reports if r))
+        (other / "x.mkv").write_bytes(b"x")
+        assert _until(lambda: any((Change.added, str(other / "x.mkv")) in r for r in reports if r))
+    finally:
+        tree.stop()
+        thread.join(10)
+    assert not thread.is_alive()
