@@ -13,26 +13,30 @@ while every TV is idle except a periodic SSDP search.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from core.plugin_api import PluginContext
 from plugins.dlna_renderer.config import CONFIG_SCHEMA, RendererConfig
+
+if TYPE_CHECKING:
+    from plugins.dlna_renderer.lookout import Hearing
 
 __all__ = ["CONFIG_SCHEMA", "setup"]
 SWEEP_SECONDS = 30.0
 
 
 async def setup(ctx: PluginContext, config: RendererConfig) -> None:
-    """Serve the API, start looking for TVs, and add the configured ones."""
-    # async_upnp_client is this plugin's requirement: imported once the loader found it installed
+    """Serve the API, start looking for TVs, and add the configured ones. async_upnp_client
+    (this plugin's requirement, found installed by the loader) is loaded by the first TV that
+    speaks or is configured (lookout.py, fleet.py), never by an idle server in a home without."""
     from plugins.dlna_renderer.api import RendererApi
-    from plugins.dlna_renderer.discovery import HomeTracker, SsdpDiscovery
     from plugins.dlna_renderer.fleet import RendererFleet
+    from plugins.dlna_renderer.lookout import SsdpLookout
     from plugins.dlna_renderer.network import search_addresses_blocking
     from plugins.dlna_renderer.player import Player
-    from plugins.dlna_renderer.requester import EgressRequester
 
     player = Player(ctx, config.poll_interval)
-    fleet = RendererFleet(ctx, EgressRequester(ctx.http), player)
+    fleet = RendererFleet(ctx, player)
     ctx.state = fleet
     ctx.add_routes(RendererApi(fleet, player).routes())
     ctx.on_teardown(fleet.close)
@@ -41,12 +45,18 @@ async def setup(ctx: PluginContext, config: RendererConfig) -> None:
         wanted = config.interfaces or ctx.network_interfaces
         addresses = await ctx.run_blocking(search_addresses_blocking, wanted)
         if addresses:
-            tracker = HomeTracker(ctx.home_network, config.renderers, ctx.logger)
-            discovery = SsdpDiscovery(addresses, tracker, fleet.seen, fleet.gone, ctx.logger)
-            ctx.on_teardown(discovery.stop)
-            await discovery.start(functools.partial(ctx.ssdp_subscribe, direct=False))
-            fleet.alive = discovery.alive
-            ctx.create_task(discovery.search_forever(config.search_interval), "ssdp-search")
+
+            def wake() -> Hearing:  # at the first message naming a MediaRenderer
+                from plugins.dlna_renderer.discovery import HomeTracker, SsdpDiscovery
+
+                tracker = HomeTracker(ctx.home_network, config.renderers, ctx.logger)
+                return SsdpDiscovery(addresses, tracker, fleet.seen, fleet.gone, ctx.logger)
+
+            lookout = SsdpLookout(addresses, wake, ctx.logger)
+            ctx.on_teardown(lookout.stop)
+            await lookout.start(functools.partial(ctx.ssdp_subscribe, direct=False))
+            fleet.alive = lookout.alive
+            ctx.create_task(lookout.search_forever(config.search_interval), "ssdp-search")
         else:
             ctx.logger.info(
                 "No LAN address on %s to look for TVs from; list them under renderers:",

@@ -1,7 +1,5 @@
-"""Finding MediaRenderers with SSDP: TVs' NOTIFYs heard on the box's shared SSDP listener
-(core.ssdp, shared with the DLNA server, so neither takes port 1900 from the other), and
-`MediaRenderer:1` searches sent with async_upnp_client's SsdpSearchListener out of each LAN
-address (multicast TTL 2, as UDA asks; answers come back to that listener's own port).
+"""Believing and tracking what TVs say over SSDP, once one has spoken (lookout.py owns the
+sockets and wakes this module, which loads async_upnp_client, at a renderer's first message).
 
 Every message passes the rules of `trust.py` before it reaches the shared device tracker
 (`HomeTracker`, async_upnp_client's): one from off the home network, or naming a LOCATION that
@@ -9,35 +7,30 @@ is a host name, loopback or another subnet, is dropped and logged once, so it ca
 TV nor refresh or replace one we know. A renderer is reported when it is first seen or its
 LOCATION changes, and reported gone at byebye; `alive` says whether its latest advert or answer
 is still within its max-age, so the caller can forget a TV that was unplugged without saying
-goodbye. It never searches on loopback or on an interface the owner did not allow, and never
-fetches anything itself.
+goodbye. It never opens a socket, never sends anything and never fetches anything itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from aiohttp.http_exceptions import HttpProcessingError
 from async_upnp_client.const import DeviceOrServiceType, NotificationSubType, SsdpSource
-from async_upnp_client.exceptions import UpnpError
-from async_upnp_client.search import SsdpSearchListener
 from async_upnp_client.ssdp import SSDP_DISCOVER, decode_ssdp_packet, is_valid_ssdp_packet
 from async_upnp_client.ssdp_listener import SsdpDevice, SsdpDeviceTracker
 from async_upnp_client.utils import CaseInsensitiveDict
 
-from core.plugin_api import HomeNetwork, Receiver, SsdpDatagram, SsdpSubscription
+from core.plugin_api import HomeNetwork, SsdpDatagram
+from plugins.dlna_renderer.lookout import RENDERER, Local
 from plugins.dlna_renderer.trust import location_refusal, sender_refusal
 
-RENDERER = "urn:schemas-upnp-org:device:MediaRenderer:1"
-_RENDERER_PREFIX = "urn:schemas-upnp-org:device:MediaRenderer:"
+_RENDERER_PREFIX = RENDERER.removesuffix("1")  # any version
 MAX_WARNED = 256  # distinct refusals logged at INFO; later ones at DEBUG (a flood stays quiet)
 
 Seen = Callable[[str, str], None]  # (udn, location)
 Gone = Callable[[str], None]  # (udn)
-Subscribe = Callable[[Receiver, list[str]], Awaitable[SsdpSubscription]]
 _ADVERTS = {
     NotificationSubType.SSDP_ALIVE: SsdpSource.ADVERTISEMENT_ALIVE,
     NotificationSubType.SSDP_UPDATE: SsdpSource.ADVERTISEMENT_UPDATE,
@@ -93,7 +86,7 @@ class HomeTracker(SsdpDeviceTracker):
 
 
 class SsdpDiscovery:
-    """Hears adverts and searches on the given addresses; calls back on renderers seen and gone."""
+    """Judges adverts and search answers (a lookout.Hearing); calls back on TVs seen and gone."""
 
     def __init__(
         self,
@@ -107,36 +100,6 @@ class SsdpDiscovery:
         self.tracker = tracker  # one for every address: a TV heard on two is one TV
         self._on_seen, self._on_gone = on_seen, on_gone
         self._logger = logger
-        self._adverts: SsdpSubscription | None = None
-        self._searchers: list[SsdpSearchListener] = []
-
-    async def start(self, subscribe: Subscribe) -> None:
-        """Hear adverts through `subscribe` (the context's shared listener, group only) and
-        open a searcher per address; one that cannot is logged and skipped."""
-        try:
-            self._adverts = await subscribe(self.advertised, self.addresses)
-        except OSError as err:
-            self._logger.warning("Cannot hear TVs announce themselves: %s", err)
-        for address in self.addresses:
-            searcher = SsdpSearchListener(
-                callback=self.answered, source=(address, 0), search_target=RENDERER
-            )
-            try:
-                await searcher.async_start()
-            except (OSError, UpnpError) as err:
-                self._logger.warning("Cannot look for TVs on %s: %s", address, err)
-                searcher.async_stop()
-                continue
-            self._searchers.append(searcher)
-        self._logger.info("Looking for TVs with SSDP on %s", ", ".join(self.addresses))
-
-    async def search_forever(self, interval: float) -> None:
-        """Search now, again shortly (UDP may drop one), then every `interval` seconds."""
-        delays = [2.0]
-        while True:
-            for searcher in self._searchers:
-                searcher.async_search()
-            await asyncio.sleep(delays.pop() if delays else interval)
 
     def alive(self, udn: str) -> bool:
         """Whether the renderer's last advert or answer is still within its max-age."""
@@ -163,6 +126,19 @@ class SsdpDiscovery:
         if propagate and device is not None and kind is not None:
             self.heard(device, kind, source)
 
+    def searched(self, data: bytes, local: Local, sender: Local) -> None:
+        """A datagram that reached a search socket: answers go to the tracker."""
+        if not is_valid_ssdp_packet(data):
+            return
+        try:
+            _, headers = decode_ssdp_packet(data, local, sender)
+        except (HttpProcessingError, ValueError):
+            return
+        if headers.get_lower("man") == SSDP_DISCOVER or headers.get_lower("nts"):
+            return  # someone's search, or an advert sent to our port: not an answer
+        headers["_source"] = SsdpSource.SEARCH
+        self.answered(headers)
+
     def answered(self, headers: CaseInsensitiveDict) -> None:
         """An answer to one of our searches."""
         propagate, device, kind, source = self.tracker.see_search(headers)
@@ -179,11 +155,3 @@ class SsdpDiscovery:
         location = device.combined_headers(kind).get_lower("location")
         if location:
             self._on_seen(device.udn, location)
-
-    async def stop(self) -> None:
-        for searcher in self._searchers:
-            searcher.async_stop()
-        self._searchers.clear()
-        if self._adverts is not None:
-            self._adverts.close()
-            self._adverts = None

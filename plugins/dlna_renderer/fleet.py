@@ -16,25 +16,21 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from async_upnp_client.client_factory import UpnpFactory
-from async_upnp_client.exceptions import UpnpError
-from async_upnp_client.profiles.dlna import DmrDevice
-
 from core.plugin_api import PluginContext
 from plugins.dlna_renderer.renderer import DlnaRenderer, RendererInfo, renderer_id
-from plugins.dlna_renderer.requester import EgressRequester
 
 if TYPE_CHECKING:
     from plugins.dlna_renderer.player import Player
+    from plugins.dlna_renderer.requester import EgressRequester
 
 
 class RendererFleet:
     """Known renderers by id, and the bookkeeping of finding and losing them."""
 
-    def __init__(self, ctx: PluginContext, requester: EgressRequester, player: Player) -> None:
+    def __init__(self, ctx: PluginContext, player: Player) -> None:
         self.ctx = ctx
-        self.requester = requester
         self.player = player
+        self._requester: EgressRequester | None = None  # made with the first renderer
         self.renderers: dict[str, DlnaRenderer] = {}
         self.alive: Callable[[str], bool] | None = None  # SsdpDiscovery.alive, with SSDP on
         self._adding: set[str] = set()
@@ -59,6 +55,9 @@ class RendererFleet:
 
     async def add(self, location: str, via_ssdp: bool) -> DlnaRenderer | None:
         """Read a description and keep the renderer; None if it is not one or cannot be read."""
+        # async_upnp_client (and its XML stack) is loaded by the first renderer, never before
+        from async_upnp_client.exceptions import UpnpError
+
         self._adding.add(location)
         try:
             return await self._add(location, via_ssdp)
@@ -71,9 +70,16 @@ class RendererFleet:
             self._adding.discard(location)
 
     async def _add(self, location: str, via_ssdp: bool) -> DlnaRenderer | None:
+        from async_upnp_client.client_factory import UpnpFactory
+        from async_upnp_client.profiles.dlna import DmrDevice
+
+        from plugins.dlna_renderer.requester import EgressRequester
+
+        if self._requester is None:
+            self._requester = EgressRequester(self.ctx.http)
         # A TV heard on SSDP talks only to its LOCATION's address; one the owner listed may
         # name itself or its control URLs as it likes (a name, a URLBase on its IP).
-        requester = self.requester
+        requester = self._requester
         if via_ssdp:
             requester = requester.for_host(urlsplit(location).hostname or "")
         factory = UpnpFactory(requester, non_strict=True)

@@ -14,7 +14,6 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from async_upnp_client.exceptions import UpnpActionError, UpnpCommunicationError, UpnpError
 from multidict import CIMultiDict
 
 from core.plugin_api import (
@@ -46,6 +45,13 @@ NOT_ON_LAN = (
 @contextlib.contextmanager
 def talking_to(renderer: DlnaRenderer) -> Iterator[None]:
     """Turn a TV's refusal or silence into an API error naming the TV."""
+    # loaded already: a renderer is made only by fleet.py, with async_upnp_client
+    from async_upnp_client.exceptions import (
+        UpnpActionError,
+        UpnpCommunicationError,
+        UpnpError,
+    )
+
     name = renderer.info.name
     try:
         yield
@@ -136,6 +142,8 @@ class Player:
         self.ctx.logger.info(
             "Playing %s on %s (%s, profile %s)", item.title, renderer.info.name, route, profile.name
         )
+        from async_upnp_client.exceptions import UpnpError  # loaded with the renderer
+
         with talking_to(renderer):
             await renderer.load(url, metadata, item.item_id, item.title, item.duration)
             await renderer.play()

@@ -18,11 +18,11 @@ import logging
 import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from async_upnp_client.client import UpnpService
-from async_upnp_client.exceptions import UpnpError
-from async_upnp_client.profiles.dlna import DmrDevice
+if TYPE_CHECKING:  # a renderer exists only once fleet.py loaded async_upnp_client
+    from async_upnp_client.client import UpnpService
+    from async_upnp_client.profiles.dlna import DmrDevice
 
 ACTIVE = frozenset({"playing", "paused", "buffering"})
 TRANSPORT_TIMEOUT = 30.0  # UDA allows a TV 30 s to answer Play
@@ -149,6 +149,8 @@ class DlnaRenderer:
             self._follower = spawn(self._follow(interval), f"follow-{self.info.renderer_id}")
 
     async def _follow(self, interval: float) -> None:
+        from async_upnp_client.exceptions import UpnpError  # loaded with the renderer
+
         while True:
             await asyncio.sleep(interval)
             try:
