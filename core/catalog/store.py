@@ -141,13 +141,20 @@ class Catalog:
         return result
 
     async def release_memory(self) -> None:
-        """Let the writer's connection drop the pages a scan left in its cache (~2 MiB back,
-        read again from the kernel's file cache when next needed)."""
+        """Let every connection drop the pages a scan left in its cache (the writer's ~2 MiB
+        and each reader's ~1 MiB back; read again from the kernel's file cache when needed)."""
         if self._writer is None:
             return
-        conn = self._writer.conn
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._writer_pool, conn.execute, "PRAGMA shrink_memory")
+        await loop.run_in_executor(self._writer_pool, self._shrink_blocking)
+
+    def _shrink_blocking(self) -> None:
+        # A reader's connection is shrunk from this thread: SQLite serializes calls on one
+        # connection, and shrink_memory frees only pages no statement holds.
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            conn.execute("PRAGMA shrink_memory")
 
     def on_space_returned(self, listener: Callable[[], None]) -> None:
         """Call `listener` when a write succeeds after one failed for want of space."""
