@@ -20,8 +20,9 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.http.errors import ApiError
 from core.playback.capacity import TranscodeCapacity
-from core.playback.ffmpeg_args import INPUT_ARGS
+from core.playback.ffmpeg_args import INPUT_ARGS, open_source_blocking
 
 _LOGGER = logging.getLogger("hearth.downloads")
 PRESETS = {"480p": (480, 1_200_000), "720p": (720, 2_500_000), "1080p": (1080, 5_000_000)}
@@ -156,10 +157,23 @@ class CopyMaker:
         nice = shutil.which("nice")
         if nice:  # the lowest CPU priority: a live stream's ffmpeg always goes first
             command = [nice, "-n", "19", *command]
+        try:  # ffmpeg reads the file opened and checked now, not a name (a copy may wait long)
+            fd = await asyncio.to_thread(open_source_blocking, job.source)
+        except ApiError as gone:
+            job.state, job.error = "failed", gone.message
+            _LOGGER.warning("Not making %s: %s", job.name, job.error)
+            return
+        command = [f"/dev/fd/{fd}" if arg == str(job.source) else arg for arg in command]
         job.state = "making"
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(fd,),
+            )
+        finally:
+            os.close(fd)  # the child holds its own copy
         self._current = process
         yielding = asyncio.get_running_loop().create_task(
             self._yield_to_live(job, process), name="download-copy-yield"

@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import signal
+import stat
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ MEDIA_DEMUXERS = (
 )
 # a crafted file must not make ffmpeg fetch URLs, nor read files a playlist in it names
 INPUT_ARGS = ("-protocol_whitelist", "file", "-format_whitelist", MEDIA_DEMUXERS)
+SOURCE_GONE = "The file is gone from disk; a rescan will tidy up."
 CUT_EPSILON = 0.0005
 """Half a millisecond, less than any frame interval. Cut times are listed this much early, so a
 time rounded a hair past its keyframe cannot push the cut to the next one. A copy run seeks this
@@ -401,6 +403,23 @@ def transcode_failed(detail: str) -> ApiError:
     return ApiError(500, f"The transcode failed: {detail}", "transcode_failed")
 
 
+def open_source_blocking(source: Path) -> int:
+    """A descriptor for the regular file whose real path is `source`, or 404 file_missing when
+    what that name opens now is something else (a link, a swapped folder, a FIFO, nothing)."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as err:
+        raise ApiError(404, SOURCE_GONE, "file_missing") from err
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if regular and os.readlink(f"/proc/self/fd/{fd}") == str(source):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    raise ApiError(404, SOURCE_GONE, "file_missing")
+
+
 class FfmpegProcess:
     """One ffmpeg child: started niced, stderr tail kept, stopped politely then firmly."""
 
@@ -423,16 +442,28 @@ class FfmpegProcess:
         *,
         stdout: bool = False,
         on_exit: Callable[[FfmpegProcess], Awaitable[None]] | None = None,
+        source: Path | None = None,
     ) -> FfmpegProcess:
+        """`source`: the checked real path of the library file in `argv`. It is opened here and
+        ffmpeg reads the open file (`/dev/fd/N`), never the name: a run started minutes after
+        the check (a seek in an HLS session) cannot be led out of the library by a link put at
+        that path since."""
+        fd = await asyncio.to_thread(open_source_blocking, source) if source else None
+        if fd is not None:
+            argv = [f"/dev/fd/{fd}" if arg == str(source) else arg for arg in argv]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE if stdout else asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
+                pass_fds=() if fd is None else (fd,),
             )
         except OSError as err:
             raise transcode_failed(f"ffmpeg could not be started ({err.strerror or err})") from err
+        finally:
+            if fd is not None:
+                os.close(fd)  # the child holds its own copy
         with contextlib.suppress(OSError):  # lowered from here: no preexec_fn, no fork hazards
             os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
         return cls(process, on_exit)

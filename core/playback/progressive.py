@@ -105,7 +105,7 @@ class ProgressiveStreams:
         stream_id = f"progressive-{next(self._numbers)}"
         self._publish(PlaybackStarted(stream_id, "progressive"))
         try:
-            run = hold.run = await FfmpegProcess.start(argv, stdout=True)
+            run = hold.run = await FfmpegProcess.start(argv, stdout=True, source=source)
             try:
                 assert run.stdout is not None
                 while chunk := await run.stdout.read(CHUNK):

@@ -242,7 +242,9 @@ class HlsSession:
                 settings.segment_seconds,
             )
             try:
-                self._run = await FfmpegProcess.start(argv, on_exit=self._run_ended)
+                self._run = await FfmpegProcess.start(
+                    argv, on_exit=self._run_ended, source=self.source.path
+                )
             except ApiError:
                 self._release()
                 raise
@@ -323,7 +325,7 @@ class HlsSession:
                 partial,
                 source_times=self.plan.video.action == "copy",
             )
-            run = await FfmpegProcess.start(argv)
+            run = await FfmpegProcess.start(argv, source=self.source.path)
             self._extractors.add(run)
             try:
                 status = await asyncio.wait_for(run.wait(), self._settings.segment_timeout)

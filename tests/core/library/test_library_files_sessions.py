@@ -1,17 +1,19 @@
 """Only library files leave the box, even after a playback session has started.
 
 An HLS session checks its file once, when it starts (core.library.roots: opened, then its real
-path checked), and hands that real path to every ffmpeg it runs. A seek far ahead starts ffmpeg
-again, by name: if someone who can write to the media share has since put a link to a file
-outside every library folder at that path, the new ffmpeg reads the outside file and its
-segments are served. Known hole, not fixed yet (issue 11 item 3): the fix is to open the file
-at each ffmpeg start, check the opened file, and hand ffmpeg the open descriptor
-(`/dev/fd/N`, pass_fds) instead of the name. Remove the xfail mark with that fix.
+path checked), and later starts ffmpeg again: to extract subtitles on first request, and for a
+seek far ahead. It used to hand ffmpeg that real path by name: if someone who can write to the
+media share had since put a link to a file outside every library folder at that path, the new
+ffmpeg read the outside film, and its subtitles and segments were served. Now each ffmpeg start
+opens the file, checks that the opened file is the one at the checked real path, and hands
+ffmpeg the open descriptor (`/dev/fd/N`): a run started after the swap answers 404, one started
+before keeps reading the library file it opened.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import av
 import pytest
 
 from tests.conftest import RunningServer, StartServer
-from tests.core.media.mediagen import make_video
+from tests.core.media.mediagen import SubtitleTrack, make_video
 from tests.core.scan.test_scanner import settle
 
 OUTSIDE_SIZE = (320, 240)  # the outside film's picture: the library's is 64x48
@@ -36,15 +38,16 @@ def sizes(body: bytes) -> list[tuple[int, int]]:
 
 
 @pytest.mark.allow_errors
-@pytest.mark.xfail(strict=True, reason="ffmpeg reopens an HLS session's file by name on a seek")
 async def test_a_file_swapped_for_a_link_out_during_a_session_is_not_streamed(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     outside, movies = tmp_path / "outside", tmp_path / "Movies"
     outside.mkdir()
     movies.mkdir()
-    make_video(outside / "secret.mkv", 30.0, size=OUTSIDE_SIZE)
-    film = make_video(movies / "Good Film (2019).mkv", 30.0)  # long enough to pause ahead
+    secret = (SubtitleTrack("eng", "OUTSIDE SECRET"),)
+    make_video(outside / "secret.mkv", 30.0, size=OUTSIDE_SIZE, subtitles=secret)
+    library = (SubtitleTrack("eng", "Hello from the library"),)  # the same streams' layout
+    film = make_video(movies / "Good Film (2019).mkv", 30.0, subtitles=library)
     server = await start_server(
         "folders:\n  watch: false\n  libraries:\n"
         f"    - {{name: Movies, kind: movies, paths: ['{movies}']}}\nfilename:\nembedded:\n"
@@ -54,6 +57,8 @@ async def test_a_file_swapped_for_a_link_out_during_a_session_is_not_streamed(
     base = f"/api/items/{films[0]['id']}/hls/"
     _, master = await get(server, base + "master.m3u8")
     variant = next(ln for ln in master.decode().splitlines() if ln and ln[0] != "#")
+    subtitles = re.search(r'URI="([^"]+/subs\d+)\.m3u8"', master.decode())
+    assert subtitles is not None, master
     _, index = await get(server, base + variant)
     segments = [ln for ln in index.decode().splitlines() if ln and ln[0] != "#"]
     session = base + variant.rsplit("/", 1)[0] + "/"
@@ -62,5 +67,12 @@ async def test_a_file_swapped_for_a_link_out_during_a_session_is_not_streamed(
 
     film.unlink()
     film.symlink_to(outside / "secret.mkv")
-    status, last = await get(server, session + segments[-1])  # a seek: ffmpeg starts again
-    assert status != 200 or OUTSIDE_SIZE not in sizes(last)
+    status, vtt = await get(server, base + subtitles.group(1) + ".vtt")  # extracted on first ask
+    assert b"OUTSIDE SECRET" not in vtt
+    assert (status, b'"file_missing"' in vtt) == (404, True), vtt
+    for segment in (segments[-1], segments[len(segments) // 2]):  # seeks: ffmpeg starts again
+        status, body = await get(server, session + segment)
+        if status == 200:  # made by a run that had the library file open before the swap
+            assert sizes(body) == [(64, 48)], segment
+        else:
+            assert (status, b'"file_missing"' in body) == (404, True), (segment, body)
