@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.library.roots import LibraryRoot, LibraryRoots
+from core.library.roots import LibraryRoot, LibraryRoots, OutsideLibraryError
 
 _LOGGER = logging.getLogger("hearth.stills")
 TIMEOUT = 60.0
@@ -55,21 +55,30 @@ class FrameWorkerClient:
         return self._process is not None and self._process.returncode is None
 
     async def make(
-        self, path: str, duration: float | None, still: Path, poster: Path
+        self, path: str, duration: float | None, still: Path, poster: Path, roots: LibraryRoots
     ) -> StillOutcome:
-        """Ask for the still and poster of `path` (a checked real path of a library file)."""
-        request = {"path": path, "duration": duration, "still": str(still), "poster": str(poster)}
+        """Ask for the still and poster of `path` (a checked real path of a library file). The
+        worker opens it and checks the opened file against `roots` again, then decodes the open
+        file: a link swapped in since the check cannot lead the decoder out of the library."""
+        request = {
+            "path": path,
+            "duration": duration,
+            "still": str(still),
+            "poster": str(poster),
+            "roots": _folders(roots),
+        }
         answer = await self._ask(request)
         if isinstance(answer, StillOutcome):
             return answer
-        return StillOutcome(answer.get("at"), answer.get("reason"))
+        return StillOutcome(answer.get("at"), answer.get("reason"), not answer.get("moved"))
 
     async def cover(self, ref: str, cache_dir: Path, roots: LibraryRoots) -> str | None:
         """The name of an artist's still made from an album's cover `ref`, or None when there
         is no picture in it. Here, not in the server: reading a cover loads Pillow and PyAV
         (~20 MB that a server stays at for good once loaded)."""
-        folders = [[root.path, root.follow] for root in roots.roots]
-        answer = await self._ask({"cover": ref, "cache_dir": str(cache_dir), "roots": folders})
+        answer = await self._ask(
+            {"cover": ref, "cache_dir": str(cache_dir), "roots": _folders(roots)}
+        )
         if isinstance(answer, StillOutcome):
             return None
         if "reason" in answer:
@@ -151,6 +160,10 @@ async def _finish(process: asyncio.subprocess.Process, grace: float) -> int:
     return await process.wait()
 
 
+def _folders(roots: LibraryRoots) -> list[list[str]]:
+    return [[root.path, root.follow] for root in roots.roots]
+
+
 def too_short(seconds: float | None) -> str | None:
     """The reason a video of this length gets no still, or None when it is long enough."""
     if seconds is not None and seconds >= MIN_SECONDS:
@@ -173,31 +186,43 @@ def _lowest_priority() -> None:
             os.nice(19)
 
 
+def _still_blocking(request: dict[str, Any], roots: LibraryRoots) -> dict[str, object]:
+    """Open the file, check the opened file is a library file, decode it through its
+    descriptor (`/proc/self/fd/N`): never by a name a link could have redirected since."""
+    from core.library.frames import make_still_blocking
+
+    try:
+        opened = roots.open_blocking(request["path"])
+    except OutsideLibraryError:  # a link out of the library since the check: the next scan
+        return {"reason": "leads outside every library folder now", "moved": True}
+    except OSError as err:
+        return {"reason": f"cannot be opened as a video ({err.strerror or err})"}
+    with opened:
+        at = make_still_blocking(
+            opened.proc_path, request["duration"], Path(request["still"]), Path(request["poster"])
+        )
+    return {"at": at}
+
+
 def main() -> None:
     """Answer requests until stdin ends."""
     _lowest_priority()
     import av
 
     from core.library.artwork import ArtworkError
-    from core.library.frames import FrameError, cover_still_blocking, make_still_blocking
+    from core.library.frames import FrameError, cover_still_blocking
 
     av.logging.set_level(av.logging.PANIC)  # damaged files are expected; the answer says why
     for line in sys.stdin:
         request = json.loads(line)
         answer: dict[str, object]
         try:
+            roots = LibraryRoots(LibraryRoot(path, follow) for path, follow in request["roots"])
             if "cover" in request:
-                roots = LibraryRoots(LibraryRoot(path, follow) for path, follow in request["roots"])
                 name = cover_still_blocking(request["cover"], Path(request["cache_dir"]), roots)
                 answer = {"name": name}
             else:
-                at = make_still_blocking(
-                    request["path"],
-                    request["duration"],
-                    Path(request["still"]),
-                    Path(request["poster"]),
-                )
-                answer = {"at": at}
+                answer = _still_blocking(request, roots)
         except (FrameError, ArtworkError) as err:
             answer = {"reason": str(err)}
         except OSError as err:

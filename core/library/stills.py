@@ -256,7 +256,7 @@ class StillsJob:
                 real = await _run(roots.real_path_blocking, leaf.path)
             except OSError:
                 return False, False  # gone since the scan, or a link out of the library now
-            outcome = await self._client.make(real, leaf.duration, still, poster)
+            outcome = await self._client.make(real, leaf.duration, still, poster, roots)
         if outcome.reason is None:
             self._set(made=self.progress.made + 1)
             return True, True

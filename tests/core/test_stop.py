@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.library.frame_worker import FrameWorkerClient
+from core.library.roots import LibraryRoot, LibraryRoots
 from tests.conftest import StartServer
 from tests.core.media.mediagen import make_video
 
@@ -58,11 +59,12 @@ async def test_a_cancellation_that_comes_with_the_frame_workers_answer_is_not_lo
     in: the job must end, not go on to wait for the next scan."""
     clip = make_video(tmp_path / "clip.mp4", 3.0)
     client = FrameWorkerClient()
+    roots = LibraryRoots([LibraryRoot(str(tmp_path))])
     try:
-        await client.make(str(clip), 3.0, tmp_path / "0.jpg", tmp_path / "0-poster.jpg")
+        await client.make(str(clip), 3.0, tmp_path / "0.jpg", tmp_path / "0-poster.jpg", roots)
 
         async def job() -> None:
-            await client.make(str(clip), 3.0, tmp_path / "1.jpg", tmp_path / "1-poster.jpg")
+            await client.make(str(clip), 3.0, tmp_path / "1.jpg", tmp_path / "1-poster.jpg", roots)
             await asyncio.Event().wait()  # as the stills job waits for the next scan
 
         task = asyncio.get_running_loop().create_task(job(), name="stills-like job")

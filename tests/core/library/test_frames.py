@@ -11,6 +11,7 @@ from PIL import Image, ImageStat
 
 from core.library.frame_worker import FrameWorkerClient
 from core.library.frames import FrameError, make_still_blocking
+from core.library.roots import LibraryRoot, LibraryRoots
 from tests.core.library.stills_media import film
 from tests.core.media.mediagen import make_video
 
@@ -69,17 +70,41 @@ def test_a_file_without_a_picture_says_why(tmp_path: Path, name: str, reason: st
 async def test_a_worker_that_runs_out_of_time_is_replaced(tmp_path: Path) -> None:
     path = film(tmp_path / "film.mp4", seconds=6.0, black=0.5)
     client = FrameWorkerClient(timeout=0)
+    roots = LibraryRoots([LibraryRoot(str(tmp_path))])
     try:
-        late = await client.make(str(path), None, tmp_path / "a.jpg", tmp_path / "a-p.jpg")
+        late = await client.make(str(path), None, tmp_path / "a.jpg", tmp_path / "a-p.jpg", roots)
         assert (late.reason, late.lasting) == ("took longer than 0 s", False)
         client.timeout = 60
-        made = await client.make(str(path), None, tmp_path / "b.jpg", tmp_path / "b-p.jpg")
+        made = await client.make(str(path), None, tmp_path / "b.jpg", tmp_path / "b-p.jpg", roots)
         assert made.reason is None and made.at is not None
         assert (tmp_path / "b.jpg").is_file() and (tmp_path / "b-p.jpg").is_file()
         damaged = await client.make(
-            str(tmp_path / "missing.mkv"), None, tmp_path / "c.jpg", tmp_path / "c-p.jpg"
+            str(tmp_path / "missing.mkv"), None, tmp_path / "c.jpg", tmp_path / "c-p.jpg", roots
         )
         assert damaged.reason == "cannot be opened as a video (No such file or directory)"
         assert damaged.lasting
     finally:
         await client.close()
+
+
+async def test_a_film_swapped_for_a_link_out_after_the_check_is_not_decoded(
+    tmp_path: Path,
+) -> None:
+    """The server checked the path; by the time the worker decodes it, it links outside every
+    library folder: the worker checks the file it opened again and decodes nothing."""
+    library, outside = tmp_path / "Movies", tmp_path / "outside"
+    library.mkdir()
+    outside.mkdir()
+    secret = film(outside / "secret.mp4", seconds=6.0, black=0.5)
+    swapped = library / "Film (2001).mp4"
+    swapped.symlink_to(secret)
+    client = FrameWorkerClient()
+    roots = LibraryRoots([LibraryRoot(str(library))])
+    try:
+        outcome = await client.make(
+            str(swapped), None, tmp_path / "s.jpg", tmp_path / "s-p.jpg", roots
+        )
+    finally:
+        await client.close()
+    assert (outcome.reason, outcome.lasting) == ("leads outside every library folder now", False)
+    assert not (tmp_path / "s.jpg").exists() and not (tmp_path / "s-p.jpg").exists()
