@@ -328,7 +328,10 @@ class HlsSession:
             run = await FfmpegProcess.start(argv, source=self.source.path)
             self._extractors.add(run)
             try:
-                status = await asyncio.wait_for(run.wait(), self._settings.segment_timeout)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # arrives with the result (the server stopping, the client gone)
+                async with asyncio.timeout(self._settings.segment_timeout):
+                    status = await run.wait()
             except TimeoutError as err:
                 raise ApiError(504, "Extracting the subtitles took too long.") from err
             finally:
