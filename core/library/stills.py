@@ -211,6 +211,9 @@ class StillsJob:
             before = page[-1].pk
             changed += await self._leaves(page)
         changed += await self._containers(library_id)
+        # the next library may need no decoding at all (its videos too short, or known): its
+        # pass must not keep a worker started here for a cover idle all along (~50 MB)
+        await self._client.close()
         self._set(current=None)
         if changed:
             self._bus.publish(LibraryChanged(library_id))
