@@ -94,6 +94,7 @@ if TYPE_CHECKING:  # the names of _LAZY, for type checkers
         secrets_blocking,
         touch_blocking,
     )
+    from core.people.links import item_link, linked_principal
     from core.people.middleware import TOUCH_EVERY, principal_of
     from core.people.playlists_api import MAX_ITEMS, MAX_NAME
     from core.people.ratings import LEVELS, limit_rank
@@ -151,6 +152,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "secrets_blocking",
         "touch_blocking",
     ),
+    "core.people.links": ("item_link", "linked_principal"),  # cast targets (play-to-TV)
     "core.people.middleware": ("TOUCH_EVERY", "principal_of"),
     "core.people.playlists_api": ("MAX_ITEMS", "MAX_NAME"),
     "core.people.ratings": ("LEVELS", "limit_rank"),
@@ -333,9 +335,11 @@ __all__ = [
     "history_paused_blocking",
     "is_ignored_directory",
     "item_file_blocking",
+    "item_link",
     "json_body",
     "lan_principal_blocking",
     "limit_rank",
+    "linked_principal",
     "load_profiles",
     "missing_hosts",
     "no_options",

@@ -8,6 +8,11 @@ session that made it: signing that device out, a password change or deleting the
 every link it made. A link is honoured only by the routes that declared `links=True` (the
 stream, HLS and progressive-transcode GETs) and only for reading; it never reaches any other
 route, whatever item it names. The access log never prints the token.
+
+Cast targets use the same links: play-to-TV makes one through `item_link` on the session of
+the person who pressed Play and hands the TV its own DLNA URL with `?link=`; the DLNA file and
+transcode routes (LAN only) ask `linked_principal` whether a request's link names their item,
+and then serve it as that person may see it, not as TVs may.
 """
 
 from __future__ import annotations
@@ -78,6 +83,34 @@ async def link_principal(catalog: Catalog, token: str) -> Principal | None:
     return await catalog.read(lambda db: link_principal_blocking(db, token))
 
 
+def linked_principal(request: web.Request, item_id: str) -> Principal | None:
+    """Who a live link in this request speaks for, when it names `item_id`; None otherwise (no
+    link, a dead one, one for another item, or a request signed in some other way). For routes
+    declaring `links=True` that also answer without one (the DLNA plugin's `lan` routes)."""
+    from core.people.middleware import PRINCIPAL
+
+    principal: Principal | None = request.get(PRINCIPAL)
+    if principal is None or principal.only_item is None or principal.only_item != item_id:
+        return None
+    return principal
+
+
+async def item_link(catalog: Catalog, principal: Principal, item_id: str) -> str | None:
+    """A new link token to `item_id` for a cast target, made on `principal`'s own sign-in
+    session so it ends with it; None when there is no session to bind it to (a LAN device, a
+    link itself) or the item is not one `principal` may play."""
+    session_id = principal.session_id
+    if session_id is None or principal.only_item is not None:
+        return None
+
+    def create(db: sqlite_utils.Database) -> str | None:
+        if not _visible_blocking(db, item_id, principal):
+            return None
+        return create_link_blocking(db, session_id, item_id)
+
+    return await catalog.write(create)
+
+
 def _visible_blocking(db: sqlite_utils.Database, item_id: str, principal: Principal) -> bool:
     clause, args = principal.item_clause()
     found = db.execute(
@@ -95,16 +128,9 @@ def link_routes(catalog: Catalog) -> list[RouteSpec]:
         """Links to this item for a player that cannot sign in (valid 24 h, this device only)."""
         principal = principal_of(request)
         item_id = request.match_info["id"]
-        session_id = principal.session_id
-        if session_id is None or principal.only_item is not None:
+        if principal.session_id is None or principal.only_item is not None:
             raise ApiError(403, "Sign in on this device to make a link.", "forbidden")
-
-        def create(db: sqlite_utils.Database) -> str | None:
-            if not _visible_blocking(db, item_id, principal):
-                return None
-            return create_link_blocking(db, session_id, item_id)
-
-        token = await catalog.write(create)
+        token = await item_link(catalog, principal, item_id)
         if token is None:
             raise ApiError(404, "No such item, or it has no file to play.", "item_not_found")
         base = f"{request.scheme}://{request.host}/api/items/{item_id}"

@@ -5,7 +5,9 @@ one Range, 206/416, HEAD, sendfile) plus the DLNA headers renderers ask for: tra
 contentFeatures, realTimeInfo, and Samsung's caption and media info. Time-seek and play-speed
 requests are refused with 406, as the resource advertises byte seeking only. A library whose
 drive is away answers 410. Only items TVs may see (the browse tree's LAN rules) are served,
-found by their random ids; anything else is 404, whatever the reason. A subtitle is served only
+found by their random ids, or the one item a valid capability link in the query names, as its
+person may see it (play-to-TV, core.people.links); anything else is 404, whatever the reason.
+A subtitle is served only
 if it is one of that video's own sidecar files. Thumbnails, and the JPEG copy of a photo whose
 own format TVs cannot show (`/dlna/photo/{id}.jpg`, e.g. an iPhone's HEIC), come from the
 server's shared artwork cache. Every file is opened through the library roots
@@ -27,14 +29,17 @@ from aiohttp import web
 from core.plugin_api import (
     ApiError,
     ArtworkError,
+    Principal,
     fitted_jpeg_blocking,
+    linked_principal,
     send_file,
     send_server_file,
     thumbnail_blocking,
 )
 from plugins.dlna.didl import ART_SIZE, SUBTITLE_TYPES, THUMBNAIL, subtitle_url
-from plugins.dlna.objects import FROM_SQL, MediaItem, pick_art
+from plugins.dlna.objects import FROM_SQL, MediaItem, entry_from_row, pick_art
 from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy
+from plugins.dlna.selection import RowReader
 from plugins.dlna.service import DlnaService, base_url, check_host
 from plugins.dlna.tree import BrowseTree
 
@@ -70,8 +75,11 @@ def dlna_headers(
     return headers
 
 
-async def playable_item(service: DlnaService, item_id: str) -> tuple[MediaItem | None, bool]:
-    """The item TVs may play (or None), and whether its library is online."""
+async def playable_item(
+    service: DlnaService, item_id: str, linked: Principal | None = None
+) -> tuple[MediaItem | None, bool]:
+    """The item TVs may play (or None), and whether its library is online; one TVs may not
+    play too when `linked` (a capability link's person, for this item) may."""
 
     def find(tree: BrowseTree) -> tuple[MediaItem | None, bool]:
         node = tree.node(f"item:{item_id}")
@@ -87,16 +95,41 @@ async def playable_item(service: DlnaService, item_id: str) -> tuple[MediaItem |
         wanted = service.config.libraries
         return None, row is None or (wanted is not None and row[0] not in wanted)
 
-    return await service.read_tree(find)
+    item, online = await service.read_tree(find)
+    if item is None and linked is not None:
+        return await service.ctx.catalog.read(lambda db: _linked_item_blocking(db, item_id, linked))
+    return item, online
+
+
+def _linked_item_blocking(
+    db: sqlite_utils.Database, item_id: str, linked: Principal
+) -> tuple[MediaItem | None, bool]:
+    """The item as a link's person may see it (any library of theirs, not only LAN-visible
+    ones), and whether its library is online. Its sidecar subtitles are not looked up: the
+    folder index knows only what TVs may see."""
+    row = RowReader(db, linked.item_clause(), linked.item_clause("child")).first(
+        "items.id = ?", [item_id]
+    )
+    if row is None:
+        return None, True
+    online = db.execute(
+        "SELECT libraries.online FROM items JOIN libraries ON libraries.id = items.library_id "
+        "WHERE items.id = ?",
+        [item_id],
+    ).fetchone()
+    entry = entry_from_row(row)
+    return (entry if isinstance(entry, MediaItem) else None), bool(online and online[0])
 
 
 FILE_MISSING = "The file is gone from disk; a rescan will tidy up."
 
 
-async def playable_file(service: DlnaService, item_id: str) -> tuple[MediaItem, Path]:
-    """The item TVs may play and its file's name; raises 410 (drive away) or 404. The file
-    itself is checked by whoever opens it."""
-    item, online = await playable_item(service, item_id)
+async def playable_file(service: DlnaService, request: web.Request) -> tuple[MediaItem, Path]:
+    """The item (`{id}`) TVs, or the person of a link for it, may play and its file's name;
+    raises 410 (drive away) or 404. The file itself is checked by whoever opens it."""
+    item_id = item_id_of(request)
+    linked = linked_principal(request, item_id)
+    item, online = await playable_item(service, item_id, linked)
     if not online:
         raise ApiError(410, "The drive holding this is not connected.", "library_offline")
     if item is None:
@@ -126,7 +159,7 @@ class DlnaMedia:
     async def media(self, request: web.Request) -> web.StreamResponse:
         """An item's file with DLNA headers and byte ranges, for TVs and players."""
         check_host(request)
-        item, path = await playable_file(self.service, item_id_of(request))
+        item, path = await playable_file(self.service, request)
         headers = dlna_headers(request, media_profile(item.kind, item.filename, item.probe))
         if request.headers.get("getCaptionInfo.sec", "").strip() == "1" and item.subtitles:
             name = item.subtitles[0][0]
@@ -169,7 +202,7 @@ class DlnaMedia:
         """A photo whose own format TVs cannot show (HEIC, WebP, TIFF, ...) as a JPEG of at
         most SCREEN_SIZE pixels, the first resource its DIDL-Lite offers."""
         check_host(request)
-        item, path = await playable_file(self.service, item_id_of(request))
+        item, path = await playable_file(self.service, request)
         own = media_profile(item.kind, item.filename, item.probe)
         profile = screen_copy(item.kind, own, item.probe)
         if profile is None:

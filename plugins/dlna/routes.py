@@ -3,7 +3,10 @@ no accounts, and a remote source is refused before any handler runs), tagged "dl
 
 The device description, the SCPDs and the icons are answered here; control goes to
 `control.py`, files to `media.py` and the MPEG-TS transcode to `transcode.py`. Routes live on
-the main HTTP port. It never decides who may see what (the service's LAN rules do).
+the main HTTP port. The file and transcode GETs also take a capability link (`links=True`,
+core.people.links): play-to-TV hands a TV a URL with `?link=` so it gets what the person who
+pressed Play may watch; still from the home network only. It never decides who may see what
+(the service's LAN rules, or the link's person, do).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ def _xml(text: str) -> web.Response:
     return web.Response(body=text.encode(), headers={"Content-Type": XML_TYPE})
 
 
-def _spec(method: str, path: str, handler: HandlerFn, summary: str) -> RouteSpec:
-    return RouteSpec(method, path, handler, summary=summary, tags=TAGS, access="lan")
+def _spec(
+    method: str, path: str, handler: HandlerFn, summary: str, links: bool = False
+) -> RouteSpec:
+    return RouteSpec(method, path, handler, summary=summary, tags=TAGS, access="lan", links=links)
 
 
 def dlna_routes(service: DlnaService) -> list[RouteSpec]:
@@ -65,14 +70,21 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
     specs = [
         _spec("GET", "/dlna/description.xml", description, "UPnP device description"),
         _spec("GET", "/dlna/icon/{name}", icon, "Device icon"),
-        _spec("GET", "/dlna/media/{id}", media.media, "A media file for a TV, with DLNA headers"),
+        _spec(
+            "GET",
+            "/dlna/media/{id}",
+            media.media,
+            "A media file for a TV, with DLNA headers (`?link=`: an item a person played to it)",
+            links=True,
+        ),
         _spec(
             "GET",
             "/dlna/transcode/{id}.ts",
             transcode.transcode,
             "A video as MPEG-TS for a TV (what it cannot play re-encoded to H.264 or AAC),"
             " seekable by byte Range (a constant rate: Content-Length is known) and by"
-            " TimeSeekRange.dlna.org",
+            " TimeSeekRange.dlna.org (`?link=`: an item a person played to it)",
+            links=True,
         ),
         _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
         _spec(

@@ -44,7 +44,7 @@ from core.plugin_api import (
     send_progressive,
     stream_start_blocking,
 )
-from plugins.dlna.media import dlna_headers, item_id_of, library_path, playable_file
+from plugins.dlna.media import dlna_headers, library_path, playable_file
 from plugins.dlna.objects import VIDEO_KINDS, MediaItem
 from plugins.dlna.profiles import TRANSCODE, TRANSCODE_BY_TIME
 from plugins.dlna.service import DlnaService, check_host
@@ -120,7 +120,7 @@ class DlnaTranscode:
     async def transcode(self, request: web.Request) -> web.StreamResponse:
         """An item as progressive MPEG-TS for a TV, seekable by bytes and by time."""
         check_host(request)
-        item, path = await playable_file(self.service, item_id_of(request))
+        item, path = await playable_file(self.service, request)
         if item.kind not in VIDEO_KINDS:
             raise ApiError(404, "Only videos are offered as MPEG-TS.", "item_not_found")
         path = await library_path(self.service, path)  # what ffmpeg reads is what was checked

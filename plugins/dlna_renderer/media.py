@@ -4,8 +4,9 @@ The item must be visible to whoever asks (`Principal.item_clause`). The URL is o
 plugin's public routes on the server's address facing the TV: the file itself
 (`/dlna/media/{id}`) when the decision for the TV's device profile is direct play and the TV's
 GetProtocolInfo sink takes that MIME type, else the MPEG-TS transcode (`/dlna/transcode/{id}.ts`).
-Those routes apply the LAN rules (LAN-visible libraries, the DLNA rating limit), so an item a
-person may see but TVs may not is refused before the TV is told anything. Pure functions plus
+Those routes apply the LAN rules (LAN-visible libraries, the DLNA rating limit) unless the URL
+carries a capability link (the player adds one for a signed-in person), so without one an item
+a person may see but TVs may not is refused before the TV is told anything. Pure functions plus
 one catalog read; it never talks to a TV.
 """
 

@@ -5,7 +5,9 @@ and maker, choose the file or the transcode (media.py), build the URL on the ser
 facing the TV, HEAD it ourselves (so a URL the TV would be refused is never handed over, and so
 the resource is described with the DLNA plugin's own MIME type and contentFeatures), then
 SetAVTransportURI with DIDL-Lite, Play, an optional Seek, and follow the TV while it plays.
-It never serves media and never writes to the catalog.
+When a signed-in person presses Play, the URL carries a capability link made on their session
+(core.people.links): the TV gets what that person may watch, not only what TVs are shown, for
+as long as they stay signed in. It never serves media and writes only that link.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from core.plugin_api import (
     PluginContext,
     Principal,
     detect_profile,
+    item_link,
     lan_principal_blocking,
 )
 from plugins.dlna_renderer.media import (
@@ -89,6 +92,7 @@ class Player:
 
     async def _describe(self, url: str, fallback: str) -> tuple[str, str]:
         """HEAD our own URL as the TV will see it: (MIME type, contentFeatures)."""
+        shown = url.split("?", 1)[0]  # a capability link is never shown
         try:
             response = await self.ctx.http.request(
                 "HEAD",
@@ -98,14 +102,14 @@ class Player:
                 time_limit=10,
             )
         except (EgressRefused, EgressFailed) as err:
-            raise ApiError(502, f"{url} cannot be reached: {err}", "media_unreachable") from err
+            raise ApiError(502, f"{shown} cannot be reached: {err}", "media_unreachable") from err
         if response.status == 404:
             raise ApiError(403, NOT_ON_LAN, "not_shown_to_tvs")
         if response.status == 410:
             raise ApiError(410, "The drive holding this is not connected.", "library_offline")
         if response.status >= 400:
             raise ApiError(
-                502, f"The DLNA plugin answered {response.status} for {url}.", "dlna_unavailable"
+                502, f"The DLNA plugin answered {response.status} for {shown}.", "dlna_unavailable"
             )
         headers = CIMultiDict(response.headers)
         mime = headers.get("Content-Type", fallback).split(";", 1)[0].strip()
@@ -137,6 +141,9 @@ class Player:
         profile = detect_profile(self.ctx.playback.profiles, headers, DEFAULT_PROFILE)
         route = choose_route(item, profile, renderer.sink)
         url = media_url(base, item, route)
+        if principal is not None:  # TVs may not be shown it; its person may watch it
+            token = await item_link(self.ctx.catalog, principal, item.item_id)
+            url = f"{url}?link={token}" if token else url
         mime, features = await self._describe(url, "video/mpeg")
         metadata = didl_item(item, url, f"http-get:*:{mime}:{features}", base)
         self.ctx.logger.info(

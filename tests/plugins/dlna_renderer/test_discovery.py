@@ -130,7 +130,7 @@ def test_a_tv_found_with_ssdp_plays_and_is_forgotten_at_byebye(tmp_path: Path) -
     assert result["played"]["status"] == 200, result["played"]
     assert result["played"]["body"]["state"] == "playing"
     [(_, loaded)] = [c for c in result["calls"] if c[0] == "SetAVTransportURI"]
-    assert loaded["uri"].startswith(f"{hearth}/dlna/media/") and loaded["uri"].endswith(".mp4")
+    assert loaded["uri"].startswith(f"{hearth}/dlna/media/") and ".mp4?link=hl_" in loaded["uri"]
     assert ["Play", {"speed": "1"}] in result["calls"]
     assert result["gone"] == "forgotten"
     assert "Found [TV] Living Room" in log and "[TV] Living Room left the network" in log

@@ -68,11 +68,12 @@ def test_gmediarender_is_found_and_plays_pauses_resumes_seeks_and_stops(tmp_path
     movie = result["movie"]
     played, paused, resumed, seeked, stopped = (s["reached"] for s in result["steps"])
     assert played["item_id"] == movie["id"] and played["duration"] == 45.0  # not the TV's guess
-    assert played["device"]["TrackURI"].endswith(f"/dlna/media/{movie['id']}.mp4")
+    # the owner pressed Play: the TV fetches through a link made on the owner's session
+    assert f"/dlna/media/{movie['id']}.mp4?link=hl_" in played["device"]["TrackURI"]
     assert paused["state"] == "paused" and resumed["state"] == "playing"
     assert resumed["position"] >= paused["position"]  # resumed, not started again
     assert abs(seeked["position"] - 30) <= 2 and seeked["duration"] == 45.0
     assert stopped["state"] == "stopped" and stopped["position"] is None
-    fetched = f"GET /dlna/media/{movie['id']}.mp4 "
+    fetched = f"GET /dlna/media/{movie['id']}.mp4?link=*** "  # never the token
     assert any(fetched in line and "GStreamer" in line for line in outcome.log.splitlines())
     assert "/dlna/transcode/" not in outcome.log

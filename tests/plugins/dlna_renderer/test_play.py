@@ -1,6 +1,7 @@
 """Play to TV against a DMR peer: the renderer is added from its description URL on loopback,
 listed, told what to play (SetAVTransportURI with DIDL-Lite a parser accepts, then Play) and
-controlled; the item must be one the signed-in person may see, and one TVs are shown."""
+controlled; the item must be one the signed-in person may see (TVs get it through a link on
+their session, test_play_links.py), and, played for nobody in particular, one TVs are shown."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
+from core.http.errors import ApiError
 from tests.conftest import RunningServer, StartServer, make_user
 from tests.core.scan.library import library_yaml
 from tests.core.scan.test_scanner import settle
@@ -95,7 +97,8 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
     status, body = await call(server, "POST", f"{base}/play", {"item_id": movies["Alien"]})
     assert status == 200, body
     uri, item = metadata(tv.device)
-    assert uri == f"{server.url}/dlna/media/{movies['Alien']}.mp4"
+    # the owner pressed Play: a capability link on the owner's session (test_play_links.py)
+    assert uri.startswith(f"{server.url}/dlna/media/{movies['Alien']}.mp4?link=hl_")
     assert item.findtext(f"{DC}title") == "Alien"
     assert item.findtext(f"{UPNP}class") == "object.item.videoItem.movie"
     res = item.find(f"{DIDL}res")
@@ -122,7 +125,7 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
     )
     assert status == 200, body
     uri, item = metadata(tv.device)
-    assert uri == f"{server.url}/dlna/transcode/{movies['Blade Runner']}.ts"
+    assert uri.startswith(f"{server.url}/dlna/transcode/{movies['Blade Runner']}.ts?link=hl_")
     assert (
         item.find(f"{DIDL}res")
         .get("protocolInfo", "")
@@ -189,10 +192,16 @@ async def test_only_items_the_person_and_tvs_may_see_are_played(
     await server.hub.catalog.write(
         lambda db: db.execute("UPDATE libraries SET lan_visible = 0 WHERE name = 'Movies'")
     )
-    status, body = await call(server, "POST", f"{base}/play", play)  # the owner sees it; TVs not
-    assert status == 403 and body["error"]["code"] == "not_shown_to_tvs"
+    # Played for nobody in particular (the core's PlaybackTarget), TVs' rules alone decide.
+    target = server.hub.targets.get(f"dlna:{renderer['id']}")
+    assert target is not None
+    with pytest.raises(ApiError) as refused:
+        await target.play(movies["Alien"])
+    assert refused.value.status == 404 and refused.value.code == "item_not_found"
     assert tv.device is not None
     assert not [c for c in tv.device.recorded("AVT").calls if c[0] == "SetAVTransportURI"]
+    status, body = await call(server, "POST", f"{base}/play", play)  # the owner sees it: a link
+    assert status == 200 and body["item_id"] == movies["Alien"], body
 
     # A TV found by SSDP whose max-age lapses without a byebye is forgotten at the next sweep.
     context = server.hub.records["dlna_renderer"].context
