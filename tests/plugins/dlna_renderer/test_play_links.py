@@ -1,8 +1,8 @@
 """Play to TV with a capability link: a signed-in person plays to a TV what TVs are not shown
 (a library the owner left unticked for TVs), and the TV, which sends no header, fetches it
 through the URL it was handed (`?link=`, bound to that item and that person's session). The
-link serves nothing else, ends with the session, never reaches the DLNA routes from outside the
-home, and never appears in the access log."""
+link serves nothing else, ends with the session or after its day, never reaches the DLNA routes
+from outside the home, and never appears in the access log."""
 
 from __future__ import annotations
 
@@ -127,6 +127,15 @@ async def test_a_person_plays_to_a_tv_what_tvs_are_not_shown_and_the_tv_fetches_
     assert (await fetch(f"{base}/media/{alien}.mp4?link={file_link}"))[0] == 404
     assert (await fetch(f"{base}/transcode/{fireworks}.ts?link={transcode_link}"))[0] == 404
     assert (await fetch(f"{base}/media/{blade}.mkv?link={transcode_link}"))[0] == 200
+
+    # An expired link is no link.
+    await server.hub.catalog.write(
+        lambda db: db.execute(
+            "UPDATE stream_links SET expires_at = '2000-01-01T00:00:00Z' WHERE item_id = ?",
+            [blade],
+        )
+    )
+    assert (await fetch(f"{base}/media/{blade}.mkv?link={transcode_link}"))[0] == 404
 
     # From outside the home (what the relay hands in), a linked DLNA URL is still refused.
     socket_path = str(tmp_path / "tunnel.sock")
