@@ -28,7 +28,7 @@ from core.secret_box import SecretBox
 from core.ssdp import SSDP_PORT, Receiver, SsdpSubscription, sockets_of
 from core.stopping import cancel_and_wait
 
-if TYPE_CHECKING:  # aiohttp and sqlite-utils: a plugin's module (and check-config) needs neither
+if TYPE_CHECKING:  # aiohttp and the catalog: a plugin's module (and check-config) needs neither
     from core.catalog import Catalog
     from core.egress import PluginEgress
     from core.http.routes import RouteSpec

@@ -15,9 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.people.accounts import now_text
 
 _LOGGER = logging.getLogger("hearth.egress")
@@ -40,7 +39,7 @@ class LedgerEntry:
     detail: str | None = None
 
 
-def insert_entries_blocking(db: sqlite_utils.Database, entries: list[LedgerEntry]) -> None:
+def insert_entries_blocking(db: Database, entries: list[LedgerEntry]) -> None:
     """Append rows in one transaction and drop the oldest beyond `MAX_ROWS`."""
     db.conn.executemany(
         f"INSERT INTO egress_ledger ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -64,7 +63,7 @@ def insert_entries_blocking(db: sqlite_utils.Database, entries: list[LedgerEntry
     )
 
 
-def ledger_rows_blocking(db: sqlite_utils.Database, limit: int = 200) -> list[dict[str, Any]]:
+def ledger_rows_blocking(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     """The newest rows first, as the privacy report shows them."""
     rows = db.execute(
         f"SELECT id, {', '.join(_COLUMNS)} FROM egress_ledger ORDER BY id DESC LIMIT ?", [limit]
@@ -75,7 +74,7 @@ def ledger_rows_blocking(db: sqlite_utils.Database, limit: int = 200) -> list[di
     return entries
 
 
-def ledger_count_blocking(db: sqlite_utils.Database) -> int:
+def ledger_count_blocking(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM egress_ledger").fetchone()[0])
 
 

@@ -51,6 +51,7 @@ from core.kinds import (
 
 if TYPE_CHECKING:  # the names of _LAZY, for type checkers
     from core.catalog import Catalog
+    from core.catalog.database import Database
     from core.catalog.sort_keys import sort_key
     from core.configuration import validators
     from core.configuration.advice import Advice, folder_advice
@@ -133,6 +134,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "core.http.routes": ("HandlerFn", "Param", "RouteSpec"),
     # the library: the catalog, the folders files may be read from, files and their fields
     "core.catalog": ("Catalog",),
+    "core.catalog.database": ("Database",),  # what a `*_blocking` catalog function is given
     "core.catalog.sort_keys": ("sort_key",),
     "core.library.artwork": ("ArtworkError", "fitted_jpeg_blocking", "thumbnail_blocking"),
     "core.heap": ("trim_blocking",),  # after a big job: its freed heap back to the system
@@ -257,6 +259,7 @@ __all__ = [
     "Catalog",
     "Certificate",
     "ConstantRate",
+    "Database",
     "DeviceProfile",
     "DriveEjected",
     "EgressError",

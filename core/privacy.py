@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.egress import enabled_hosts
 from core.egress_ledger import ledger_count_blocking, ledger_rows_blocking
 from core.http.errors import ApiError
@@ -91,7 +91,7 @@ class UserTable:
         )
 
 
-def user_tables_blocking(db: sqlite_utils.Database) -> list[UserTable]:
+def user_tables_blocking(db: Database) -> list[UserTable]:
     """Every table about people, found from the schema's foreign keys."""
     names = [
         str(r[0])
@@ -113,7 +113,7 @@ def user_tables_blocking(db: sqlite_utils.Database) -> list[UserTable]:
     return found
 
 
-def stored_counts_blocking(db: sqlite_utils.Database) -> dict[int, dict[str, int]]:
+def stored_counts_blocking(db: Database) -> dict[int, dict[str, int]]:
     """user id -> {label: rows}; labels are table names (with the column when not user_id)."""
     counts: dict[int, dict[str, int]] = {}
     for found in user_tables_blocking(db):
@@ -122,7 +122,7 @@ def stored_counts_blocking(db: sqlite_utils.Database) -> dict[int, dict[str, int
     return counts
 
 
-def sent_by_plugin_blocking(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+def sent_by_plugin_blocking(db: Database) -> dict[str, dict[str, Any]]:
     """Per plugin, from the ledger rows kept: requests let out and refused, bytes each way, and
     how many requests each purpose and host accounted for (what an online provider sent)."""
     summary: dict[str, dict[str, Any]] = {}
@@ -143,7 +143,7 @@ def sent_by_plugin_blocking(db: sqlite_utils.Database) -> dict[str, dict[str, An
     return summary
 
 
-def people_blocking(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def people_blocking(db: Database) -> list[dict[str, Any]]:
     counts = stored_counts_blocking(db)
     rows = db.execute(
         "SELECT id, username, role, created_at, history_paused FROM users ORDER BY username"
@@ -162,7 +162,7 @@ def people_blocking(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 async def build_report(catalog: Catalog, config: Configuration, limit: int) -> dict[str, Any]:
-    def read(db: sqlite_utils.Database) -> dict[str, Any]:
+    def read(db: Database) -> dict[str, Any]:
         return {
             "ledger": {
                 "total": ledger_count_blocking(db),

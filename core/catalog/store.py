@@ -20,8 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.catalog.migrations import Migration, available, migrate_blocking
 from core.catalog.sort_keys import fold
 from core.errors import CatalogError, DiskFullError
@@ -59,7 +58,7 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._writer: sqlite_utils.Database | None = None
+        self._writer: Database | None = None
         self.disk_full = False  # the last write failed for want of space
         self._space_listeners: list[Callable[[], None]] = []
 
@@ -89,27 +88,27 @@ class Catalog:
         conn = _connect_blocking(self.path)
         with self._lock:
             self._connections.append(conn)
-        self._writer = sqlite_utils.Database(conn)
+        self._writer = Database(conn)
         return migrate_blocking(conn, available() if migrations is None else migrations)
 
-    def _reader_blocking(self) -> sqlite_utils.Database:
-        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+    def _reader_blocking(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
         if db is None:
             conn = _connect_blocking(self.path)
             conn.execute("PRAGMA query_only=ON")
             conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
             with self._lock:
                 self._connections.append(conn)
-            db = sqlite_utils.Database(conn)
+            db = Database(conn)
             self._local.db = db
         return db
 
-    async def read(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+    async def read(self, work: Callable[[Database], T]) -> T:
         """Run `work` with a read-only connection in a reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool, lambda: work(self._reader_blocking()))
 
-    async def write(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+    async def write(self, work: Callable[[Database], T]) -> T:
         """Run `work` in the writer thread inside one transaction (committed on success).
 
         A full disk raises DiskFullError with the whole transaction rolled back, so every row
@@ -189,7 +188,7 @@ class Catalog:
             return value
         new = make()
 
-        def insert(db: sqlite_utils.Database) -> str:
+        def insert(db: Database) -> str:
             db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [key, new])
             row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
             return str(row[0])

@@ -12,8 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.people.access import Principal
 from core.people.accounts import now_text
 
@@ -58,9 +57,7 @@ def _wanted(row: Any) -> Wanted:
     return Wanted(int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], row[5], row[6])
 
 
-def wanted_items_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> list[Wanted] | None:
+def wanted_items_blocking(db: Database, item_id: str, principal: Principal) -> list[Wanted] | None:
     """The playable items behind an item this person may see: itself, or a season's episodes,
     a show's, an album's tracks (in order). None when the item is not theirs to see."""
     visible, args = principal.item_clause()
@@ -82,7 +79,7 @@ def wanted_items_blocking(
 
 
 def playlist_items_blocking(
-    db: sqlite_utils.Database, playlist_id: str, principal: Principal
+    db: Database, playlist_id: str, principal: Principal
 ) -> list[Wanted] | None:
     """The playable items of this person's playlist that they may still see, in order."""
     owned = db.execute(
@@ -102,7 +99,7 @@ def playlist_items_blocking(
 
 
 def hold_blocking(
-    db: sqlite_utils.Database, principal: Principal, items: list[Wanted], quality: str
+    db: Database, principal: Principal, items: list[Wanted], quality: str
 ) -> list[str]:
     """Record that this device holds these items in this version; answers the download ids
     (the same ids again for what it already held)."""
@@ -124,9 +121,7 @@ def hold_blocking(
     return ids
 
 
-def held_blocking(
-    db: sqlite_utils.Database, principal: Principal, public_id: str | None = None
-) -> list[Held]:
+def held_blocking(db: Database, principal: Principal, public_id: str | None = None) -> list[Held]:
     """This device's downloads (or the one named), oldest first."""
     query = (
         "SELECT public_id, item_id, item_pk, quality, created_at, stored_at FROM downloads "
@@ -139,9 +134,7 @@ def held_blocking(
     return [Held(str(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]), r[5]) for r in rows]
 
 
-def visible_item_blocking(
-    db: sqlite_utils.Database, held: Held, principal: Principal
-) -> Wanted | None:
+def visible_item_blocking(db: Database, held: Held, principal: Principal) -> Wanted | None:
     """The item of a download if this person may still see it (grants, rating limit, still
     in the catalog with its file), else None."""
     if held.item_pk is None:
@@ -153,7 +146,7 @@ def visible_item_blocking(
     return None if row is None else _wanted(row)
 
 
-def release_blocking(db: sqlite_utils.Database, principal: Principal, public_ids: list[str]) -> int:
+def release_blocking(db: Database, principal: Principal, public_ids: list[str]) -> int:
     """Forget downloads of this device (deleted on it, or its access ended)."""
     removed = 0
     for public_id in public_ids:
@@ -164,7 +157,7 @@ def release_blocking(db: sqlite_utils.Database, principal: Principal, public_ids
     return removed
 
 
-def mark_stored_blocking(db: sqlite_utils.Database, principal: Principal, public_id: str) -> bool:
+def mark_stored_blocking(db: Database, principal: Principal, public_id: str) -> bool:
     """The device has the whole file: the server's copy is no longer waited for by it."""
     return bool(
         db.execute(
@@ -175,7 +168,7 @@ def mark_stored_blocking(db: sqlite_utils.Database, principal: Principal, public
     )
 
 
-def copies_wanted_blocking(db: sqlite_utils.Database, since: str) -> set[tuple[str, str]]:
+def copies_wanted_blocking(db: Database, since: str) -> set[tuple[str, str]]:
     """(item id, quality) of made copies someone still waits for: asked for since `since`
     and not yet stored on that device."""
     rows = db.execute(

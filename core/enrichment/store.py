@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.enrichment.merge import local_part
 from core.kinds import EnrichmentRequest
 from core.scan.writer import CatalogWriter
@@ -99,7 +98,7 @@ def _match(row: Any) -> Match | None:
     )
 
 
-def match_of_blocking(db: sqlite_utils.Database, pk: int, provider: str) -> Match | None:
+def match_of_blocking(db: Database, pk: int, provider: str) -> Match | None:
     row = db.execute(
         f"SELECT {_MATCH_COLUMNS} FROM item_matches WHERE item_pk = ? AND provider = ?",
         [pk, provider],
@@ -108,7 +107,7 @@ def match_of_blocking(db: sqlite_utils.Database, pk: int, provider: str) -> Matc
 
 
 def subjects_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     library_id: int | None,
     provider: str,
     kind: str,
@@ -164,7 +163,7 @@ def _local_year(local: dict[str, Any], match: Match | None, column: int | None) 
     return None if match is not None and "year" in match.applied else column
 
 
-def _parent_matches(db: sqlite_utils.Database, provider: str, pks: set[Any]) -> dict[int, str]:
+def _parent_matches(db: Database, provider: str, pks: set[Any]) -> dict[int, str]:
     wanted = [p for p in pks if p is not None]
     if not wanted:
         return {}
@@ -176,7 +175,7 @@ def _parent_matches(db: sqlite_utils.Database, provider: str, pks: set[Any]) -> 
     return {int(pk): str(match) for pk, match in rows if match}
 
 
-def _music_ids(db: sqlite_utils.Database, pks: list[int]) -> dict[int, dict[str, str]]:
+def _music_ids(db: Database, pks: list[int]) -> dict[int, dict[str, str]]:
     """MusicBrainz ids an album's or artist's tracks carry in their tags."""
     if not pks:
         return {}
@@ -208,7 +207,7 @@ the catalog holds then, so a still or a scan written meanwhile is not overwritte
 
 
 def save_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     subject: Subject,
     provider: str,
     outcome: Outcome,
@@ -262,16 +261,16 @@ def save_blocking(
     return True
 
 
-def forget_blocking(db: sqlite_utils.Database, pk: int, provider: str) -> None:
+def forget_blocking(db: Database, pk: int, provider: str) -> None:
     db.execute("DELETE FROM item_matches WHERE item_pk = ? AND provider = ?", [pk, provider])
 
 
-def item_pk_blocking(db: sqlite_utils.Database, item_id: str) -> tuple[int, str, int] | None:
+def item_pk_blocking(db: Database, item_id: str) -> tuple[int, str, int] | None:
     row = db.execute("SELECT pk, kind, library_id FROM items WHERE id = ?", [item_id]).fetchone()
     return (int(row[0]), str(row[1]), int(row[2])) if row else None
 
 
-def matches_blocking(db: sqlite_utils.Database, pk: int) -> list[dict[str, Any]]:
+def matches_blocking(db: Database, pk: int) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT provider, state, match_id, confidence, locked, failures, error "
         "FROM item_matches WHERE item_pk = ? ORDER BY provider",
@@ -281,5 +280,5 @@ def matches_blocking(db: sqlite_utils.Database, pk: int) -> list[dict[str, Any]]
     return [{**dict(zip(keys, r, strict=True)), "locked": bool(r[4])} for r in rows]
 
 
-def library_ids_blocking(db: sqlite_utils.Database) -> list[int]:
+def library_ids_blocking(db: Database) -> list[int]:
     return [int(r[0]) for r in db.execute("SELECT id FROM libraries WHERE online = 1")]

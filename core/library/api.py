@@ -12,9 +12,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
+from core.catalog.database import Database
 from core.http.bodies import json_body
 from core.http.errors import ApiError
 from core.http.routes import Param, RouteSpec
@@ -81,7 +81,7 @@ def parse_item_query(request: web.Request) -> queries.ItemQuery:
 
 
 def _list_blocking(
-    db: sqlite_utils.Database, query: queries.ItemQuery, principal: Principal
+    db: Database, query: queries.ItemQuery, principal: Principal
 ) -> tuple[list[dict[str, Any]], int]:
     return queries.list_items_blocking(db, query, principal)
 

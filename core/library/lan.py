@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
+from core.catalog.database import Database
 from core.events import LibraryChanged
 from core.http.bodies import json_body
 from core.http.errors import ApiError
@@ -81,7 +81,7 @@ def tv_view(
     return {"summary": summary, "warning": warning, "suggested_max_rating": suggestion}
 
 
-def _facts_blocking(db: sqlite_utils.Database) -> tuple[str | None, list[Any], list[Any]]:
+def _facts_blocking(db: Database) -> tuple[str | None, list[Any], list[Any]]:
     row = db.execute("SELECT value FROM settings WHERE key = ?", [LAN_MAX_RATING]).fetchone()
     libraries = db.execute(
         "SELECT id, name FROM libraries WHERE lan_visible = 1 ORDER BY name"
@@ -144,7 +144,7 @@ class LanSettingsApi:
         except ValueError as err:
             raise ApiError(400, str(err), "bad_body") from err
 
-        def write(db: sqlite_utils.Database) -> list[int]:
+        def write(db: Database) -> list[int]:
             if value is None:
                 db.execute("DELETE FROM settings WHERE key = ?", [LAN_MAX_RATING])
             else:

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.library.fields import ARTWORK_KINDS
 from core.people.access import EVERYTHING, Principal
 
@@ -113,7 +112,7 @@ def item_summary(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def list_items_blocking(
-    db: sqlite_utils.Database, query: ItemQuery, principal: Principal
+    db: Database, query: ItemQuery, principal: Principal
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the items this principal may see, and the total that match."""
     visible, args = principal.item_clause()
@@ -153,9 +152,7 @@ def list_items_blocking(
     return [item_summary(tuple(row)) for row in rows], int(total)
 
 
-def get_item_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> dict[str, Any] | None:
+def get_item_blocking(db: Database, item_id: str, principal: Principal) -> dict[str, Any] | None:
     """Everything about one item: fields, streams, subtitles, children and artwork."""
     visible, args = principal.item_clause()
     row = db.execute(
@@ -190,7 +187,7 @@ def get_item_blocking(
 
 
 def _sidecar_subtitles(
-    db: sqlite_utils.Database, library_id: int, root: bytes, relpath: str
+    db: Database, library_id: int, root: bytes, relpath: str
 ) -> list[dict[str, Any]]:
     from core.media.sidecars import find_sidecar_subtitles
 
@@ -219,9 +216,7 @@ def _sidecar_subtitles(
     ]
 
 
-def libraries_blocking(
-    db: sqlite_utils.Database, principal: Principal = EVERYTHING
-) -> list[dict[str, Any]]:
+def libraries_blocking(db: Database, principal: Principal = EVERYTHING) -> list[dict[str, Any]]:
     """Every library this principal may see, online or not, with its item counts by kind."""
     rows = db.execute(
         "SELECT id, name, kind, online, source_id, created_at, lan_visible FROM libraries "
@@ -251,9 +246,7 @@ def libraries_blocking(
     ]
 
 
-def artwork_ref_blocking(
-    db: sqlite_utils.Database, item_id: str, kind: str, principal: Principal
-) -> str | None:
+def artwork_ref_blocking(db: Database, item_id: str, kind: str, principal: Principal) -> str | None:
     """The item's artwork of `kind`, else its parent's, up to the top (an episode shows its
     season's or show's poster); None also when the principal may not see the item."""
     visible, args = principal.item_clause()
@@ -274,7 +267,7 @@ def artwork_ref_blocking(
     return None
 
 
-def scan_errors_blocking(db: sqlite_utils.Database, limit: int = 200) -> list[dict[str, Any]]:
+def scan_errors_blocking(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     """Files that could not be read, with why: shown to the owner, never hidden in a log."""
     rows = db.execute(
         "SELECT libraries.name, files.root, files.relpath, files.error FROM files "

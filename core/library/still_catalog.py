@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.library.fields import STILL_PREFIX
 
 VERSION = "1"  # part of every still's name: bump it when frames.py picks differently
@@ -61,7 +60,7 @@ def lacks_artwork(art: dict[str, Any]) -> bool:
 
 def writer(
     updates: list[tuple[int, dict[str, str]]],
-) -> Callable[[sqlite_utils.Database], int]:
+) -> Callable[[Database], int]:
     return lambda db: set_stills_blocking(db, updates)
 
 
@@ -76,16 +75,14 @@ _LEAVES = (
 )
 
 
-def library_blocking(db: sqlite_utils.Database, library_id: int) -> tuple[str, int]:
+def library_blocking(db: Database, library_id: int) -> tuple[str, int]:
     """The library's name and how many of its videos have no artwork of their own."""
     row = db.execute("SELECT name FROM libraries WHERE id = ?", [library_id]).fetchone()
     count = db.execute(f"SELECT count(*) {_LEAVES}", [library_id]).fetchone()[0]
     return (row[0] if row else str(library_id)), int(count)
 
 
-def leaves_blocking(
-    db: sqlite_utils.Database, library_id: int, before: int | None, limit: int
-) -> list[Leaf]:
+def leaves_blocking(db: Database, library_id: int, before: int | None, limit: int) -> list[Leaf]:
     """One page of those videos, newest (highest pk) first, below `before`: a library of 100k
     is never held in memory at once."""
     rows = db.execute(
@@ -109,9 +106,7 @@ def leaves_blocking(
     ]
 
 
-def set_stills_blocking(
-    db: sqlite_utils.Database, updates: list[tuple[int, dict[str, str]]]
-) -> int:
+def set_stills_blocking(db: Database, updates: list[tuple[int, dict[str, str]]]) -> int:
     """Put the stills into items that still lack artwork of their own (a scan may have found
     some meanwhile); stale stills go. Returns how many items changed."""
     changed = 0
@@ -135,9 +130,7 @@ def set_stills_blocking(
     return changed
 
 
-def container_plans_blocking(
-    db: sqlite_utils.Database, library_id: int
-) -> list[tuple[int, str, str]]:
+def container_plans_blocking(db: Database, library_id: int) -> list[tuple[int, str, str]]:
     """(pk, kind, source) for each show, season or artist without artwork of its own whose
     picture would change: an episode's still reference, or an album's artwork reference."""
     rows = db.execute(
@@ -187,7 +180,7 @@ def container_plans_blocking(
     return plans
 
 
-def referenced_blocking(db: sqlite_utils.Database) -> set[str]:
+def referenced_blocking(db: Database) -> set[str]:
     """The stills items refer to, by their 32-letter key: an episode's poster crop counts as
     used with its still (its show may take it, and the two are made as a pair)."""
     names = set()

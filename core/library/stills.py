@@ -30,8 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.events import LibraryChanged, ScanFinished
 from core.heap import trim_blocking
 from core.library.artwork import STILLS_FOLDER, still_path
@@ -328,7 +327,7 @@ class StillsJob:
             _LOGGER.info("Removed %d still(s) no item uses any more", removed)
 
 
-def _page(library_id: int, before: int | None, db: sqlite_utils.Database) -> list[Leaf]:
+def _page(library_id: int, before: int | None, db: Database) -> list[Leaf]:
     return leaves_blocking(db, library_id, before, _PAGE)
 
 

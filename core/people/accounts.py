@@ -12,8 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.people.access import ROLES, Principal, principal_from_row
 from core.people.credentials import hash_password, new_token, token_hash
 
@@ -53,7 +52,7 @@ def validate_password(password: str) -> str:
 
 
 def create_user_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     username: str,
     role: str,
     password: str | None,
@@ -92,7 +91,7 @@ def create_user_blocking(
     return user_id
 
 
-def check_libraries_blocking(db: sqlite_utils.Database, libraries: list[int] | None) -> None:
+def check_libraries_blocking(db: Database, libraries: list[int] | None) -> None:
     """Grants name libraries that exist (a foreign key would fail later, as a 500)."""
     known = {r[0] for r in db.execute("SELECT id FROM libraries")}
     unknown = sorted(set(libraries or []) - known)
@@ -101,19 +100,19 @@ def check_libraries_blocking(db: sqlite_utils.Database, libraries: list[int] | N
 
 
 def user_row_blocking(
-    db: sqlite_utils.Database, *, user_id: int | None = None, username: str | None = None
+    db: Database, *, user_id: int | None = None, username: str | None = None
 ) -> Any:
     if user_id is not None:
         return db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone()
     return db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
 
 
-def grants_blocking(db: sqlite_utils.Database, user_id: int) -> list[int]:
+def grants_blocking(db: Database, user_id: int) -> list[int]:
     return [r[0] for r in db.execute("SELECT library_id FROM grants WHERE user_id = ?", [user_id])]
 
 
 def principal_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     user_id: int,
     session_id: int | None = None,
     scope: str = "full",
@@ -125,7 +124,7 @@ def principal_blocking(
     return principal_from_row(row, session_id, scope, via_cookie, grants_blocking(db, user_id))
 
 
-def public_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
+def public_user(db: Database, user_id: int) -> dict[str, Any]:
     """What the API shows about an account (never hashes or secrets)."""
     row = db.execute(
         "SELECT id, username, role, max_rating, unrated, excluded_genres, all_libraries, "
@@ -151,7 +150,7 @@ def public_user(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
 
 
 def create_session_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     user_id: int,
     kind: str,
     name: str,
@@ -182,7 +181,7 @@ def create_session_blocking(
     return NewSession(int(cursor.lastrowid or 0), token)
 
 
-def session_for_token_blocking(db: sqlite_utils.Database, token: str) -> Any:
+def session_for_token_blocking(db: Database, token: str) -> Any:
     """(session id, user id, kind, scope, last_seen_at) for a live token, else None."""
     return db.execute(
         "SELECT id, user_id, kind, scope, last_seen_at FROM sessions WHERE token_hash = ? "
@@ -191,7 +190,7 @@ def session_for_token_blocking(db: sqlite_utils.Database, token: str) -> Any:
     ).fetchone()
 
 
-def list_sessions_blocking(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
+def list_sessions_blocking(db: Database, user_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, kind, name, scope, client, address, created_at, last_seen_at, expires_at "
         "FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC",
@@ -216,7 +215,7 @@ def new_password_hash(password: str) -> str:
     return hash_password(validate_password(password))
 
 
-def set_password_blocking(db: sqlite_utils.Database, user_id: int, hashed: str) -> int:
+def set_password_blocking(db: Database, user_id: int, hashed: str) -> int:
     """A new password (from `new_password_hash`) ends every sign-in of that person: sessions,
     device keys and app passwords alike, since any may be what the old password's thief made.
     Answers how many ended. The catalog's credential epoch moves with it (a trigger), so a
@@ -226,7 +225,7 @@ def set_password_blocking(db: sqlite_utils.Database, user_id: int, hashed: str) 
     return int(db.execute("DELETE FROM sessions WHERE user_id = ?", [user_id]).rowcount + apps)
 
 
-def delete_user_blocking(db: sqlite_utils.Database, user_id: int) -> None:
+def delete_user_blocking(db: Database, user_id: int) -> None:
     """Everything about a person goes (cascades); the last owner cannot be deleted."""
     row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
     if row is None:
@@ -238,13 +237,11 @@ def delete_user_blocking(db: sqlite_utils.Database, user_id: int) -> None:
     db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
 
-def owner_exists_blocking(db: sqlite_utils.Database) -> bool:
+def owner_exists_blocking(db: Database) -> bool:
     return db.execute("SELECT 1 FROM users WHERE role = 'owner' LIMIT 1").fetchone() is not None
 
 
-def enable_totp_blocking(
-    db: sqlite_utils.Database, user_id: int, sealed_secret: str | None = None
-) -> list[str]:
+def enable_totp_blocking(db: Database, user_id: int, sealed_secret: str | None = None) -> list[str]:
     """Turn two-factor on (with `sealed_secret`, else the one being set up) and make ten fresh
     one-time recovery codes; the codes are returned once (to show) and stored only as hashes."""
     from core.people.credentials import recovery_code

@@ -13,9 +13,9 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
+from core.catalog.database import Database
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec
@@ -49,9 +49,7 @@ class AppSecret:
     last_used_at: str | None = None
 
 
-def create_blocking(
-    db: sqlite_utils.Database, box: SecretBox, user_id: int, name: str
-) -> AppSecret:
+def create_blocking(db: Database, box: SecretBox, user_id: int, name: str) -> AppSecret:
     count = db.execute("SELECT count(*) FROM app_passwords WHERE user_id = ?", [user_id]).fetchone()
     if count[0] >= MAX_PER_PERSON:
         raise ValueError(f"at most {MAX_PER_PERSON} app passwords; revoke one first")
@@ -63,7 +61,7 @@ def create_blocking(
     return AppSecret(int(cursor.lastrowid or 0), secret)
 
 
-def list_blocking(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
+def list_blocking(db: Database, user_id: int) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, name, created_at, last_used_at FROM app_passwords WHERE user_id = ? "
         "ORDER BY id",
@@ -72,7 +70,7 @@ def list_blocking(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any
     return [dict(zip(("id", "name", "created_at", "last_used_at"), r, strict=True)) for r in rows]
 
 
-def delete_blocking(db: sqlite_utils.Database, user_id: int, password_id: int) -> bool:
+def delete_blocking(db: Database, user_id: int, password_id: int) -> bool:
     cursor = db.execute(
         "DELETE FROM app_passwords WHERE id = ? AND user_id = ?", [password_id, user_id]
     )
@@ -80,7 +78,7 @@ def delete_blocking(db: sqlite_utils.Database, user_id: int, password_id: int) -
 
 
 def secrets_blocking(
-    db: sqlite_utils.Database, box: SecretBox, username: str
+    db: Database, box: SecretBox, username: str
 ) -> tuple[int, list[AppSecret]] | None:
     """(user id, every app password opened) for a user name, else None. A value that does
     not open (another box's catalog) is skipped: it can match nothing."""
@@ -106,7 +104,7 @@ def due_for_touch(used: str | None) -> bool:
     return used is None or used < now_text(-TOUCH_EVERY)
 
 
-def touch_blocking(db: sqlite_utils.Database, password_id: int) -> None:
+def touch_blocking(db: Database, password_id: int) -> None:
     db.execute("UPDATE app_passwords SET last_used_at = ? WHERE id = ?", [now_text(), password_id])
 
 

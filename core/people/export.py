@@ -16,9 +16,8 @@ import json
 import sys
 from typing import Any
 
-import sqlite_utils
-
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.configuration import Configuration
 from core.people import accounts, app_passwords
 from core.people.access import Principal
@@ -57,7 +56,7 @@ def _item(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _rows(
-    db: sqlite_utils.Database,
+    db: Database,
     principal: Principal,
     columns: str,
     table: str,
@@ -76,7 +75,7 @@ def _rows(
     ]
 
 
-def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
+def export_blocking(db: Database, user_id: int) -> dict[str, Any]:
     """The document; raises AccountError when there is no such person."""
     profile = accounts.public_user(db, user_id)
     principal = accounts.principal_blocking(db, user_id)
@@ -163,9 +162,7 @@ def export_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, Any]:
     }
 
 
-def _play_queue(
-    db: sqlite_utils.Database, principal: Principal, user_id: int
-) -> dict[str, Any] | None:
+def _play_queue(db: Database, principal: Principal, user_id: int) -> dict[str, Any] | None:
     """The queue a music app last saved (song, position, the songs), or None."""
     row = db.execute(
         "SELECT current_pk, position, changed_at, changed_by FROM play_queues WHERE user_id = ?",
@@ -190,9 +187,7 @@ def _play_queue(
     }
 
 
-def _playlists(
-    db: sqlite_utils.Database, principal: Principal, user_id: int
-) -> list[dict[str, Any]]:
+def _playlists(db: Database, principal: Principal, user_id: int) -> list[dict[str, Any]]:
     playlists = []
     for pk, public_id, name, created_at in db.execute(
         "SELECT id, public_id, name, created_at FROM playlists WHERE user_id = ? ORDER BY id",
@@ -217,7 +212,7 @@ def _playlists(
     return playlists
 
 
-def _invites_created(db: sqlite_utils.Database, user_id: int) -> list[dict[str, Any]]:
+def _invites_created(db: Database, user_id: int) -> list[dict[str, Any]]:
     keys = ("id", "role", "libraries", "max_rating", "note", "created_at", "expires_at")
     rows = db.execute(
         f"SELECT {', '.join(keys)}, used_at FROM invites WHERE created_by = ? ORDER BY id",
@@ -232,7 +227,7 @@ def _invites_created(db: sqlite_utils.Database, user_id: int) -> list[dict[str, 
     return invites
 
 
-def _invited_by(db: sqlite_utils.Database, user_id: int) -> dict[str, Any] | None:
+def _invited_by(db: Database, user_id: int) -> dict[str, Any] | None:
     row = db.execute(
         "SELECT invites.id, users.username, invites.created_at, invites.used_at FROM invites "
         "LEFT JOIN users ON users.id = invites.created_by WHERE invites.used_by = ?",
@@ -264,7 +259,7 @@ def add_export_action(parser: argparse.ArgumentParser) -> None:
     raise RuntimeError("`hearth user` has no actions to add export to")
 
 
-def export_user_blocking(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
+def export_user_blocking(db: Database, name: str) -> dict[str, Any]:
     row = db.execute("SELECT id FROM users WHERE username = ?", [name]).fetchone()
     if row is None:
         raise accounts.AccountError(f"no user called {name!r}")

@@ -20,10 +20,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec
 from core.people.access import Principal
@@ -42,7 +42,7 @@ def link_of(request: web.BaseRequest) -> str | None:
     return value if value and value.startswith(LINK_PREFIX) else None
 
 
-def create_link_blocking(db: sqlite_utils.Database, session_id: int, item_id: str) -> str:
+def create_link_blocking(db: Database, session_id: int, item_id: str) -> str:
     """Store a new link's hash; answers the token (shown once) and prunes old links."""
     token = new_token(LINK_PREFIX)
     db.execute("DELETE FROM stream_links WHERE expires_at <= ?", [now_text()])
@@ -59,7 +59,7 @@ def create_link_blocking(db: sqlite_utils.Database, session_id: int, item_id: st
     return token
 
 
-def link_principal_blocking(db: sqlite_utils.Database, token: str) -> Principal | None:
+def link_principal_blocking(db: Database, token: str) -> Principal | None:
     """Who a live link speaks for, narrowed to its one item and to reading; None if it is
     unknown, expired, or its session ended."""
     row = db.execute(
@@ -103,7 +103,7 @@ async def item_link(catalog: Catalog, principal: Principal, item_id: str) -> str
     if session_id is None or principal.only_item is not None:
         return None
 
-    def create(db: sqlite_utils.Database) -> str | None:
+    def create(db: Database) -> str | None:
         if not _visible_blocking(db, item_id, principal):
             return None
         return create_link_blocking(db, session_id, item_id)
@@ -111,7 +111,7 @@ async def item_link(catalog: Catalog, principal: Principal, item_id: str) -> str
     return await catalog.write(create)
 
 
-def _visible_blocking(db: sqlite_utils.Database, item_id: str, principal: Principal) -> bool:
+def _visible_blocking(db: Database, item_id: str, principal: Principal) -> bool:
     clause, args = principal.item_clause()
     found = db.execute(
         f"SELECT 1 FROM items WHERE items.id = ? AND items.file_id IS NOT NULL AND {clause}",

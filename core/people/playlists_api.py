@@ -12,9 +12,9 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
+from core.catalog.database import Database
 from core.http.bodies import json_body, text_field
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec
@@ -39,7 +39,7 @@ def _name(body: dict[str, Any]) -> str:
     return name
 
 
-def _owned_blocking(db: sqlite_utils.Database, public_id: str, user_id: int | None) -> Any:
+def _owned_blocking(db: Database, public_id: str, user_id: int | None) -> Any:
     """(id, public_id, name, created_at) of this person's playlist, else None."""
     return db.execute(
         "SELECT id, public_id, name, created_at FROM playlists WHERE public_id = ? AND user_id = ?",
@@ -47,9 +47,7 @@ def _owned_blocking(db: sqlite_utils.Database, public_id: str, user_id: int | No
     ).fetchone()
 
 
-def playlist_blocking(
-    db: sqlite_utils.Database, public_id: str, principal: Principal
-) -> dict[str, Any] | None:
+def playlist_blocking(db: Database, public_id: str, principal: Principal) -> dict[str, Any] | None:
     """One playlist with the items this person may see, in order; None when not theirs."""
     row = _owned_blocking(db, public_id, principal.user_id)
     if row is None:
@@ -68,7 +66,7 @@ def playlist_blocking(
     }
 
 
-def playlists_blocking(db: sqlite_utils.Database, principal: Principal) -> list[dict[str, Any]]:
+def playlists_blocking(db: Database, principal: Principal) -> list[dict[str, Any]]:
     """This person's playlists, by name, with how many visible items each holds."""
     visible, args = principal.item_clause()
     rows = db.execute(
@@ -81,9 +79,7 @@ def playlists_blocking(db: sqlite_utils.Database, principal: Principal) -> list[
     return [{"id": r[0], "name": r[1], "created_at": r[2], "count": r[3]} for r in rows]
 
 
-def _item_pks_blocking(
-    db: sqlite_utils.Database, item_ids: list[str], principal: Principal
-) -> list[int]:
+def _item_pks_blocking(db: Database, item_ids: list[str], principal: Principal) -> list[int]:
     """The catalog keys of these items, in order; a 400 when one is unknown or hidden."""
     found: dict[str, int] = {}
     unique = sorted(set(item_ids))
@@ -114,7 +110,7 @@ def _item_ids(value: Any) -> list[str]:
 
 
 def _replace_items_blocking(
-    db: sqlite_utils.Database, playlist_pk: int, item_ids: list[str], principal: Principal
+    db: Database, playlist_pk: int, item_ids: list[str], principal: Principal
 ) -> None:
     pks = _item_pks_blocking(db, item_ids, principal)
     db.execute("DELETE FROM playlist_items WHERE playlist_id = ?", [playlist_pk])
@@ -162,7 +158,7 @@ class PlaylistsApi:
         item_ids = _item_ids(body.get("items", []))
         public_id = secrets.token_hex(8)
 
-        def create(db: sqlite_utils.Database) -> None:
+        def create(db: Database) -> None:
             cursor = db.execute(
                 "INSERT INTO playlists (public_id, user_id, name, created_at) VALUES (?, ?, ?, ?)",
                 [public_id, principal.user_id, name, now_text()],

@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import sqlite_utils
-
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.people.watch import stamp
 
 _LOGGER = logging.getLogger("hearth.people")
 DAY = 86400.0
 
 
-def prunable_blocking(db: sqlite_utils.Database, cutoff: str) -> int:
+def prunable_blocking(db: Database, cutoff: str) -> int:
     return int(
         db.execute(
             "SELECT (SELECT count(*) FROM history WHERE watched_at < ?) + "
@@ -29,7 +28,7 @@ def prunable_blocking(db: sqlite_utils.Database, cutoff: str) -> int:
     )
 
 
-def prune_blocking(db: sqlite_utils.Database, cutoff: str) -> int:
+def prune_blocking(db: Database, cutoff: str) -> int:
     history = db.execute("DELETE FROM history WHERE watched_at < ?", [cutoff]).rowcount
     progress = db.execute("DELETE FROM progress WHERE updated_at < ?", [cutoff]).rowcount
     return int(history) + int(progress)

@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.library.queries import _COLUMNS, _FROM, item_summary
 from core.people.access import Principal
 
@@ -49,7 +48,7 @@ class Report:
 
 
 def playable_item_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
+    db: Database, item_id: str, principal: Principal
 ) -> tuple[int, float | None, bool] | None:
     """(pk, duration, has a file) of an item this principal may see, else None."""
     visible, args = principal.item_clause()
@@ -60,7 +59,7 @@ def playable_item_blocking(
     return None if row is None else (int(row[0]), row[1], bool(row[2]))
 
 
-def history_paused_blocking(db: sqlite_utils.Database, user_id: int) -> bool:
+def history_paused_blocking(db: Database, user_id: int) -> bool:
     row = db.execute("SELECT history_paused FROM users WHERE id = ?", [user_id]).fetchone()
     return bool(row and row[0])
 
@@ -69,7 +68,7 @@ def _finished(position: float, duration: float | None) -> bool:
     return bool(duration) and position >= WATCHED_AT * float(duration or 0)
 
 
-def plan_progress_blocking(db: sqlite_utils.Database, report: Report) -> dict[str, Any]:
+def plan_progress_blocking(db: Database, report: Report) -> dict[str, Any]:
     """What storing this report would change (read side): `store` and `finish` say whether a
     write is due and whether it completes a viewing."""
     row = db.execute(
@@ -92,7 +91,7 @@ def plan_progress_blocking(db: sqlite_utils.Database, report: Report) -> dict[st
     }
 
 
-def store_progress_blocking(db: sqlite_utils.Database, report: Report, finish: bool) -> None:
+def store_progress_blocking(db: Database, report: Report, finish: bool) -> None:
     """Upsert the position; a finished viewing also marks watched and appends to history."""
     now = stamp()
     db.execute(
@@ -110,7 +109,7 @@ def store_progress_blocking(db: sqlite_utils.Database, report: Report, finish: b
 
 
 def _summaries(
-    db: sqlite_utils.Database, where: str, args: list[Any], order: str, limit: int
+    db: Database, where: str, args: list[Any], order: str, limit: int
 ) -> list[tuple[dict[str, Any], tuple[Any, ...]]]:
     """Item summaries joined with the caller's progress row (position, duration, watched,
     updated_at come after the item's own columns)."""
@@ -136,7 +135,7 @@ def _with_progress(item: dict[str, Any], extra: tuple[Any, ...]) -> dict[str, An
 
 
 def continue_blocking(
-    db: sqlite_utils.Database, principal: Principal, user_id: int, limit: int
+    db: Database, principal: Principal, user_id: int, limit: int
 ) -> list[dict[str, Any]]:
     """Started but not finished, newest first; only items this principal may see now."""
     visible, args = principal.item_clause()
@@ -152,7 +151,7 @@ def continue_blocking(
 
 
 def next_up_blocking(
-    db: sqlite_utils.Database, principal: Principal, user_id: int, limit: int
+    db: Database, principal: Principal, user_id: int, limit: int
 ) -> list[dict[str, Any]]:
     """Per show, the first unwatched regular episode after the last one watched; shows
     watched most recently first. Specials (season 0) are never offered as "next"."""
@@ -195,7 +194,7 @@ def next_up_blocking(
 
 
 def history_blocking(
-    db: sqlite_utils.Database, principal: Principal, user_id: int, offset: int, limit: int
+    db: Database, principal: Principal, user_id: int, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of finished viewings, newest first (of items this principal may see now)."""
     visible, args = principal.item_clause()
@@ -218,7 +217,7 @@ def history_blocking(
 
 
 def progress_of_blocking(
-    db: sqlite_utils.Database, principal: Principal, user_id: int, ids: list[str]
+    db: Database, principal: Principal, user_id: int, ids: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Position and watched state of the given items (visible ones with progress only)."""
     if not ids:
@@ -237,7 +236,7 @@ def progress_of_blocking(
     }
 
 
-def clear_history_blocking(db: sqlite_utils.Database, user_id: int) -> dict[str, int]:
+def clear_history_blocking(db: Database, user_id: int) -> dict[str, int]:
     """Forget every viewing of this person: history rows and resume positions alike."""
     history = db.execute("DELETE FROM history WHERE user_id = ?", [user_id]).rowcount
     progress = db.execute("DELETE FROM progress WHERE user_id = ?", [user_id]).rowcount

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from aiohttp import web
 
+from core.catalog.database import Database
 from core.http.errors import ApiError
 from core.http.routes import RouteSpec
 from core.library.roots import LibraryRoots
@@ -71,9 +71,7 @@ class ItemFile:
     library: str
 
 
-def item_file_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> ItemFile | None:
+def item_file_blocking(db: Database, item_id: str, principal: Principal) -> ItemFile | None:
     """The file of an item this principal may see (direct play and the transcoder both ask)."""
     visible, args = principal.item_clause()
     row = db.execute(

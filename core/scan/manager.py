@@ -20,10 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from core.bus import EventBus
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.errors import DiskFullError
 from core.events import LibraryChanged, ScanFinished, ScanStarted
 from core.heap import trim_blocking
@@ -56,13 +55,13 @@ def alone_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _library_row_blocking(db: sqlite_utils.Database, source_id: str) -> Any:
+def _library_row_blocking(db: Database, source_id: str) -> Any:
     return db.execute(
         "SELECT id, name, kind, online FROM libraries WHERE source_id = ?", [source_id]
     ).fetchone()
 
 
-def _library_blocking(db: sqlite_utils.Database, source: LibrarySource, online: bool) -> int:
+def _library_blocking(db: Database, source: LibrarySource, online: bool) -> int:
     """The library row of a source, written only when new or when name, kind or state changed."""
     info = source.library
     row = _library_row_blocking(db, source.source_id)

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import sqlite_utils
-
 from core.catalog import Catalog
+from core.catalog.database import Database
 from core.kinds import FileRecord, LibrarySource, WalkProblem
 from core.library.roots import LibraryRoots
 from core.media.classify import FileKind, classify
@@ -309,7 +308,7 @@ class LibraryScan:
         if not new and not changed:
             return
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: Database) -> None:
             writer = CatalogWriter(db, self._library_id, self._containers, self._now)
             for record, role in new:
                 writer.add_file(record, role, None)
@@ -443,7 +442,7 @@ class LibraryScan:
     ) -> None:
         container_fields = self._container_fields
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: Database) -> None:
             writer = CatalogWriter(db, self._library_id, self._containers, self._now)
             for record, row, analysis, plan, fields in batch:
                 if row is None:
@@ -462,7 +461,7 @@ class LibraryScan:
         release_memory()
 
     async def _delete(self, file_ids: list[int]) -> None:
-        def delete(db: sqlite_utils.Database) -> None:
+        def delete(db: Database) -> None:
             writer = CatalogWriter(db, self._library_id, self._containers, self._now)
             if file_ids:
                 writer.delete_files(file_ids)
@@ -488,7 +487,7 @@ class LibraryScan:
         if not updates:
             return
 
-        def write(db: sqlite_utils.Database) -> None:
+        def write(db: Database) -> None:
             writer = CatalogWriter(db, self._library_id, self._containers, self._now)
             for pk, title, merged in updates:
                 writer.update_metadata(pk, title, merged)
@@ -502,7 +501,7 @@ def _present(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _items_in_folders_blocking(
-    db: sqlite_utils.Database, library_id: int, folders: set[str]
+    db: Database, library_id: int, folders: set[str]
 ) -> list[tuple[int, str, str, str, str]]:
     """Items whose media file, or whose container folder, is in one of `folders`."""
     result = []

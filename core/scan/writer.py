@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.catalog.database import Database
 from core.kinds import FileRecord
 from core.scan.analysis import Analysis
 from core.scan.planning import ContainerPlan, ItemPlan, sort_title
@@ -53,9 +52,7 @@ class FileRow:
     error: str | None
 
 
-def load_files_blocking(
-    db: sqlite_utils.Database, library_id: int
-) -> dict[tuple[str, str], FileRow]:
+def load_files_blocking(db: Database, library_id: int) -> dict[tuple[str, str], FileRow]:
     """Every file of a library keyed by (root, relpath) as the walker spells them."""
     rows = db.execute(
         "SELECT id, root, relpath, role, size, mtime_ns, inode, head_hash, error "
@@ -68,9 +65,7 @@ def load_files_blocking(
     }
 
 
-def load_containers_blocking(
-    db: sqlite_utils.Database, library_id: int
-) -> dict[ContainerPath, int]:
+def load_containers_blocking(db: Database, library_id: int) -> dict[ContainerPath, int]:
     """Every container of a library by its path of group keys."""
     rows = list(
         db.execute(
@@ -97,7 +92,7 @@ class CatalogWriter:
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         library_id: int,
         containers: dict[ContainerPath, int],
         now: str,

@@ -15,9 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import sort_key
+from core.plugin_api import Database, sort_key
 
 
 @dataclass(slots=True)
@@ -62,7 +60,7 @@ def _title(root: bytes, relpath: bytes) -> str:
 
 
 def build_index_blocking(
-    db: sqlite_utils.Database, library_id: int, visible: tuple[str, list[Any]] = ("1", [])
+    db: Database, library_id: int, visible: tuple[str, list[Any]] = ("1", [])
 ) -> FolderIndex:
     """Every folder holding media TVs may see (`visible`: a condition over `items`), and the
     folders above them, in one library."""
@@ -96,9 +94,7 @@ def build_index_blocking(
     return FolderIndex(folders, roots, subtitles_blocking(db, library_id))
 
 
-def subtitles_blocking(
-    db: sqlite_utils.Database, library_id: int
-) -> dict[tuple[bytes, bytes], list[str]]:
+def subtitles_blocking(db: Database, library_id: int) -> dict[tuple[bytes, bytes], list[str]]:
     """The names of the subtitle files in each (root, folder) of a library: all that preparing
     DIDL needs, without building the whole folder index."""
     subtitles: dict[tuple[bytes, bytes], list[str]] = {}

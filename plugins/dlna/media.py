@@ -23,12 +23,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 
 from core.plugin_api import (
     ApiError,
     ArtworkError,
+    Database,
     Principal,
     fitted_jpeg_blocking,
     linked_principal,
@@ -102,7 +102,7 @@ async def playable_item(
 
 
 def _linked_item_blocking(
-    db: sqlite_utils.Database, item_id: str, linked: Principal
+    db: Database, item_id: str, linked: Principal
 ) -> tuple[MediaItem | None, bool]:
     """The item as a link's person may see it (any library of theirs, not only LAN-visible
     ones), and whether its library is online. Its sidecar subtitles are not looked up: the
@@ -173,7 +173,7 @@ class DlnaMedia:
         check_host(request)
         item_id = item_id_of(request)
 
-        def find(db: sqlite_utils.Database) -> str | None:
+        def find(db: Database) -> str | None:
             libraries = self.service.libraries_blocking(db)
             visible, args = self.service.visible_blocking(db)
             row = db.execute(

@@ -16,9 +16,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 
-import sqlite_utils
-
-from core.plugin_api import Catalog, trim_blocking
+from core.plugin_api import Catalog, Database, trim_blocking
 from plugins.dlna.didl import Filter, item_body
 from plugins.dlna.fragments import FragmentStore, Stored
 from plugins.dlna.objects import BASE, BY_PK_FROM_SQL, MediaItem, columns_sql, entry_from_row
@@ -32,7 +30,7 @@ _COLUMNS = columns_sql()
 
 
 def render_batch_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     store: FragmentStore,
     library_id: int,
     after: int,
@@ -69,7 +67,7 @@ class Prerenderer:
         self,
         store: FragmentStore,
         catalog: Catalog,
-        subtitle_names: Callable[[sqlite_utils.Database], SubtitleNames],
+        subtitle_names: Callable[[Database], SubtitleNames],
         logger: logging.Logger,
         quiet: Callable[[], Awaitable[None]] | None = None,
         forget: Callable[[], None] = lambda: None,
@@ -155,7 +153,7 @@ class Prerenderer:
         self.store.shrink_blocking()
         trim_blocking()
 
-    def _all_libraries(self, db: sqlite_utils.Database) -> set[int]:
+    def _all_libraries(self, db: Database) -> set[int]:
         ids = {row[0] for row in db.execute("SELECT id FROM libraries")}
         self.store.keep_libraries_blocking(ids)
         return ids
@@ -173,8 +171,6 @@ class Prerenderer:
             )
             self.written += written
 
-    def _batch(
-        self, library_id: int, after: int, db: sqlite_utils.Database
-    ) -> tuple[int | None, int]:
+    def _batch(self, library_id: int, after: int, db: Database) -> tuple[int | None, int]:
         names = self._subtitle_names(db)
         return render_batch_blocking(db, self.store, library_id, after, names)

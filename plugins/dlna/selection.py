@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
+from core.plugin_api import Database
 from plugins.dlna.objects import BY_PK_FROM_SQL, FROM_SQL, columns_sql, from_sql
 
 SortKeys = list[tuple[str, str, bool]]
@@ -38,9 +37,7 @@ class Selection:
 class RowReader:
     """Counts and pages selections under one visibility clause."""
 
-    def __init__(
-        self, db: sqlite_utils.Database, visible: Clause, child_visible: Clause = EVERYTHING
-    ) -> None:
+    def __init__(self, db: Database, visible: Clause, child_visible: Clause = EVERYTHING) -> None:
         """`visible` is a condition over `items`, `child_visible` the same over `child`."""
         self.db = db
         self.visible, self.visible_args = f"({visible[0]})", visible[1]

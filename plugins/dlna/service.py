@@ -19,11 +19,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import sqlite_utils
 from aiohttp import web
 from yarl import URL
 
-from core.plugin_api import ApiError, LibraryChanged, PluginContext, lan_principal_blocking
+from core.plugin_api import (
+    ApiError,
+    Database,
+    LibraryChanged,
+    PluginContext,
+    lan_principal_blocking,
+)
 from plugins.dlna.config import DlnaConfig
 from plugins.dlna.events import Eventing
 from plugins.dlna.folders import FolderIndex, build_index_blocking, subtitles_blocking
@@ -118,7 +123,7 @@ class DlnaService:
         )
         return response.status
 
-    def _subtitles(self, db: sqlite_utils.Database) -> SubtitleNames:
+    def _subtitles(self, db: Database) -> SubtitleNames:
         """Subtitle names for preparing DIDL: a small map per library, not the folder index
         (which holds every item, and is built only when a TV browses folders)."""
 
@@ -132,11 +137,11 @@ class DlnaService:
 
         return names
 
-    def visible_blocking(self, db: sqlite_utils.Database, table: str = "items") -> Clause:
+    def visible_blocking(self, db: Database, table: str = "items") -> Clause:
         """The condition (over `table`) for items TVs may see, with its arguments."""
         return lan_principal_blocking(db, self.config.max_rating).item_clause(table)
 
-    def libraries_blocking(self, db: sqlite_utils.Database) -> dict[int, Library]:
+    def libraries_blocking(self, db: Database) -> dict[int, Library]:
         """Online, LAN-visible libraries TVs may see, by id."""
         wanted = self.config.libraries
         rows = db.execute(
@@ -148,7 +153,7 @@ class DlnaService:
             if wanted is None or row[1] in wanted
         }
 
-    def folder_index_blocking(self, db: sqlite_utils.Database, library_id: int) -> FolderIndex:
+    def folder_index_blocking(self, db: Database, library_id: int) -> FolderIndex:
         update_id = self.system_update_id
         cached = self._folders.get(library_id)
         if cached is not None and cached[0] == update_id:
@@ -162,7 +167,7 @@ class DlnaService:
 
         fragments = self.fragments.lookup_blocking if self.prerender.ready else None
 
-        def run(db: sqlite_utils.Database) -> T:
+        def run(db: Database) -> T:
             libraries = self.libraries_blocking(db)
             lan = lan_principal_blocking(db, self.config.max_rating)
             tree = BrowseTree(

@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import sqlite_utils
-
+from core.plugin_api import Database
 from plugins.dlna.folders import FolderIndex
 from plugins.dlna.fragments import Stored
 from plugins.dlna.objects import (
@@ -58,10 +57,10 @@ class BrowseTree(RowReader):
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         libraries: dict[int, Library],
         root_title: str,
-        folder_index: Callable[[sqlite_utils.Database, int], FolderIndex],
+        folder_index: Callable[[Database, int], FolderIndex],
         visible: Clause = EVERYTHING,
         child_visible: Clause = EVERYTHING,
         fragments: Callable[[Sequence[int]], Stored] | None = None,

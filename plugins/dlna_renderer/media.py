@@ -20,9 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
-import sqlite_utils
-
-from core.plugin_api import DeviceProfile, Principal, UnplayableError, content_type, decide
+from core.plugin_api import (
+    Database,
+    DeviceProfile,
+    Principal,
+    UnplayableError,
+    content_type,
+    decide,
+)
 
 CLASSES = {
     "movie": "object.item.videoItem.movie",
@@ -76,9 +81,7 @@ class PlayableItem:
     has_art: bool
 
 
-def playable_item_blocking(
-    db: sqlite_utils.Database, item_id: str, principal: Principal
-) -> PlayableItem | None:
+def playable_item_blocking(db: Database, item_id: str, principal: Principal) -> PlayableItem | None:
     """The item if `principal` may see it and it has a file to play, else None."""
     visible, args = principal.item_clause()
     row = db.execute(

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import sqlite_utils
-
 from core.plugin_api import (
+    Database,
     Principal,
     Report,
     history_paused_blocking,
@@ -34,9 +33,7 @@ def _user(principal: Principal) -> int:
     return principal.user_id
 
 
-def scrobble_blocking(
-    db: sqlite_utils.Database, principal: Principal, ids: list[str], submission: bool
-) -> None:
+def scrobble_blocking(db: Database, principal: Principal, ids: list[str], submission: bool) -> None:
     user = _user(principal)
     found = [playable_item_blocking(db, item_id, principal) for item_id in ids]
     if any(item is None for item in found):
@@ -49,9 +46,7 @@ def scrobble_blocking(
             store_progress_blocking(db, Report(user, pk, duration or 0.0, duration), True)
 
 
-def rating_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Mapping[str, str]
-) -> None:
+def rating_blocking(db: Database, principal: Principal, params: Mapping[str, str]) -> None:
     user = _user(principal)
     item_id, text = required(params, "id"), required(params, "rating")
     if text not in {"0", "1", "2", "3", "4", "5"}:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from core.plugin_api import (
     WATCHED_AT,
+    Database,
     Principal,
     Report,
     playable_item_blocking,
@@ -31,7 +30,7 @@ def _user(principal: Principal) -> int:
     return principal.user_id
 
 
-def bookmarks_blocking(db: sqlite_utils.Database, principal: Principal) -> dict[str, Any]:
+def bookmarks_blocking(db: Database, principal: Principal) -> dict[str, Any]:
     user = _user(principal)
     rows = db.execute(
         "SELECT items.id, progress.position, progress.updated_at FROM progress "
@@ -58,9 +57,7 @@ def bookmarks_blocking(db: sqlite_utils.Database, principal: Principal) -> dict[
     return {"bookmarks": {"bookmark": marks}}
 
 
-def _song_blocking(
-    db: sqlite_utils.Database, principal: Principal, song_id: str
-) -> tuple[int, float | None]:
+def _song_blocking(db: Database, principal: Principal, song_id: str) -> tuple[int, float | None]:
     if not shapes.songs_blocking(db, principal, "t.id = ?", [song_id], limit=1):
         raise SubsonicError(NOT_FOUND, "Song not found")
     found = playable_item_blocking(db, song_id, principal)
@@ -79,7 +76,7 @@ async def create_bookmark(call: Call) -> None:
         raise SubsonicError(GENERIC, "Parameter position must be milliseconds from the start.")
     user = _user(call.principal)
 
-    def store(db: sqlite_utils.Database) -> None:
+    def store(db: Database) -> None:
         pk, duration = _song_blocking(db, call.principal, song_id)
         store_progress_blocking(db, Report(user, pk, millis / 1000, duration), False)
 
@@ -89,7 +86,7 @@ async def create_bookmark(call: Call) -> None:
 async def delete_bookmark(call: Call) -> None:
     song_id, user = call.require("id"), _user(call.principal)
 
-    def forget(db: sqlite_utils.Database) -> None:
+    def forget(db: Database) -> None:
         pk, _ = _song_blocking(db, call.principal, song_id)
         db.execute("DELETE FROM progress WHERE user_id = ? AND item_pk = ?", [user, pk])
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 
-from core.plugin_api import Principal
+from core.plugin_api import Database, Principal
 from plugins.subsonic import responses, shapes
 from plugins.subsonic.cache import CatalogCache
 from plugins.subsonic.responses import MISSING_PARAMETER, NOT_FOUND, Payload, SubsonicError
@@ -40,9 +39,7 @@ def folder_filter(params: Params) -> tuple[str, list[Any]]:
     return "l.id = ?", [int(folder)]
 
 
-def music_folders_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def music_folders_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     rows = db.execute("SELECT id, name FROM libraries WHERE kind = 'music' ORDER BY name")
     folders = [
         {"id": r[0], "name": r[1]}
@@ -68,9 +65,7 @@ def sort_name(name: str) -> str:
     return name.casefold()
 
 
-def _artist_rows(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> list[dict[str, Any]]:
+def _artist_rows(db: Database, principal: Principal, params: Params) -> list[dict[str, Any]]:
     seen, args = shapes.visible(principal, "ar")
     folder, folder_args = folder_filter(params)
     rows = db.execute(
@@ -92,16 +87,12 @@ def _indexed(artists: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": key, "artist": groups[key]} for key in order]
 
 
-def artists_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def artists_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     index = _indexed(_artist_rows(db, principal, params))
     return {"artists": {"ignoredArticles": " ".join(IGNORED_ARTICLES), "index": index}}
 
 
-def indexes_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def indexes_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     artists = [
         {"id": a["id"], "name": a["name"], "albumCount": a["albumCount"]}
         for a in _artist_rows(db, principal, params)
@@ -133,7 +124,7 @@ def _millis(timestamp: str | None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _kind_of(db: sqlite_utils.Database, principal: Principal, item_id: str) -> str | None:
+def _kind_of(db: Database, principal: Principal, item_id: str) -> str | None:
     seen, args = shapes.visible(principal, "i")
     row = db.execute(
         "SELECT i.kind FROM items AS i JOIN libraries AS l ON l.id = i.library_id "
@@ -143,9 +134,7 @@ def _kind_of(db: sqlite_utils.Database, principal: Principal, item_id: str) -> s
     return str(row[0]) if row else None
 
 
-def artist_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def artist_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     artist_id = required(params, "id")
     if _kind_of(db, principal, artist_id) != "artist":
         raise SubsonicError(NOT_FOUND, "Artist not found")
@@ -163,9 +152,7 @@ def artist_blocking(
     return {"artist": artist}
 
 
-def album_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def album_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     album_id = required(params, "id")
     found = shapes.albums_blocking(db, principal, "al.id = ?", [album_id], limit=1)
     if not found:
@@ -180,9 +167,7 @@ def album_blocking(
     return {"album": {**info, "song": songs}}
 
 
-def song_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def song_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     song_id = required(params, "id")
     found = shapes.songs_blocking(db, principal, "t.id = ?", [song_id], limit=1)
     if not found:
@@ -190,9 +175,7 @@ def song_blocking(
     return {"song": found[0]}
 
 
-def directory_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def directory_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     """A music folder (its artists), an artist (its albums) or an album (its songs)."""
     item_id = required(params, "id")
     if item_id.isdigit() and len(item_id) < 16:  # item ids are 24 hex digits, maybe all 0-9
@@ -222,7 +205,7 @@ def directory_blocking(
     raise SubsonicError(NOT_FOUND, "Directory not found")
 
 
-BlockingEndpoint = Callable[[sqlite_utils.Database, Principal, Params], dict[str, Any]]
+BlockingEndpoint = Callable[[Database, Principal, Params], dict[str, Any]]
 
 
 def reader(func: BlockingEndpoint) -> Handler:

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import Principal
+from core.plugin_api import Database, Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import BlockingEndpoint, Params, folder_filter, reader, required
 from plugins.subsonic.cache import CatalogCache
@@ -90,7 +88,7 @@ def _album_list_query(principal: Principal, params: Params) -> tuple[str, list[A
 
 
 def album_list_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params, element: str
+    db: Database, principal: Principal, params: Params, element: str
 ) -> dict[str, Any]:
     where, args, order = _album_list_query(principal, params)
     folder, folder_args = folder_filter(params)
@@ -131,9 +129,7 @@ def album_list(cache: CatalogCache, element: str) -> Handler:
     return handle
 
 
-def random_songs_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def random_songs_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     where, args = folder_filter(params)
     if params.get("genre"):
         where += " AND t.pk IN (SELECT item_pk FROM item_genres WHERE genre = ?)"
@@ -156,9 +152,7 @@ def random_songs_blocking(
     return {"randomSongs": {"song": songs}}
 
 
-def genres_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def genres_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     seen, args = shapes.visible(principal, "t")
     rows = db.execute(
         "SELECT g.genre, count(DISTINCT t.pk), count(DISTINCT t.parent_pk) FROM item_genres AS g "
@@ -171,9 +165,7 @@ def genres_blocking(
     return {"genres": {"genre": genres}}
 
 
-def songs_by_genre_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
-) -> dict[str, Any]:
+def songs_by_genre_blocking(db: Database, principal: Principal, params: Params) -> dict[str, Any]:
     genre = required(params, "genre")
     folder, folder_args = folder_filter(params)
     songs = shapes.songs_blocking(
@@ -188,7 +180,7 @@ def songs_by_genre_blocking(
 
 
 def _as(
-    func: Callable[[sqlite_utils.Database, Principal, Params, str], dict[str, Any]], element: str
+    func: Callable[[Database, Principal, Params, str], dict[str, Any]], element: str
 ) -> BlockingEndpoint:
     """One function serving two endpoints that differ only in their element's name."""
     return lambda db, principal, params: func(db, principal, params, element)

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
-import sqlite_utils
 
-from core.plugin_api import LibraryRoots, Principal
+from core.plugin_api import Database, LibraryRoots, Principal
 from plugins.subsonic import shapes
 from plugins.subsonic.media import song_path_blocking
 from plugins.subsonic.responses import NOT_FOUND, SubsonicError
@@ -131,9 +130,7 @@ def song_lyrics_blocking(path: Path, roots: LibraryRoots) -> list[Lyrics]:
     return found + embedded_lyrics(audio.tags if audio is not None else None)
 
 
-def _song_blocking(
-    db: sqlite_utils.Database, principal: Principal, song_id: str
-) -> tuple[dict[str, Any], Path]:
+def _song_blocking(db: Database, principal: Principal, song_id: str) -> tuple[dict[str, Any], Path]:
     found = shapes.songs_blocking(db, principal, "t.id = ?", [song_id], limit=1)
     if not found:
         raise SubsonicError(NOT_FOUND, "Song not found")
@@ -151,7 +148,7 @@ async def lyrics_by_song_id(call: Call) -> dict[str, Any]:
 
 
 def _by_words_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Mapping[str, str]
+    db: Database, principal: Principal, params: Mapping[str, str]
 ) -> tuple[dict[str, Any], Path] | None:
     where, args = ["1"], []
     for name, column in (("title", "t.title"), ("artist", "json_extract(t.metadata, '$.artist')")):

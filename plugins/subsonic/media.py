@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 
 from core.plugin_api import (
     ApiError,
     ArtworkError,
+    Database,
     Principal,
     content_type,
     item_file_blocking,
@@ -39,7 +39,7 @@ DEFAULT_COVER = 1080  # the largest cached size when an app asks for no size
 
 
 def song_file_blocking(
-    db: sqlite_utils.Database, principal: Principal, song_id: str
+    db: Database, principal: Principal, song_id: str
 ) -> tuple[Path, str, int | None]:
     """The file, suffix and kbps of a song the principal may hear, else error 70: one read
     for a stream, whose overhead shows against the core's direct play (bench/subsonic.py)."""
@@ -50,7 +50,7 @@ def song_file_blocking(
     return file.path, str(found[0].get("suffix", "")), found[0].get("bitRate")
 
 
-def song_path_blocking(db: sqlite_utils.Database, principal: Principal, song_id: str) -> Path:
+def song_path_blocking(db: Database, principal: Principal, song_id: str) -> Path:
     """The file of a song the principal may hear, else error 70."""
     return song_file_blocking(db, principal, song_id)[0]
 
@@ -98,7 +98,7 @@ async def download(call: Call) -> web.StreamResponse:
     return await send_song(call, path, attachment=True)
 
 
-def cover_ref_blocking(db: sqlite_utils.Database, principal: Principal, item_id: str) -> str | None:
+def cover_ref_blocking(db: Database, principal: Principal, item_id: str) -> str | None:
     """The artwork reference for an item the principal may see: its own (or an ancestor's),
     else the first of its descendants' (tracks with embedded covers)."""
     seen, args = shapes.visible(principal, "i")

@@ -13,16 +13,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import MAX_ITEMS, MAX_NAME, Principal, now_text
+from core.plugin_api import MAX_ITEMS, MAX_NAME, Database, Principal, now_text
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import required
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
 
 
-def _own_blocking(db: sqlite_utils.Database, principal: Principal, public_id: str) -> Any:
+def _own_blocking(db: Database, principal: Principal, public_id: str) -> Any:
     row = db.execute(
         "SELECT id, public_id, name, created_at FROM playlists WHERE public_id = ? AND user_id = ?",
         [public_id, principal.user_id],
@@ -33,7 +31,7 @@ def _own_blocking(db: sqlite_utils.Database, principal: Principal, public_id: st
 
 
 def _rows_blocking(
-    db: sqlite_utils.Database, principal: Principal, playlist_pk: int
+    db: Database, principal: Principal, playlist_pk: int
 ) -> tuple[list[int], list[dict[str, Any] | None]]:
     """Every item key in order, and beside each the song the principal may hear, or None."""
     rows = db.execute(
@@ -66,7 +64,7 @@ def _summary(row: Any, principal: Principal, entries: list[dict[str, Any]]) -> d
 
 
 def playlists_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Mapping[str, str]
+    db: Database, principal: Principal, params: Mapping[str, str]
 ) -> dict[str, Any]:
     rows = db.execute(
         "SELECT id, public_id, name, created_at FROM playlists WHERE user_id = ? "
@@ -80,18 +78,14 @@ def playlists_blocking(
     return {"playlists": {"playlist": found}}
 
 
-def playlist_blocking(
-    db: sqlite_utils.Database, principal: Principal, public_id: str
-) -> dict[str, Any]:
+def playlist_blocking(db: Database, principal: Principal, public_id: str) -> dict[str, Any]:
     row = _own_blocking(db, principal, public_id)
     _, songs = _rows_blocking(db, principal, row[0])
     entries = [s for s in songs if s is not None]
     return {"playlist": {**_summary(row, principal, entries), "entry": entries}}
 
 
-def _song_pks_blocking(
-    db: sqlite_utils.Database, principal: Principal, song_ids: list[str]
-) -> list[int]:
+def _song_pks_blocking(db: Database, principal: Principal, song_ids: list[str]) -> list[int]:
     seen, args = shapes.visible(principal, "t")
     keys: list[int] = []
     for song_id in song_ids:
@@ -105,7 +99,7 @@ def _song_pks_blocking(
     return keys
 
 
-def _write_blocking(db: sqlite_utils.Database, playlist_pk: int, pks: list[int]) -> None:
+def _write_blocking(db: Database, playlist_pk: int, pks: list[int]) -> None:
     if len(pks) > MAX_ITEMS:
         raise SubsonicError(GENERIC, f"A playlist holds at most {MAX_ITEMS} items.")
     db.execute("DELETE FROM playlist_items WHERE playlist_id = ?", [playlist_pk])
@@ -123,7 +117,7 @@ def _name(value: str) -> str:
 
 
 def create_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Mapping[str, str], songs: list[str]
+    db: Database, principal: Principal, params: Mapping[str, str], songs: list[str]
 ) -> dict[str, Any]:
     """A new playlist (`name`), or `playlistId`'s songs replaced (hidden items kept)."""
     keys = _song_pks_blocking(db, principal, songs)
@@ -149,7 +143,7 @@ def create_blocking(
 
 
 def update_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     principal: Principal,
     params: Mapping[str, str],
     add: list[str],
@@ -202,7 +196,7 @@ async def update_playlist(call: Call) -> None:
 async def delete_playlist(call: Call) -> None:
     principal, public_id = _signed_in(call), call.require("id")
 
-    def delete(db: sqlite_utils.Database) -> None:
+    def delete(db: Database) -> None:
         row = _own_blocking(db, principal, public_id)
         db.execute("DELETE FROM playlists WHERE id = ?", [row[0]])
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import Principal, stamp
+from core.plugin_api import Database, Principal, stamp
 from plugins.subsonic import shapes
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
@@ -26,7 +24,7 @@ def _user(principal: Principal) -> int:
     return principal.user_id
 
 
-def _song_pk_blocking(db: sqlite_utils.Database, principal: Principal, song_id: str) -> int:
+def _song_pk_blocking(db: Database, principal: Principal, song_id: str) -> int:
     seen, args = shapes.visible(principal, "t")
     row = db.execute(
         f"SELECT t.pk {shapes.SONG_FROM} WHERE t.id = ? AND t.kind = 'track' AND {seen}",
@@ -38,7 +36,7 @@ def _song_pk_blocking(db: sqlite_utils.Database, principal: Principal, song_id: 
 
 
 def save_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     principal: Principal,
     ids: list[str],
     current: str | None,
@@ -64,7 +62,7 @@ def save_blocking(
     )
 
 
-def queue_blocking(db: sqlite_utils.Database, principal: Principal) -> dict[str, Any] | None:
+def queue_blocking(db: Database, principal: Principal) -> dict[str, Any] | None:
     user = _user(principal)
     row = db.execute(
         "SELECT (SELECT id FROM items WHERE pk = current_pk), position, changed_at, changed_by "

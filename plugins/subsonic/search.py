@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import Principal, fts_query
+from core.plugin_api import Database, Principal, fts_query
 from plugins.subsonic import shapes
 from plugins.subsonic.browse import Params, folder_filter
 from plugins.subsonic.cache import CatalogCache
@@ -30,7 +28,7 @@ def _page(items: list[int], params: Params, count: str, offset: str) -> list[int
     return items[start : start + number(params, count, 20)]
 
 
-def _artists_blocking(db: sqlite_utils.Database, pks: list[int]) -> list[dict[str, Any]]:
+def _artists_blocking(db: Database, pks: list[int]) -> list[dict[str, Any]]:
     """Artists by pk, in this order, with their album counts."""
     if not pks:
         return []
@@ -51,7 +49,7 @@ def _artists_blocking(db: sqlite_utils.Database, pks: list[int]) -> list[dict[st
 
 
 def matched_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params, terms: str
+    db: Database, principal: Principal, params: Params, terms: str
 ) -> dict[str, list[dict[str, Any]]]:
     """The three lists for FTS `terms`: titles for artists and albums, anything for songs."""
     seen, seen_args = shapes.visible(principal, "c")
@@ -84,7 +82,7 @@ def matched_blocking(
 
 
 def everything_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params
+    db: Database, principal: Principal, params: Params
 ) -> dict[str, list[dict[str, Any]]]:
     """An empty query: every artist, album and song, page by page (apps syncing)."""
     folder, folder_args = folder_filter(params)
@@ -131,7 +129,7 @@ def everything_blocking(
 
 
 def search_blocking(
-    db: sqlite_utils.Database, principal: Principal, params: Params, element: str
+    db: Database, principal: Principal, params: Params, element: str
 ) -> dict[str, Any]:
     text = params.get("query", "").strip().strip('"')
     if not text:

@@ -13,9 +13,7 @@ import mimetypes
 import os
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import Principal
+from core.plugin_api import Database, Principal
 
 # a song with its album (parent) and album artist (grandparent) and its file
 SONG_COLUMNS = (
@@ -165,9 +163,7 @@ def personal(principal: Principal, table: str) -> str:
     )
 
 
-def marks_blocking(
-    db: sqlite_utils.Database, principal: Principal
-) -> dict[str, tuple[str | None, int | None]]:
+def marks_blocking(db: Database, principal: Principal) -> dict[str, tuple[str | None, int | None]]:
     """The person's own star time and rating per item id (a person has few of either)."""
     if principal.user_id is None:
         return {}
@@ -203,7 +199,7 @@ def with_marks(
 
 
 def songs_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     principal: Principal,
     where: str = "1",
     args: list[Any] | None = None,
@@ -226,32 +222,26 @@ def songs_blocking(
     return songs_of_blocking(db, principal, pks)
 
 
-def songs_of_blocking(
-    db: sqlite_utils.Database, principal: Principal, pks: list[int]
-) -> list[dict[str, Any]]:
+def songs_of_blocking(db: Database, principal: Principal, pks: list[int]) -> list[dict[str, Any]]:
     """Songs by pk, in this order; the caller chose them among what the principal may see."""
     select = f"SELECT t.pk, {SONG_COLUMNS}{personal(principal, 't')} {SONG_FROM}"
     return [song(row) for row in _rows_of(db, select, "t", pks)]
 
 
-def albums_of_blocking(
-    db: sqlite_utils.Database, principal: Principal, pks: list[int]
-) -> list[dict[str, Any]]:
+def albums_of_blocking(db: Database, principal: Principal, pks: list[int]) -> list[dict[str, Any]]:
     """Albums by pk, in this order; the caller chose them among what the principal may see."""
     select = f"SELECT al.pk, {ALBUM_COLUMNS}{personal(principal, 'al')} {ALBUM_FROM}"
     return [album(row) for row in _rows_of(db, select, "al", pks)]
 
 
-def _page(db: sqlite_utils.Database, sql: str, args: list[Any]) -> list[int]:
+def _page(db: Database, sql: str, args: list[Any]) -> list[int]:
     """The pks of one page, in order. A page is chosen before any column is shaped: sorting
     the shaped rows made SQLite compute every match's subqueries and JSON first (1 s for the
     newest 500 of 6,000 albums, which all share one scan's added_at)."""
     return [int(row[0]) for row in db.execute(sql, args).fetchall()]
 
 
-def _rows_of(
-    db: sqlite_utils.Database, select: str, table: str, pks: list[int]
-) -> list[tuple[Any, ...]]:
+def _rows_of(db: Database, select: str, table: str, pks: list[int]) -> list[tuple[Any, ...]]:
     """`select` (its first column the pk) for these pks, in their order, without the pk."""
     found: dict[int, tuple[Any, ...]] = {}
     for start in range(0, len(pks), 500):
@@ -263,7 +253,7 @@ def _rows_of(
 
 
 def albums_blocking(
-    db: sqlite_utils.Database,
+    db: Database,
     principal: Principal,
     where: str = "1",
     args: list[Any] | None = None,

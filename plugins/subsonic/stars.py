@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
-from core.plugin_api import Principal, stamp
+from core.plugin_api import Database, Principal, stamp
 from plugins.subsonic import shapes
 from plugins.subsonic.responses import GENERIC, NOT_FOUND, SubsonicError
 from plugins.subsonic.routes import Call, Endpoints
@@ -30,9 +28,7 @@ def starred_clause(principal: Principal, table: str) -> str:
     return f"{table}.pk IN (SELECT item_pk FROM stars WHERE user_id = {user})"
 
 
-def _item_pks_blocking(
-    db: sqlite_utils.Database, principal: Principal, ids: list[str]
-) -> list[int]:
+def _item_pks_blocking(db: Database, principal: Principal, ids: list[str]) -> list[int]:
     seen, args = shapes.visible(principal, "i")
     keys = []
     for item_id in ids:
@@ -58,7 +54,7 @@ def _ids(call: Call) -> list[str]:
 async def star(call: Call) -> None:
     user, ids = user_of(call.principal), _ids(call)
 
-    def write(db: sqlite_utils.Database) -> None:
+    def write(db: Database) -> None:
         now = stamp()
         for pk in _item_pks_blocking(db, call.principal, ids):
             db.execute(
@@ -72,16 +68,14 @@ async def star(call: Call) -> None:
 async def unstar(call: Call) -> None:
     user, ids = user_of(call.principal), _ids(call)
 
-    def write(db: sqlite_utils.Database) -> None:
+    def write(db: Database) -> None:
         for pk in _item_pks_blocking(db, call.principal, ids):
             db.execute("DELETE FROM stars WHERE user_id = ? AND item_pk = ?", [user, pk])
 
     await call.ctx.catalog.write(write)
 
 
-def starred_blocking(
-    db: sqlite_utils.Database, principal: Principal, element: str
-) -> dict[str, Any]:
+def starred_blocking(db: Database, principal: Principal, element: str) -> dict[str, Any]:
     user_of(principal)
     seen, args = shapes.visible(principal, "ar")
     rows = db.execute(

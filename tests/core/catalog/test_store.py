@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from core.catalog import DB_FILE, Catalog
+from core.catalog.database import Database
 from core.catalog.migrations import Migration, available
 from core.errors import CatalogError
 
@@ -106,8 +106,8 @@ async def test_releasing_memory_shrinks_the_writer_and_every_reader(tmp_path: Pa
     statements: dict[str, list[str]] = {}
     both_readers = threading.Barrier(2)
 
-    def traced(name: str) -> Callable[[sqlite_utils.Database], None]:
-        def install(db: sqlite_utils.Database) -> None:
+    def traced(name: str) -> Callable[[Database], None]:
+        def install(db: Database) -> None:
             statements[name] = []
             db.conn.set_trace_callback(statements[name].append)
             if name.startswith("reader"):
