@@ -86,6 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     if args.log_level is None:
         logging.getLogger().setLevel(config.hearth.log_level.upper())
+    from core.heap import limit_arenas
+
+    limit_arenas()  # before any thread: each would get an arena of its own
     try:
         asyncio.run(Hub(config).run())
     except CatalogError as err:
