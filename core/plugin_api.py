@@ -86,6 +86,7 @@ if TYPE_CHECKING:  # the names of _LAZY, for type checkers
     from core.media.classify import AUDIO_EXTENSIONS, FileKind, classify, is_ignored_directory
     from core.media.probe import ProbeError, extract_cover_blocking
     from core.media.sidecars import find_sidecar_subtitles
+    from core.media.tags import tagged_cover_blocking
     from core.network import HomeNetwork, parse_address
     from core.people.access import Principal, lan_principal_blocking
     from core.people.accounts import now_text, principal_blocking, session_for_token_blocking
@@ -143,6 +144,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "core.library.roots": ("DEFAULT_FOLLOW", "FOLLOW_SYMLINKS", "LibraryRoots"),
     "core.media.classify": ("AUDIO_EXTENSIONS", "FileKind", "classify", "is_ignored_directory"),
     "core.media.probe": ("ProbeError", "extract_cover_blocking"),
+    "core.media.tags": ("tagged_cover_blocking",),  # mutagen only: no PyAV in the server
     "core.media.sidecars": ("find_sidecar_subtitles",),
     "core.scan.walk": ("walk_tree_blocking",),
     # people and access: who is asking, what they may see, what they watched
@@ -364,6 +366,7 @@ __all__ = [
     "stamp",
     "store_progress_blocking",
     "stream_start_blocking",
+    "tagged_cover_blocking",
     "text_field",
     "thumbnail_blocking",
     "title_confidence",

@@ -227,6 +227,22 @@ def covers(audio: Any) -> list[tuple[int, CoverArt]]:
     return [(kind, _with_mime(cover.data, cover.mime_type)) for kind, cover in found if cover.data]
 
 
+def tagged_cover_blocking(path: str) -> bool | None:
+    """Whether an audio file's tags carry a picture, read with mutagen alone; None when only a
+    full probe can tell (mutagen cannot read the file, or its tag system is one `covers` does
+    not read, e.g. ASF). For the server process: PyAV and Pillow, which a full probe loads,
+    would stay resident (~20 MB) in it for good."""
+    import mutagen
+
+    try:
+        audio = mutagen.File(path)
+    except Exception:  # mutagen's errors on a damaged file: the full probe says why
+        return None
+    if audio is None or _family(audio.tags) == "asf":
+        return None
+    return bool(covers(audio))
+
+
 def front_cover(audio: Any) -> CoverArt | None:
     """The front cover if one is marked as such, else the first picture, else None."""
     pictures = covers(audio)

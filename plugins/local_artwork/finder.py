@@ -230,6 +230,11 @@ class ArtworkFinder:
         return found
 
     def _has_cover_blocking(self, track: Path) -> bool:
+        from core.plugin_api import tagged_cover_blocking
+
+        tagged = tagged_cover_blocking(str(track))  # the tags alone, when they can tell
+        if tagged is not None:
+            return tagged
         from core.plugin_api import ProbeError, extract_cover_blocking  # PyAV only when needed
 
         try:

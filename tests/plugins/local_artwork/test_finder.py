@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,30 @@ def test_folder_listings_are_bounded_by_a_total_number_of_names(tmp_path: Path, 
         touch(folder, *(f"poster{i}.jpg" for i in range(count)))
         assert len(index.images_blocking(folder)) == count  # a huge folder still answers
         assert index.cached_names <= 10
+
+
+def test_an_albums_embedded_cover_is_found_without_pyav_or_pillow_in_the_process(
+    tmp_path: Path,
+) -> None:
+    """The server runs this finder during a scan: a full probe there would load PyAV and
+    Pillow (~20 MB) into the server for good. The tags alone tell, for both answers."""
+    with_cover = make_mp3(tmp_path / "A" / "Album" / "01 - One.mp3", jpeg_bytes())
+    make_mp3(tmp_path / "B" / "Album" / "01 - One.mp3", None)
+    child = """
+import logging, sys
+from pathlib import Path
+from core.kinds import MetadataRequest
+from plugins.local_artwork.finder import ArtworkFinder, FolderIndex
+finder = ArtworkFinder(FolderIndex(), True, logging.getLogger("t"))
+found = [finder.find_blocking(MetadataRequest("album", Path(p), {})) for p in sys.argv[1:]]
+print((found, sorted(m for m in ("av", "PIL") if m in sys.modules)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(with_cover.parent), str(tmp_path / "B" / "Album")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(([{"thumb": EMBEDDED_PREFIX + str(with_cover)}, {}], []))
