@@ -53,8 +53,16 @@ class FolderIndex:
     """Recent listings of folders' image files; safe to share between executor threads."""
 
     def __init__(
-        self, max_names: int = 50_000, max_age: float = 30.0, clock: Clock = time.monotonic
+        self,
+        max_names: int = 50_000,
+        max_age: float = 30.0,
+        clock: Clock = time.monotonic,
+        max_folders: int = 2048,
     ) -> None:
+        # Folders are bounded too, not only names: a scan of 100k files lists ~30k folders,
+        # most without a picture, and each listing kept (a path, an empty map) would stay in
+        # the server for good (~15 MB). A scan goes folder by folder: the last 2,048 suffice.
+        self._max_folders = max_folders
         self._max_names = max_names
         self._max_age = max_age
         self._clock = clock
@@ -66,6 +74,11 @@ class FolderIndex:
     def cached_names(self) -> int:
         """How many image names are held now; never more than `max_names`."""
         return self._names
+
+    @property
+    def cached_folders(self) -> int:
+        """How many folders' listings are held now; never more than `max_folders`."""
+        return len(self._listings)
 
     def images_blocking(self, folder: Path, roots: LibraryRoots | None = None) -> Mapping[str, str]:
         """The folder's images by case-folded stem; empty if the folder cannot be read. Links
@@ -87,7 +100,7 @@ class FolderIndex:
             if len(listing.images) <= self._max_names:  # a huge folder is listed every time
                 self._listings[folder] = listing
                 self._names += len(listing.images)
-            while self._names > self._max_names:
+            while self._names > self._max_names or len(self._listings) > self._max_folders:
                 _, evicted = self._listings.popitem(last=False)
                 self._names -= len(evicted.images)
         return listing.images

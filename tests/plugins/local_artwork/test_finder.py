@@ -265,6 +265,20 @@ def test_folder_listings_are_bounded_by_a_total_number_of_names(tmp_path: Path, 
         assert index.cached_names <= 10
 
 
+def test_folders_without_pictures_are_bounded_too(tmp_path: Path) -> None:
+    """A scan lists thousands of folders with no picture: they cost no names, yet each kept
+    listing would stay in the server for good."""
+    index = FolderIndex(max_folders=4)
+    for number in range(20):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        assert index.images_blocking(folder) == {}
+    assert index.cached_folders == 4 and index.cached_names == 0
+    touch(tmp_path / "19", "poster.jpg")
+    os.utime(tmp_path / "19", ns=(1, 1))  # a changed folder is listed again
+    assert set(index.images_blocking(tmp_path / "19")) == {"poster"}
+
+
 def test_an_albums_embedded_cover_is_found_without_pyav_or_pillow_in_the_process(
     tmp_path: Path,
 ) -> None:
