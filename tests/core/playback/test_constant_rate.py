@@ -90,17 +90,22 @@ def test_the_constant_rate_command_pads_to_the_muxrate_and_keeps_the_items_clock
     assert "-muxrate" not in plain and "-output_ts_offset" not in plain
 
 
-async def test_a_newer_request_of_the_same_client_takes_over_its_slot_on_a_full_box() -> None:
+async def test_a_newer_request_of_the_same_client_takes_over_its_slot_on_a_full_box(
+    tmp_path: Path,
+) -> None:
     streams, capacity = ProgressiveStreams(), CountingCapacity()
     endless = ["yes", "0123456789abcdef"]
-    older = streams.stream(endless, capacity, True, Path("film"), "tv film")
+    film = tmp_path / "film"  # each run opens its checked source, though `yes` never reads it
+    film.write_bytes(b"\x47" * 188)
+    film = film.resolve()
+    older = streams.stream(endless, capacity, True, film, "tv film")
     async with contextlib.aclosing(older):
         assert await anext(older)
-        stranger = streams.stream(endless, capacity, True, Path("film"), "phone film")
+        stranger = streams.stream(endless, capacity, True, film, "phone film")
         with pytest.raises(ApiError) as refused:
             await anext(stranger)
         assert refused.value.status == 503  # another client's stream is never ended
-        newer = streams.stream(endless, capacity, True, Path("film"), "tv film")
+        newer = streams.stream(endless, capacity, True, film, "tv film")
         async with contextlib.aclosing(newer):
             assert await anext(newer)  # the older one gave its slot up
             assert capacity.in_use == 1.0
