@@ -85,6 +85,10 @@ async def prepared(start_server: StartServer, tmp_path: Path) -> tuple[RunningSe
     """A scanned test library whose DLNA pages are all prepared."""
     server = await library_server(start_server, tmp_path / "media")
     service = service_of(server)
+    # artists get their pictures from the stills job (made in its worker, after the scan): a
+    # walk before it ends and one after differ in the artists' albumArtURI
+    assert server.hub.stills is not None
+    await server.hub.stills.wait_until(lambda status: status["state"] == "idle")
     await service.prerender.wait_ready()
     return server, service
 
