@@ -62,9 +62,10 @@ def metadata(device: FakeTv) -> tuple[str, Any]:
     return args["uri"], item
 
 
-async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
+async def tv_library_server(
     start_server: StartServer, tmp_path: Path, tv: LoopbackTv
-) -> None:
+) -> RunningServer:
+    """A scanned test library and a server told where the TV is (no discovery)."""
     make_library(tmp_path / "media")
     server = await start_server(
         "dlna: {ssdp: false}\n"
@@ -73,6 +74,13 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
         + PROVIDERS
     )
     await settle(server)
+    return server
+
+
+async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
+    start_server: StartServer, tmp_path: Path, tv: LoopbackTv
+) -> None:
+    server = await tv_library_server(start_server, tmp_path, tv)
     [renderer] = await listed(server)
     assert renderer == {
         "id": renderer["id"],
@@ -165,14 +173,7 @@ async def test_a_tv_is_added_by_location_told_what_to_play_and_controlled(
 async def test_only_items_the_person_and_tvs_may_see_are_played(
     start_server: StartServer, tmp_path: Path, tv: LoopbackTv
 ) -> None:
-    make_library(tmp_path / "media")
-    server = await start_server(
-        "dlna: {ssdp: false}\n"
-        f"dlna_renderer: {{discovery: false, renderers: ['{tv.location}']}}\n"
-        + library_yaml(tmp_path / "media")
-        + PROVIDERS
-    )
-    await settle(server)
+    server = await tv_library_server(start_server, tmp_path, tv)
     [renderer] = await listed(server)
     base = f"/api/renderers/{renderer['id']}"
     movies = {

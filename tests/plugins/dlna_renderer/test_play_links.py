@@ -16,11 +16,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import RunningServer, StartServer, make_user
-from tests.core.scan.library import library_yaml
-from tests.core.scan.test_scanner import settle
-from tests.plugins.dlna.dms import PROVIDERS, make_library
 from tests.plugins.dlna_renderer.dmr import LoopbackTv
-from tests.plugins.dlna_renderer.test_play import call, listed, metadata
+from tests.plugins.dlna_renderer.test_play import call, listed, metadata, tv_library_server
 
 
 @pytest.fixture
@@ -52,14 +49,7 @@ async def hidden_from_tvs(
 ) -> tuple[RunningServer, str, str, dict[str, str]]:
     """A server with the TV, Movies and Home Videos hidden from TVs, and a member granted both:
     (server, the TV's play path, the member's token, item ids by title)."""
-    make_library(tmp_path / "media")
-    server = await start_server(
-        "dlna: {ssdp: false}\n"
-        f"dlna_renderer: {{discovery: false, renderers: ['{tv.location}']}}\n"
-        + library_yaml(tmp_path / "media")
-        + PROVIDERS
-    )
-    await settle(server)
+    server = await tv_library_server(start_server, tmp_path, tv)
     [renderer] = await listed(server)
     play = f"/api/renderers/{renderer['id']}/play"
     libraries = {
