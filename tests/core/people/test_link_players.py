@@ -19,20 +19,9 @@ import pytest
 from tests.conftest import RunningServer, StartServer
 from tests.core.media.mediagen import SubtitleTrack, make_video
 from tests.core.playback.films import FFMPEG, make_film
-from tests.core.playback.test_hls_continuity import complaints, vlc_command
-from tests.core.scan.test_scanner import items, settle
+from tests.core.playback.test_hls_continuity import complaints, film_server, vlc_command
 
 _URI_ATTRIBUTE = re.compile(r'URI="([^"]+)"')
-
-
-async def linked_server(start_server: StartServer, movies: Path) -> tuple[RunningServer, str]:
-    server = await start_server(
-        f"folders:\n  watch: false\n  libraries:\n"
-        f"    - {{name: Movies, kind: movies, paths: ['{movies}']}}\n"
-    )
-    await settle(server)
-    (film,) = await items(server, kind="movie")
-    return server, str(film["id"])
 
 
 async def make_links(server: RunningServer, item: str) -> dict[str, Any]:
@@ -63,7 +52,7 @@ async def test_a_link_is_stored_hashed_and_lasts_a_day(
 ) -> None:
     (tmp_path / "Movies").mkdir()
     make_video(tmp_path / "Movies" / "Alien (1979).mp4", 1.0)
-    server, item = await linked_server(start_server, tmp_path / "Movies")
+    server, item = await film_server(start_server, tmp_path / "Movies")
     before = datetime.now(UTC)
     links = await make_links(server, item)
     token = links["url"].split("link=")[1]
@@ -85,7 +74,7 @@ async def test_every_uri_of_a_linked_hls_session_carries_the_link(
         tmp_path / "Movies" / "Alien (1979).mkv", 2.0, size=(160, 120),
         subtitles=(SubtitleTrack("fre", "Bonjour", title="Français"),),
     )  # fmt: skip
-    server, item = await linked_server(start_server, tmp_path / "Movies")
+    server, item = await film_server(start_server, tmp_path / "Movies")
     links = await make_links(server, item)
     link = "link=" + links["url"].split("link=")[1]
     base = links["hls_url"].split("master.m3u8")[0]
@@ -115,7 +104,7 @@ async def test_ffmpeg_reads_the_hls_link_without_a_corrupt_packet(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     make_film(tmp_path / "Movies" / "Test Card (2020).mkv", 12.0)
-    server, item = await linked_server(start_server, tmp_path / "Movies")
+    server, item = await film_server(start_server, tmp_path / "Movies")
     links = await make_links(server, item)
     process = await asyncio.create_subprocess_exec(
         FFMPEG, "-nostdin", "-v", "warning", "-i", links["hls_url"], "-f", "null", "-",
@@ -132,7 +121,7 @@ async def test_vlc_plays_the_file_link_for_ten_seconds(
     start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_film(tmp_path / "Movies" / "Test Card (2020).mkv", 20.0)
-    server, item = await linked_server(start_server, tmp_path / "Movies")
+    server, item = await film_server(start_server, tmp_path / "Movies")
     links = await make_links(server, item)
     command = vlc_command()
     assert command is not None
