@@ -89,6 +89,22 @@ async def test_changing_your_own_password_ends_every_sign_in_and_signs_this_devi
     assert (status, error_code(failed)) == (401, "bad_credentials")
 
 
+async def passwd_from_cli(tmp_path: Path, name: str, password: str = NEW_PASSWORD) -> str:
+    """`hearth user passwd NAME` in a process of its own, beside the running server (whose
+    configuration is `config0`); what it printed."""
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "core", "user", "passwd", name, "--password-stdin"),
+        *("-c", str(tmp_path / "config0")),
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await command.communicate(f"{password}\n".encode())
+    assert command.returncode == 0, err.decode()
+    return out.decode()
+
+
 async def test_hearth_user_passwd_beside_a_running_server_bites_on_the_next_request(
     start_server: StartServer, tmp_path: Path
 ) -> None:
@@ -96,17 +112,8 @@ async def test_hearth_user_passwd_beside_a_running_server_bites_on_the_next_requ
     owner = str(server.session.headers["Authorization"]).removeprefix("Bearer ")
     tokens = await sign_ins_of(server, owner)
     other = await sign_ins_of(server, await make_user(server.hub, "sam", "member"))
-    command = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "core", "user", "passwd", "owner", "--password-stdin"),
-        *("-c", str(tmp_path / "config0")),
-        cwd=REPO,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await command.communicate(f"{NEW_PASSWORD}\n".encode())
-    assert command.returncode == 0, err.decode()
+    out = await passwd_from_cli(tmp_path, "owner")
     assert await statuses(server, tokens) == {"session": 401, "full": 401, "read": 401}
-    assert out.decode() == "password of owner changed; 3 session(s) and device key(s) ended\n"
+    assert out == "password of owner changed; 3 session(s) and device key(s) ended\n"
     assert await statuses(server, other) == {"session": 200, "full": 200, "read": 200}
     assert (await login(server, "owner", NEW_PASSWORD))["token"].startswith("hs_")

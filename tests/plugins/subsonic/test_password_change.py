@@ -6,14 +6,13 @@ made them)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import PASSWORD, RunningServer, StartServer, make_user
 from tests.core.people.household import call
+from tests.core.people.test_revocation import passwd_from_cli
 from tests.plugins.subsonic.test_auth import YAML
 
 NEW_PASSWORD = "a new and longer passphrase"
@@ -83,15 +82,6 @@ async def test_hearth_user_passwd_ends_app_passwords_and_keys_on_the_next_call(
     server = await start_server(YAML)
     sam_token = await make_user(server.hub, "sam", "member")
     sams = await app_sign_ins(server, sam_token, "sam")
-    command = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "core", "user", "passwd", "sam", "--password-stdin"),
-        *("-c", str(tmp_path / "config0")),
-        cwd=REPO,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await command.communicate(f"{NEW_PASSWORD}\n".encode())
-    assert command.returncode == 0, err.decode()
-    assert out.decode() == "password of sam changed; 3 session(s) and device key(s) ended\n"
+    out = await passwd_from_cli(tmp_path, "sam", NEW_PASSWORD)
+    assert out == "password of sam changed; 3 session(s) and device key(s) ended\n"
     assert await answers(server, sams) == ENDED
