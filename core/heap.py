@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """A function of the process's own C library, or None where it has none (musl, macOS)."""
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # the process's own libc
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
-    return trim
+    return function
 
 
 _M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
@@ -33,16 +34,18 @@ def limit_arenas(arenas: int = SERVER_ARENAS) -> bool:
     to 8 per core, and each keeps its freed pages; the server's threads mostly wait on SQLite
     and the disk, so two arenas cost nothing in speed and keep a few MB less resident.
     False where the C library has no mallopt (musl, macOS)."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_ARENA_MAX, arenas))
+    mallopt = _glibc("mallopt")
+    return mallopt is not None and bool(mallopt(_M_ARENA_MAX, arenas))
+
+
+def malloc_trim() -> None:
+    """Return glibc's free heap pages to the system (a no-op without glibc)."""
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)
 
 
 def trim_blocking() -> None:
     """Collect cycles, then return free heap pages to the system (a few ms; call in a thread)."""
     gc.collect()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    malloc_trim()

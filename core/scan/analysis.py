@@ -7,13 +7,11 @@ A bad file becomes an `Analysis` with `error` set: a scan never stops for one fi
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.heap import malloc_trim
 from core.media.classify import FileKind
 from core.media.facts import ProbeResult  # not core.media.probe: that loads PyAV, mutagen, Pillow
 from core.media.naming import LibraryKind, ParsedName, parse_name
@@ -100,25 +98,10 @@ def analyze_many_blocking(
     return result
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return None
-    return trim
-
-
-_TRIM = _malloc_trim()
-
-
 def release_memory() -> None:
     """Give freed heap pages back to the system (glibc only; a no-op elsewhere).
 
     FFmpeg's many short-lived allocations leave glibc's heap fragmented: without this a worker
     grew by ~2 MB per thousand movies probed (107 MB after a 100k-item scan), with it ~0.4 MB.
     """
-    if _TRIM is not None:
-        _TRIM(0)
+    malloc_trim()
