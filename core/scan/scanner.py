@@ -111,13 +111,28 @@ def compare_blocking(
             result.changed.append((entry, role, row))
         if role in SIDECAR_ROLES:
             result.dirty_folders.add(_folder_of(root, entry.relpath))
+    # A scoped walk (the watcher's) sees only its folders: the last file of a folder deleted
+    # leaves the scope empty while the drive is plainly there
+    result.empty_roots = {
+        root
+        for root in {root for root, _ in result.missing}
+        if per_root.get(root, 0) == 0 and (scope is None or _looks_empty(root))
+    }
     for (root, relpath), row in result.missing.items():
-        if per_root.get(root, 0) == 0:
-            result.empty_roots.add(root)
         if row.role in SIDECAR_ROLES:
             result.dirty_folders.add(_folder_of(root, relpath))
     _match_inodes(result)
     return result
+
+
+def _looks_empty(root: str) -> bool:
+    """Whether a library folder is absent, unreadable or empty: an unmounted drive's mount
+    point, whose files must be kept until it is back."""
+    try:
+        with os.scandir(root) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
 
 
 def _folder_of(root: str, relpath: str) -> str:

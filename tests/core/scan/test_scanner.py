@@ -267,3 +267,31 @@ async def test_a_folder_named_twice_or_inside_another_is_walked_once(
     await settle(server)
     assert server.hub.scans.last["Home Videos"].state == "done"
     assert sorted(i["title"] for i in await items(server, kind="video")) == ["day1", "day2"]
+
+
+async def test_a_folder_scan_after_its_last_file_went_removes_it_unless_the_drive_is_gone(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The watcher scans only the folder that changed. When a movie's only file is deleted that
+    folder walks empty, which is a deletion, not a yanked drive; an emptied library folder
+    (what an unmounted drive leaves) still keeps its items."""
+    movies = tmp_path / "Movies"
+    video(movies, "Heat (1995)/Heat (1995).mkv")
+    video(movies, "Ran (1985)/Ran (1985).mkv")
+    server = await start_server(
+        "folders:\n  watch: false\n  libraries:\n"
+        f"    - {{name: Movies, kind: movies, paths: ['{movies}']}}\n"
+    )
+    await settle(server)
+    [source] = server.hub.sources.values()
+    (movies / "Heat (1995)" / "Heat (1995).mkv").unlink()
+    server.hub.scans.request(source.source_id, [str(movies / "Heat (1995)")])
+    await settle(server)
+    assert [i["title"] for i in await items(server, kind="movie")] == ["Ran"]
+
+    (movies / "Heat (1995)").rmdir()
+    shutil.move(movies / "Ran (1985)", tmp_path / "away")
+    server.hub.scans.request(source.source_id, [str(movies / "Ran (1985)")])
+    await settle(server)
+    assert [i["title"] for i in await items(server, kind="movie")] == ["Ran"]
+    assert "not mounted" in (server.hub.scans.last["Movies"].message or "")

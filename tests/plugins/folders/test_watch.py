@@ -51,8 +51,9 @@ async def test_added_renamed_and_deleted_files_are_reflected_within_seconds(
     os.rename(movies / "Ran (1985)", movies / "Ran (1985) remastered")
 
     async def renamed() -> bool:
-        found = await titles(server)
-        return found.get("Ran") == ran and server.hub.scans.current is None
+        last = server.hub.scans.last.get("Movies")
+        moved = last is not None and last.moved == 1 and server.hub.scans.current is None
+        return moved and (await titles(server)).get("Ran") == ran
 
     await eventually(renamed)
 
