@@ -172,16 +172,19 @@ class DlnaMedia:
         """A 160-pixel JPEG of an item's poster, cover or photo (DLNA JPEG_TN)."""
         check_host(request)
         item_id = item_id_of(request)
+        linked = linked_principal(request, item_id)  # the picture of what a person played
 
         def find(db: Database) -> str | None:
-            libraries = self.service.libraries_blocking(db)
-            visible, args = self.service.visible_blocking(db)
+            libraries = self.service.libraries_blocking(db) if linked is None else None
+            visible, args = (
+                self.service.visible_blocking(db) if linked is None else linked.item_clause()
+            )
             row = db.execute(
                 f"SELECT items.kind, items.library_id, items.metadata, parent.metadata, "
                 f"grand.metadata {FROM_SQL} WHERE items.id = ? AND ({visible})",
                 [item_id, *args],
             ).fetchone()
-            if row is None or row[1] not in libraries:
+            if row is None or (libraries is not None and row[1] not in libraries):
                 return None
             picked = pick_art(row[0], [row[2], row[3], row[4]])
             return picked[1] if picked else None

@@ -3,7 +3,7 @@ no accounts, and a remote source is refused before any handler runs), tagged "dl
 
 The device description, the SCPDs and the icons are answered here; control goes to
 `control.py`, files to `media.py` and the MPEG-TS transcode to `transcode.py`. Routes live on
-the main HTTP port. The file and transcode GETs also take a capability link (`links=True`,
+the main HTTP port. The file, transcode and art GETs also take a capability link (`links=True`,
 core.people.links): play-to-TV hands a TV a URL with `?link=` so it gets what the person who
 pressed Play may watch; still from the home network only. It never decides who may see what
 (the service's LAN rules, or the link's person, do).
@@ -86,7 +86,13 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
             " TimeSeekRange.dlna.org (`?link=`: an item a person played to it)",
             links=True,
         ),
-        _spec("GET", "/dlna/art/{id}", media.art, "A 160-pixel JPEG thumbnail for a TV"),
+        _spec(
+            "GET",
+            "/dlna/art/{id}",
+            media.art,
+            "A 160-pixel JPEG thumbnail for a TV (`?link=`: of an item a person played to it)",
+            links=True,
+        ),
         _spec(
             "GET",
             "/dlna/photo/{id}.jpg",

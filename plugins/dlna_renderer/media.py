@@ -160,8 +160,11 @@ def duration_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def didl_item(item: PlayableItem, url: str, protocol_info: str, base: str) -> str:
-    """CurrentURIMetaData for SetAVTransportURI: one item with one resource."""
+def didl_item(
+    item: PlayableItem, url: str, protocol_info: str, base: str, query: str = ""
+) -> str:
+    """CurrentURIMetaData for SetAVTransportURI: one item with one resource; `query` (a
+    capability link) goes on its picture's URL too."""
     parts = [
         DIDL_OPEN,
         f'<item id="item:{_attr(item.item_id)}" parentID="-1" restricted="1">',
@@ -173,7 +176,7 @@ def didl_item(item: PlayableItem, url: str, protocol_info: str, base: str) -> st
     if item.album:
         parts.append(f"<upnp:album>{_text(item.album)}</upnp:album>")
     if item.has_art:
-        art = f"{base}/dlna/art/{item.item_id}.jpg"
+        art = f"{base}/dlna/art/{item.item_id}.jpg{query}"
         parts.append(f'<upnp:albumArtURI dlna:profileID="JPEG_TN">{_text(art)}</upnp:albumArtURI>')
     duration = f' duration="{duration_text(item.duration)}"' if item.duration else ""
     parts.append(f'<res protocolInfo="{_attr(protocol_info)}"{duration}>{_text(url)}</res>')

@@ -141,11 +141,13 @@ class Player:
         profile = detect_profile(self.ctx.playback.profiles, headers, DEFAULT_PROFILE)
         route = choose_route(item, profile, renderer.sink)
         url = media_url(base, item, route)
-        if principal is not None:  # TVs may not be shown it; its person may watch it
+        query = ""  # TVs may not be shown it; its person may watch it (and see its picture)
+        if principal is not None:
             token = await item_link(self.ctx.catalog, principal, item.item_id)
-            url = f"{url}?link={token}" if token else url
+            query = f"?link={token}" if token else ""
+        url += query
         mime, features = await self._describe(url, "video/mpeg")
-        metadata = didl_item(item, url, f"http-get:*:{mime}:{features}", base)
+        metadata = didl_item(item, url, f"http-get:*:{mime}:{features}", base, query)
         self.ctx.logger.info(
             "Playing %s on %s (%s, profile %s)", item.title, renderer.info.name, route, profile.name
         )

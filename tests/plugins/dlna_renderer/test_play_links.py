@@ -112,7 +112,7 @@ async def test_a_person_plays_to_a_tv_what_tvs_are_not_shown_and_the_tv_fetches_
     assert first[0] == 0x47
     assert (await fetch(uri.split("?", 1)[0]))[0] == 404
 
-    # A link serves its own item only, on the two routes that take links.
+    # A link serves its own item only, on the routes that take links.
     base = server.url + "/dlna"
     assert (await fetch(f"{base}/media/{alien}.mp4?link={file_link}"))[0] == 404
     assert (await fetch(f"{base}/transcode/{fireworks}.ts?link={transcode_link}"))[0] == 404
@@ -146,3 +146,21 @@ async def test_a_person_plays_to_a_tv_what_tvs_are_not_shown_and_the_tv_fetches_
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "hearth.access")
     assert f"/dlna/media/{fireworks}.mp4?link=*** " in logged
     assert file_link not in caplog.text and transcode_link not in caplog.text
+
+
+async def test_the_tv_is_handed_the_picture_of_what_a_person_plays_through_the_link(
+    start_server: StartServer, tmp_path: Path, tv: LoopbackTv
+) -> None:
+    """A movie with a poster in a library hidden from TVs: its albumArtURI carries the link."""
+    server, play, member, items = await hidden_from_tvs(start_server, tmp_path, tv)
+    alien, blade = items["Alien"], items["Blade Runner"]
+    status, body = await call(server, "POST", play, {"item_id": alien}, token=member)
+    assert status == 200, body
+    uri, didl = metadata(tv.device)  # type: ignore[arg-type]
+    art = didl.findtext("{urn:schemas-upnp-org:metadata-1-0/upnp/}albumArtURI")
+    assert art == f"{server.url}/dlna/art/{alien}.jpg?link={link_of(uri)}"
+    status, headers, first = await fetch(art)
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    assert first.startswith(b"\xff\xd8")
+    assert (await fetch(art.split("?", 1)[0]))[0] == 404  # TVs are not shown Movies
+    assert (await fetch(f"{server.url}/dlna/art/{blade}.jpg?link={link_of(uri)}"))[0] == 404
