@@ -22,26 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import pickle
 import signal
 import sys
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.media.naming import parse_name
 from core.scan.analysis import Analysis
-from core.scan.worker import HEADER, READY, Job, frame
+from core.scan.frames import child_environment, frame, read_frame
+from core.scan.worker import READY, Job
 
 _LOGGER = logging.getLogger("hearth.scan")
 # ~0.3 KB of FFmpeg heap per file probed stays with a worker (~3 MB after 10k files, on top of
 # ~50 MB); a fresh one costs ~0.2 s of probing, ~1.5% of the time its 10k files take
 RECYCLE_AFTER = 10_000
 COMMAND = (sys.executable, "-m", "core.scan.worker")
-SOURCE = str(Path(__file__).resolve().parents[2])  # where `core` is importable from
 
 
 class PoolClosedError(Exception):
@@ -159,13 +156,11 @@ class ProbePool:
             await self._changed.wait()
 
     async def _start(self) -> _Worker:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [SOURCE, env.get("PYTHONPATH")]))
         process = await asyncio.create_subprocess_exec(
             *self._command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env=env,
+            env=child_environment(),
         )
         worker = _Worker(process)
         worker.reader = asyncio.get_running_loop().create_task(
@@ -180,9 +175,9 @@ class ProbePool:
         assert stdout is not None
         ready = False
         try:
-            ready = await _read_frame(stdout) == READY
+            ready = await read_frame(stdout) == READY
             while ready:
-                ok, value = await _read_frame(stdout)
+                ok, value = await read_frame(stdout)
                 future = worker.waiting.popleft()
                 if future.done():  # its scan was cancelled
                     continue
@@ -201,11 +196,6 @@ class ProbePool:
             async with self._changed:
                 self._workers.remove(worker)
                 self._changed.notify_all()
-
-
-async def _read_frame(stream: asyncio.StreamReader) -> Any:
-    (size,) = HEADER.unpack(await stream.readexactly(HEADER.size))
-    return pickle.loads(await stream.readexactly(size))
 
 
 def _end_input(worker: _Worker) -> None:

@@ -5,47 +5,27 @@ spawned multiprocessing worker re-imports the parent's main module (for `hearth`
 command line, ~9 MB) and needs a resource-tracker process beside it (~13 MB). This one imports
 only what probing needs (check with `python -X importtime -m core.scan.worker </dev/null`).
 
-Frames are a 4-byte big-endian length and a pickle; only our own processes are at either end,
-so pickle is safe. The first frame out says the worker is ready (a worker that dies before it
-could not start at all); then one reply per request, in order: `(True, analyses)`, or
-`(False, traceback)` when the analysis code itself failed (a bug, not a bad file). End of input
-means stop.
+Frames are core.scan.frames' length-prefixed pickles. The first frame out says the worker is
+ready (a worker that dies before it could not start at all); then one reply per request, in
+order: `(True, analyses)`, or `(False, traceback)` when the analysis code itself failed (a bug,
+not a bad file). End of input means stop.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import signal
-import struct
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 from core.media.naming import LibraryKind
 from core.scan.analysis import Analysis, analyze_many_blocking
+from core.scan.frames import frame, read_frame_blocking
 
-HEADER = struct.Struct(">I")
 READY = "ready"
 Job = tuple[str, str, LibraryKind]
-
-
-def frame(value: Any) -> bytes:
-    """One message: its length, then its pickle."""
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(data)) + data
-
-
-def _read_frame(stream: BinaryIO) -> Any:
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        raise EOFError
-    (size,) = HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)
 
 
 def serve(analyse: Callable[[list[Job]], list[Analysis]]) -> int:
@@ -62,7 +42,7 @@ def serve(analyse: Callable[[list[Job]], list[Analysis]]) -> int:
         replies.flush()
         while True:
             try:
-                jobs = _read_frame(requests)
+                jobs = read_frame_blocking(requests)
             except EOFError:
                 return 0
             try:
