@@ -8,11 +8,11 @@ never duplicates them. It never decides what a file is; planning did that.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from core.catalog.database import Database
@@ -37,32 +37,6 @@ def new_item_id() -> str:
 def container_path(plans: Iterable[ContainerPlan]) -> ContainerPath:
     """`("show:the office", "season:0002")`: a container's identity within its library."""
     return tuple(f"{plan.kind}:{plan.group_key}" for plan in plans)
-
-
-@dataclass(frozen=True, slots=True)
-class FileRow:
-    """What the catalog remembers of a file, to compare with what a walk finds."""
-
-    id: int
-    role: str
-    size: int
-    mtime_ns: int
-    inode: int
-    head_hash: str | None
-    error: str | None
-
-
-def load_files_blocking(db: Database, library_id: int) -> dict[tuple[str, str], FileRow]:
-    """Every file of a library keyed by (root, relpath) as the walker spells them."""
-    rows = db.execute(
-        "SELECT id, root, relpath, role, size, mtime_ns, inode, head_hash, error "
-        "FROM files WHERE library_id = ?",
-        [library_id],
-    )
-    return {
-        (os.fsdecode(root), os.fsdecode(rel)): FileRow(fid, role, size, mtime, inode, hh, err)
-        for fid, root, rel, role, size, mtime, inode, hh, err in rows
-    }
 
 
 def load_containers_blocking(db: Database, library_id: int) -> dict[ContainerPath, int]:
@@ -322,8 +296,27 @@ def _folder(folder: str | None) -> bytes | None:
 
 
 def _probe_json(analysis: Analysis | None) -> str | None:
+    """The probe as stored: the JSON of `dataclasses.asdict(probe)` (sorted keys, a datetime
+    as str()), built without asdict, which deep-copies every value and was a third of a
+    scan's write time; the workers wait for the writes."""
     if analysis is None or analysis.probe is None:
         return None
-    from dataclasses import asdict
+    return json.dumps(_plain(analysis.probe), default=str, sort_keys=True)
 
-    return json.dumps(asdict(analysis.probe), default=str, sort_keys=True)
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, looked up once
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts and tuples as lists, the rest as it is (json.dumps reads them)."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is tuple or kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
