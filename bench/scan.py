@@ -38,7 +38,11 @@ Usage (as root):  .venv/bin/python bench/scan.py [--sizes 10000,100000] [--only 
                   [--repeat N] [--work-dir DIR] [--no-hostile] [--settled RUNS [--settle S]]
                   [--libraries bench,mixed]
 --settled prints the settled server's RSS/PSS after a live first scan and after a restart
-(bench/settled.py, on the same generated tree).
+(bench/settled.py, on the same generated tree). HEARTH_BENCH_NETNS starts the names of the
+namespaces it makes (MiniDLNA's and the settled server's), so benches run side by side tell theirs
+apart. Each run also shows the CPU time (user + system) of the whole process tree beside the wall
+time: on a box other work shares, the wall times of both tools swing with the load, the CPU times
+hardly do (Hearth spreads its CPU over a worker per core, MiniDLNA scans in one thread).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import contextlib
 import hashlib
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -105,6 +110,7 @@ class Sample:
     output: str = ""
     changed: list[str] = field(default_factory=list)  # files under data/ changed by the run
     indexed: int | None = None
+    cpu_seconds: float | None = None  # user + system of the whole process tree
 
 
 # --- measuring a process tree ------------------------------------------------------------------
@@ -128,6 +134,10 @@ def measure(
     A process that is still running when `done` is satisfied is stopped (SIGTERM, then SIGKILL),
     and so are its remaining children — by pid, and only the ones this run started.
     """
+    # Every descendant is waited for by its parent (Hearth's workers, MiniDLNA's scanner) and
+    # this process waits for the command, so the tree's CPU time adds up in RUSAGE_CHILDREN:
+    # unlike wall time, it hardly moves when other work shares the box
+    cpu_before = _children_cpu()
     began = time.perf_counter()
     popen = subprocess.Popen(
         command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -163,6 +173,7 @@ def measure(
     finally:
         _stop(popen, seen)
         reader.join(timeout=5)
+    cpu = _children_cpu() - cpu_before
     return Sample(
         seconds=seconds,
         peak_rss=peak,
@@ -171,7 +182,13 @@ def measure(
         gross_write_bytes=sum(w for w, _ in writes.values()),
         returncode=popen.returncode,
         output=b"".join(chunks).decode(errors="replace"),
+        cpu_seconds=cpu,
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _io(pid: int) -> tuple[int, int] | None:
@@ -402,7 +419,7 @@ def run_minidlna(binary: str, run_dir: Path, tree: Path) -> Sample:
             seen["text"] = (seen["text"] + new.decode(errors="replace"))[-4096:]
         return not children and FINISHED.search(seen["text"]) is not None
 
-    with netns.network_namespace() as ns:
+    with netns.network_namespace(prefix=settled.NETNS_PREFIX) as ns:
         command = [*ns.prefix, binary, "-f", str(conf), "-P", str(run_dir / "pid"), "-S"]
         sample = measure(command, done=done)
     text = log.read_text(errors="replace") if log.exists() else sample.output
@@ -420,7 +437,7 @@ def run_minidlna(binary: str, run_dir: Path, tree: Path) -> Sample:
 
 def minidlna_version(binary: str) -> str:
     """`minidlnad -V`, asked inside a namespace like every other start of it."""
-    with netns.network_namespace() as ns:
+    with netns.network_namespace(prefix=settled.NETNS_PREFIX) as ns:
         out = subprocess.run([*ns.prefix, binary, "-V"], capture_output=True, timeout=30)
     return (out.stdout or out.stderr).decode(errors="replace").strip()
 
@@ -488,7 +505,10 @@ def bench_size(
                     print(f"  baseline run {run}: FAILED — {err}")
                 else:
                     result.add("baseline full", base)
-                    print(f"  baseline run {run}: full {base.seconds:.2f} s ({args.baseline})")
+                    print(
+                        f"  baseline run {run}: full {base.seconds:.2f} s "
+                        f"(CPU {_fmt(base.cpu_seconds, '.1f')} s; {args.baseline})"
+                    )
                 shutil.rmtree(work / f"base-{run}", ignore_errors=True)
             if "hearth" in tools:
                 try:
@@ -501,7 +521,8 @@ def bench_size(
                     result.add("hearth rescan", rescan)
                     result.add("sqlite open", opened)
                     print(
-                        f"  hearth run {run}: full {full.seconds:.2f} s, "
+                        f"  hearth run {run}: full {full.seconds:.2f} s "
+                        f"(CPU {_fmt(full.cpu_seconds, '.1f')} s, load {_load()}), "
                         f"rescan {rescan.seconds:.2f} s, peak RSS {full.peak_rss / MB:.0f} MB "
                         f"(PSS {full.peak_pss / MB:.0f} MB), rescan wrote {rescan.write_bytes} B "
                         f"net ({rescan.gross_write_bytes} B gross; a bare sqlite3 open of the "
@@ -520,7 +541,8 @@ def bench_size(
                 else:
                     result.add("minidlna full", sample)
                     print(
-                        f"  minidlna run {run}: full {sample.seconds:.2f} s, "
+                        f"  minidlna run {run}: full {sample.seconds:.2f} s "
+                        f"(CPU {_fmt(sample.cpu_seconds, '.1f')} s, load {_load()}), "
                         f"peak RSS {sample.peak_rss / MB:.0f} MB "
                         f"(PSS {sample.peak_pss / MB:.0f} MB), {sample.indexed} files in its db"
                     )
@@ -542,12 +564,13 @@ def _fmt(value: float | None, pattern: str) -> str:
 def report(results: list[Result]) -> None:
     """One row per size and measurement (medians), then each target with its verdict."""
     print(
-        f"\n{'items':>7}  {'library':<7} {'run':<15} {'n':>2} {'seconds':>8} {'files/s':>8} "
+        f"\n{'items':>7}  {'library':<7} {'run':<15} {'n':>2} {'seconds':>8} {'CPU s':>7} "
+        f"{'files/s':>8} "
         f"{'RSS (sum)':>9} {'PSS':>7} {'net writes':>11}  data/ changed"
     )
     for r in results:
         for name, samples in r.samples.items():
-            seconds = r.median(name, "seconds")
+            seconds, cpu = r.median(name, "seconds"), r.median(name, "cpu_seconds")
             rss, pss = r.median(name, "peak_rss"), r.median(name, "peak_pss")
             writes = r.median(name, "write_bytes")
             changed = ""
@@ -555,12 +578,15 @@ def report(results: list[Result]) -> None:
                 changed = f"{sum(bool(s.changed) for s in samples)}/{len(samples)} runs"
             print(
                 f"{r.items:>7}  {r.library:<7} {name:<15} {len(samples):>2} "
-                f"{_fmt(seconds, '8.2f')} "
+                f"{_fmt(seconds, '8.2f')} {_fmt(cpu, '7.1f')} "
                 f"{_fmt(r.items / seconds if seconds else None, '8.0f')} "
                 f"{_fmt(rss / MB if rss else None, '6.0f')} MB "
                 f"{_fmt(pss / MB if pss else None, '4.0f')} MB {_fmt(writes, '9.0f')} B  {changed}"
             )
-    print("(medians; RSS summed over the process tree, PSS = shared pages split between users)")
+    print(
+        "(medians; CPU = user + system of the process tree; RSS summed over the process tree, "
+        "PSS = shared pages split between users)"
+    )
     print("\ntargets")
     by_size = {r.size: r for r in results if r.library == "bench"}
 
@@ -584,6 +610,14 @@ def report(results: list[Result]) -> None:
             f"hearth {_fmt(hearth_full, '.2f')} s / minidlna {_fmt(mini_full, '.2f')} s "
             f"= {_fmt(ratio, '.2f')}x (run by run: {ratios or '—'})"
         )
+        hearth_cpu = small.median("hearth full", "cpu_seconds")
+        mini_cpu = small.median("minidlna full", "cpu_seconds")
+        if hearth_cpu and mini_cpu:  # what a busy box changes least; Hearth uses every core
+            print(
+                f"         CPU time: hearth {hearth_cpu:.1f} s / minidlna {mini_cpu:.1f} s "
+                f"= {hearth_cpu / mini_cpu:.2f}x on {os.cpu_count()} cores "
+                f"(load average at the end: {_load()})"
+            )
     for r in results:
         h, m = r.median("hearth full", "seconds"), r.median("minidlna full", "seconds")
         if r.size != 10_000 and h and m:
