@@ -142,7 +142,7 @@ class LibraryRoots:
         # opened. The check after opening is the one that counts (no race).
         before = os.path.realpath(name)
         if not self._allowed_blocking(name, before):
-            _say_once(
+            say_once(
                 logging.WARNING,
                 "refused",
                 name,
@@ -174,7 +174,7 @@ class LibraryRoots:
         real = _real_path_of(fd, path)
         if self._allowed_blocking(path, real):
             return real
-        _say_once(
+        say_once(
             level,
             "refused",
             path,
@@ -208,7 +208,7 @@ class LibraryRoots:
             reason = "it is a symbolic link and follow_symlinks is false"
         else:
             reason = f"it links to {real}, outside every library folder"
-        _say_once(logging.INFO, "skipped", name, "Skipping %s: %s", reason)
+        say_once(logging.INFO, "skipped", name, "Skipping %s: %s", reason)
         return reason
 
 
@@ -235,8 +235,10 @@ def _real_path_of(fd: int, name: str) -> str:
     return real
 
 
-def _say_once(level: int, what: str, path: str, message: str, *args: object) -> None:
-    """Log about a path once (bounded memory): a TV retries, a rescan walks the same links."""
+def say_once(level: int, what: str, path: str, message: str, *args: object) -> None:
+    """Log about a path once (bounded memory): a TV retries, a rescan walks the same links.
+    The record carries `once` = (what, path): the scan's walk child sends it to the server,
+    which says it through here again (once for the server, not once per walk)."""
     key = (what, path)
     with _said_lock:
         if key in _said:
@@ -245,4 +247,4 @@ def _say_once(level: int, what: str, path: str, message: str, *args: object) -> 
         _said[key] = None
         if len(_said) > _REMEMBERED:
             _said.popitem(last=False)
-    _LOGGER.log(level, message, path, *args)
+    _LOGGER.log(level, message, path, *args, extra={"once": (what, path)})

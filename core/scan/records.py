@@ -46,11 +46,16 @@ class PackedRecords:
         # surrogatepass: any str round-trips, surrogate-escaped (non-UTF-8) names included
         self._items.append(head + record.relpath.encode("utf-8", "surrogatepass"))
 
+    def _empty_copy(self) -> PackedRecords:
+        """No pairs, the same roots and roles (so packed bytes mean the same in both)."""
+        copy = PackedRecords()
+        copy._roots, copy._root_ids = list(self._roots), dict(self._root_ids)
+        copy._roles, copy._role_ids = list(self._roles), dict(self._role_ids)
+        return copy
+
     def only(self, role: str) -> PackedRecords:
         """The pairs with this role, in order; the packed bytes are shared, not copied."""
-        chosen = PackedRecords()
-        chosen._roots, chosen._root_ids = list(self._roots), dict(self._root_ids)
-        chosen._roles, chosen._role_ids = list(self._roles), dict(self._role_ids)
+        chosen = self._empty_copy()
         kind = self._role_ids.get(role)
         for index, item in enumerate(self._items):
             if not item:
@@ -60,6 +65,33 @@ class PackedRecords:
             elif _HEAD.unpack_from(item)[1] == kind:
                 chosen._items.append(item)
         return chosen
+
+    def parts(self, size: int) -> Iterator[PackedRecords]:
+        """Consecutive parts of at most `size` pairs: a big list sent in pieces."""
+        for start in range(0, len(self._items), size):
+            part = self._empty_copy()
+            part._items = self._items[start : start + size]
+            part._unpackable = {
+                index - start: pair
+                for index, pair in self._unpackable.items()
+                if start <= index < start + size
+            }
+            yield part
+
+    def extend(self, other: PackedRecords) -> None:
+        """Append another list's pairs, in order (its packed bytes as they are when it has the
+        same roots and roles, as the parts of one list have)."""
+        if not self._items and not self._roots and not self._roles:
+            self._roots, self._root_ids = list(other._roots), dict(other._root_ids)
+            self._roles, self._role_ids = list(other._roles), dict(other._role_ids)
+        if (self._roots, self._roles) != (other._roots, other._roles):
+            for record, role in other:
+                self.append(record, role)
+            return
+        for index, item in enumerate(other._items):
+            if not item:
+                self._unpackable[len(self._items)] = other._unpackable[index]
+            self._items.append(item)
 
     def __len__(self) -> int:
         return len(self._items)

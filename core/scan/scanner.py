@@ -16,16 +16,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 from core.catalog import Catalog
 from core.catalog.database import Database
-from core.kinds import FileRecord, LibrarySource, WalkProblem
+from core.kinds import FileRecord, LibrarySource
 from core.library.roots import LibraryRoots
-from core.media.classify import FileKind, classify
 from core.media.naming import LibraryKind
 from core.scan.analysis import (
     Analysis,
@@ -33,135 +31,23 @@ from core.scan.analysis import (
     legacy_head_hash_blocking,
     release_memory,
 )
+from core.scan.comparison import MEDIA_ROLE, Comparison, FileRow, Key, folder_of
 from core.scan.planning import ItemPlan, plan_item
 from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
 from core.scan.records import PackedRecords
+from core.scan.walking import compare_library
 from core.scan.writer import (
     CatalogWriter,
     ContainerPath,
-    FileRow,
     container_path,
     load_containers_blocking,
-    load_files_blocking,
 )
 
 _LOGGER = logging.getLogger("hearth.scan")
-MEDIA_ROLE = {
-    "movies": FileKind.VIDEO,
-    "shows": FileKind.VIDEO,
-    "videos": FileKind.VIDEO,
-    "music": FileKind.AUDIO,
-    "photos": FileKind.PHOTO,
-}
-SIDECAR_ROLES = frozenset({FileKind.SUBTITLE, FileKind.NFO, FileKind.ARTWORK})
 CHUNK = 32
 BATCH = 400
 Metadata = Callable[[str, Path | None, dict[str, Any]], Awaitable[dict[str, Any]]]
-Key = tuple[str, str]
-
-
-@dataclass
-class Comparison:
-    """The difference between a walk and the catalog."""
-
-    new: PackedRecords = field(default_factory=PackedRecords)  # (record, role); most of a walk
-    changed: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
-    moved: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
-    missing: dict[Key, FileRow] = field(default_factory=dict)
-    dirty_folders: set[str] = field(default_factory=set)
-    empty_roots: set[str] = field(default_factory=set)
-
-
-def compare_blocking(
-    walk: Iterator[FileRecord | WalkProblem],
-    known: dict[Key, FileRow],
-    library_kind: str,
-    progress: ScanProgress,
-    scope: list[Key] | None = None,
-) -> Comparison:
-    """Stat-only comparison; `scope` limits missing-detection to (root, folder) prefixes."""
-    media = MEDIA_ROLE[library_kind]
-    result = Comparison()
-    if scope is None:
-        result.missing = dict(known)
-    else:
-        result.missing = {k: v for k, v in known.items() if _in_scope(k, scope)}
-    per_root: dict[str, int] = {}
-    for entry in walk:
-        if isinstance(entry, WalkProblem):
-            progress.problem(os.path.join(entry.root, entry.relpath), entry.error)
-            continue
-        role = classify(entry.relpath)
-        if role != media and role not in SIDECAR_ROLES:
-            continue
-        root = os.fspath(entry.root)
-        per_root[root] = per_root.get(root, 0) + 1
-        progress.seen += 1
-        key = (root, entry.relpath)
-        row = result.missing.pop(key, None)
-        if row is None and scope is not None:
-            row = known.get(key)
-        if row is None:
-            result.new.append(entry, role)
-        elif row.size == entry.size and row.mtime_ns == entry.mtime_ns and row.inode == entry.inode:
-            progress.unchanged += 1
-            continue
-        else:
-            result.changed.append((entry, role, row))
-        if role in SIDECAR_ROLES:
-            result.dirty_folders.add(_folder_of(root, entry.relpath))
-    # A scoped walk (the watcher's) sees only its folders: the last file of a folder deleted
-    # leaves the scope empty while the drive is plainly there
-    result.empty_roots = {
-        root
-        for root in {root for root, _ in result.missing}
-        if per_root.get(root, 0) == 0 and (scope is None or _looks_empty(root))
-    }
-    for (root, relpath), row in result.missing.items():
-        if row.role in SIDECAR_ROLES:
-            result.dirty_folders.add(_folder_of(root, relpath))
-    _match_inodes(result)
-    return result
-
-
-def _looks_empty(root: str) -> bool:
-    """Whether a library folder is absent, unreadable or empty: an unmounted drive's mount
-    point, whose files must be kept until it is back."""
-    try:
-        with os.scandir(root) as entries:
-            return next(entries, None) is None
-    except OSError:
-        return True
-
-
-def _folder_of(root: str, relpath: str) -> str:
-    """The absolute folder holding a file, spelled as os.path.dirname spells it."""
-    folder = os.path.dirname(relpath)
-    return os.path.join(root, folder) if folder else root
-
-
-def _in_scope(key: Key, scope: list[Key]) -> bool:
-    root, relpath = key
-    return any(
-        root == s_root and (not folder or relpath == folder or relpath.startswith(folder + "/"))
-        for s_root, folder in scope
-    )
-
-
-def _match_inodes(result: Comparison) -> None:
-    """A rename inside one filesystem keeps the inode, size and mtime: the same file."""
-    if not result.missing:  # a first scan: nothing can have moved
-        return
-    by_inode = {(row.inode, row.size, row.mtime_ns): key for key, row in result.missing.items()}
-    still_new = PackedRecords()
-    for record, role in result.new:
-        key = by_inode.pop((record.inode, record.size, record.mtime_ns), None)
-        if key is not None and result.missing[key].role == role:
-            result.moved.append((record, role, result.missing.pop(key)))
-        else:
-            still_new.append(record, role)
-    result.new = still_new
 
 
 class LibraryScan:
@@ -194,16 +80,13 @@ class LibraryScan:
 
     async def run(self, folders: list[str] | None = None) -> bool:
         """Scan everything, or only `folders` (absolute); returns whether anything was written."""
-        loop = asyncio.get_running_loop()
         progress = self._progress
         progress.state = "walking"
-        known = await self._catalog.read(lambda db: load_files_blocking(db, self._library_id))
-        known = await self._remap_root(known)
+        await self._remap_root()
         scope = self._scope(folders) if folders is not None else None
-        comparison = await loop.run_in_executor(
-            None, compare_blocking, self._walk(scope), known, self._kind, progress, scope
+        comparison = await compare_library(
+            self._catalog, self._source, self._library_id, self._roots, progress, scope
         )
-        del known  # the comparison keeps what is still needed (the missing rows)
         progress.new, progress.changed = len(comparison.new), len(comparison.changed)
         if not (comparison.new or comparison.changed or comparison.moved or comparison.missing):
             return False  # the common case: nothing changed, nothing written
@@ -232,18 +115,20 @@ class LibraryScan:
         await self._refresh_folders(comparison.dirty_folders, analysed)
         return progress.written or bool(deletable)
 
-    async def _remap_root(self, known: dict[Key, FileRow]) -> dict[Key, FileRow]:
+    async def _remap_root(self) -> None:
         """A drive mounted at a new place (or a library folder renamed in the configuration):
         when exactly one stored root is gone and exactly one current root is new, the files
         moved with it; one UPDATE instead of re-probing the whole drive."""
         current = {os.fspath(root) for root in self._source.roots()}
-        stored = {root for root, _ in known}
+        stored = set(
+            await self._catalog.read(lambda db: _stored_roots_blocking(db, self._library_id))
+        )
         stale, fresh = stored - current, current - stored
         if len(stale) != 1 or len(fresh) != 1:
-            return known
+            return
         loop = asyncio.get_running_loop()
         if not await loop.run_in_executor(None, os.path.isdir, next(iter(fresh))):
-            return known
+            return
         old, new = next(iter(stale)), next(iter(fresh))
         await self._catalog.write(
             lambda db: db.execute(
@@ -253,7 +138,6 @@ class LibraryScan:
         )
         _LOGGER.info("%s: files moved from %s to %s", self._source.library.name, old, new)
         self._progress.written = True
-        return {((new if root == old else root), rel): row for (root, rel), row in known.items()}
 
     def _scope(self, folders: list[str]) -> list[Key]:
         """(root, folder relative to it) for each absolute folder inside one of the roots, each
@@ -275,22 +159,6 @@ class LibraryScan:
                 if (other_root, other) != (root, rel)
             )
         ]
-
-    def _walk(self, scope: list[Key] | None) -> Iterator[FileRecord | WalkProblem]:
-        if scope is None:
-            return self._source.walk_blocking(self._roots)
-        from core.scan.walk import walk_tree_blocking
-
-        def walk() -> Iterator[FileRecord | WalkProblem]:
-            for root, folder in scope:
-                for entry in walk_tree_blocking(Path(root) / folder, roots=self._roots):
-                    if isinstance(entry, FileRecord):
-                        rel = f"{folder}/{entry.relpath}" if folder else entry.relpath
-                        yield FileRecord(Path(root), rel, entry.size, entry.mtime_ns, entry.inode)
-                    else:
-                        yield entry
-
-        return walk()
 
     def _deletable(self, comparison: Comparison) -> list[int]:
         """Missing files that may really be deleted: not when the source or a root is absent."""
@@ -384,7 +252,7 @@ class LibraryScan:
                     plan = plan_item(analysis, self._kind)
                     fields = await self._leaf_metadata(record, plan)
                     pending.append((record, row, analysis, plan, fields))
-                    done_folders.add(_folder_of(analysis.root, analysis.relpath))
+                    done_folders.add(folder_of(analysis.root, analysis.relpath))
                     self._progress.probed += 1
                     if analysis.error:
                         self._progress.problem(
@@ -509,6 +377,12 @@ class LibraryScan:
 
         await self._catalog.write(write)
         self._progress.written = True
+
+
+def _stored_roots_blocking(db: Database, library_id: int) -> list[str]:
+    """The library folders the catalog's files are under (the unique index answers it)."""
+    rows = db.execute("SELECT DISTINCT root FROM files WHERE library_id = ?", [library_id])
+    return [os.fsdecode(root) for (root,) in rows]
 
 
 def _present(facts: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,9 @@ class LibraryConfig:
 class LocalFolderSource:
     """The folders of one configured library."""
 
+    # its walk is walk_tree_blocking over roots(): a scan walks it in a child process
+    walks_folder_trees = True
+
     def __init__(self, config: LibraryConfig) -> None:
         self._config = config
 

@@ -87,6 +87,9 @@ def _looks_like_episode(relpath: str) -> bool:
 class UsbDriveSource:
     """One USB filesystem, wherever it is mounted now."""
 
+    # its walk is walk_tree_blocking over roots(): a scan walks it in a child process
+    walks_folder_trees = True
+
     def __init__(self, partition: UsbPartition, kind: str, name: str, mount: Path) -> None:
         self.partition = partition
         self._kind = kind

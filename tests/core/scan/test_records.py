@@ -46,3 +46,23 @@ def test_only_one_role_keeps_order_and_takes_more() -> None:
     ]
     assert [r.root for r, _ in videos][-1] == Path("/other")
     assert len(packed) == 5 and len(packed.only("subtitle")) == 0
+
+
+def test_parts_put_back_together_are_the_list() -> None:
+    """The walk child sends a first scan's new files in parts; the server joins them."""
+    pairs = [
+        (FileRecord(Path(f"/media/{n % 2}"), f"{n}.mkv", n, 2**70 if n == 3 else n, n), "video")
+        for n in range(7)
+    ]
+    packed = PackedRecords()
+    for record, role in pairs:
+        packed.append(record, role)
+    joined = PackedRecords()
+    for part in packed.parts(3):
+        assert len(part) <= 3
+        joined.extend(part)
+    other = PackedRecords()  # roots and roles of its own: its records are packed again
+    other.append(FileRecord(Path("/else"), "x.srt", 1, 1, 1), "subtitle")
+    joined.extend(other)
+
+    assert list(joined) == [*pairs, *other]
