@@ -23,10 +23,13 @@ from core.media.heif import prepare_pillow_for
 __all__ = ["PhotoInfo", "read_photo_blocking"]  # PhotoInfo: in facts
 
 
-def read_photo_blocking(path: str) -> PhotoInfo:
-    """The header facts of one photo; Pillow's exceptions pass through for `probe` to translate."""
+def read_photo_blocking(path: str, source: str | None = None) -> PhotoInfo:
+    """The header facts of one photo; Pillow's exceptions pass through for `probe` to translate.
+
+    `source`: where to read it (an open file's `/proc/self/fd/N`) when not at `path`, which
+    then only tells its format by extension (HEIF)."""
     prepare_pillow_for(path)
-    with Image.open(path) as image:
+    with Image.open(source or path) as image:
         exif = _header_exif(image)
         primary = exif.get_ifd(ExifTags.IFD.Exif) if exif else {}
         orientation = exif.get(ExifTags.Base.Orientation) if exif else None

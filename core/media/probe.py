@@ -5,6 +5,10 @@ DESIGN "Probing media"), so the scanner calls `probe_blocking` in worker process
 frozen, picklable results from one place. The container is opened once and only its header and
 first packet are read; no frame is ever decoded here. mutagen adds audio tags, Pillow photo facts.
 
+A caller that opened the file itself (the scanner opens a library file and checks the opened
+file is one, core.library.roots) hands it over: then every reader reads that open file, never
+the name, which only tells the file's kind by its extension and names it in messages.
+
 Every way a file can be wrong — empty, cut short, not media, a directory, gone, unreadable — ends
 as one `ProbeError` naming the file and the fault; PyAV, mutagen and Pillow exceptions never
 escape. Never writes, never follows a URL a file points to (FFmpeg is held to local files), and
@@ -13,11 +17,13 @@ keeps no module-level state, so it works the same under fork and spawn.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 import struct
 from dataclasses import replace
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import av
 import mutagen
@@ -26,9 +32,9 @@ from PIL import Image, UnidentifiedImageError
 from core.errors import HearthError
 from core.media.classify import FileKind, classify
 from core.media.facts import AudioTags, CoverArt, MediaKind, ProbeResult, StreamInfo, StreamKind
+from core.media.heif import HeifSupportMissingError
 from core.media.integrity import truncation_problem
 from core.media.languages import normalize_language
-from core.media.heif import HeifSupportMissingError
 from core.media.photos import read_photo_blocking
 from core.media.tags import front_cover, read_tags
 
@@ -70,6 +76,20 @@ _WHOLE_HEADER_FORMATS = frozenset(
 _COVER_MIME = {"mjpeg": "image/jpeg", "png": "image/png", "bmp": "image/bmp", "gif": "image/gif"}
 
 
+class OpenedFile(Protocol):
+    """A file the caller opened and checked (core.library.roots.LibraryFile): read through its
+    descriptor, never by name."""
+
+    @property
+    def file(self) -> BinaryIO: ...
+
+    @property
+    def stat(self) -> os.stat_result: ...
+
+    @property
+    def proc_path(self) -> str: ...
+
+
 class ProbeError(HearthError):
     """A file cannot be probed; the message names the file and says what is wrong with it."""
 
@@ -83,16 +103,19 @@ class ProbeError(HearthError):
         return ProbeError, (self.path, self.problem)
 
 
-def probe_blocking(path: str | os.PathLike[str]) -> ProbeResult:
-    """Probe one file; raises `ProbeError` for anything that is not a readable media file."""
+def probe_blocking(path: str | os.PathLike[str], opened: OpenedFile | None = None) -> ProbeResult:
+    """Probe one file; raises `ProbeError` for anything that is not a readable media file.
+
+    `opened`: the file `path` names, already opened by the caller; it alone is read."""
     name = os.path.abspath(os.fspath(path))  # absolute: FFmpeg reads `a:b.mkv` as a protocol
-    size = _check_file(name)
+    size = _check_file(name, opened)
+    source = name if opened is None else opened.proc_path
     kind = classify(os.path.basename(name))
     try:
         if kind in (FileKind.PHOTO, FileKind.ARTWORK):
-            photo = read_photo_blocking(name)
+            photo = read_photo_blocking(name, source)
             return ProbeResult("photo", size, photo.format, photo=photo)
-        return _probe_container(name, size)
+        return _probe_container(name, source, size)
     except ProbeError:
         raise
     except HeifSupportMissingError as err:
@@ -104,7 +127,7 @@ def probe_blocking(path: str | os.PathLike[str]) -> ProbeResult:
 def extract_cover_blocking(path: str | os.PathLike[str]) -> CoverArt | None:
     """The embedded cover picture of an audio or video file, or None if it has none."""
     name = os.path.abspath(os.fspath(path))
-    _check_file(name)
+    _check_file(name, None)
     try:
         audio = mutagen.File(name)
         cover = front_cover(audio) if audio is not None else None
@@ -113,27 +136,35 @@ def extract_cover_blocking(path: str | os.PathLike[str]) -> CoverArt | None:
         raise ProbeError(name, _describe(err)) from err
 
 
-def _check_file(name: str) -> int:
+def _check_file(name: str, opened: OpenedFile | None) -> int:
     """The file's size after the cheap checks: it exists, is a file, is not empty, is whole."""
     try:
-        mode = os.stat(name).st_mode
+        mode = (os.stat(name) if opened is None else opened.stat).st_mode
         if stat.S_ISDIR(mode):
             raise ProbeError(name, "is a directory, not a file")
         if not stat.S_ISREG(mode):
             # Opening a FIFO would block the worker for ever; a device would never end.
             raise ProbeError(name, "is not a regular file (a pipe, socket or device)")
-        with open(name, "rb") as file:
+        # An opened file is read through its descriptor (buffered: headers are read a few
+        # bytes at a time) and left open for its caller.
+        target = name if opened is None else opened.file.fileno()
+        with open(target, "rb", closefd=opened is None) as file:
             size = os.fstat(file.fileno()).st_size
             problem = "is empty (0 bytes)" if size == 0 else truncation_problem(file, size)
-    except FileNotFoundError as err:
-        raise ProbeError(name, "does not exist (moved or deleted while scanning?)") from err
-    except PermissionError as err:
-        raise ProbeError(name, "cannot be read: permission denied") from err
     except OSError as err:
-        raise ProbeError(name, f"cannot be read: {err.strerror or err}") from err
+        raise ProbeError(name, unreadable(err)) from err
     if problem:
         raise ProbeError(name, problem)
     return size
+
+
+def unreadable(err: OSError) -> str:
+    """Why a file could not be opened or read, in the words of a scan's problems."""
+    if isinstance(err, PermissionError):
+        return "cannot be read: permission denied"
+    if isinstance(err, FileNotFoundError) and err.strerror == os.strerror(errno.ENOENT):
+        return "does not exist (moved or deleted while scanning?)"
+    return f"cannot be read: {err.strerror or err}"
 
 
 def _describe(err: BaseException) -> str:
@@ -151,18 +182,18 @@ def _describe(err: BaseException) -> str:
     return f"is damaged or not a media file ({type(err).__name__}: {err})"
 
 
-def _probe_container(name: str, size: int) -> ProbeResult:
+def _probe_container(name: str, source: str, size: int) -> ProbeResult:
     try:
-        quick = _read_container(name, size, _HEADER_ONLY)
+        quick = _read_container(name, source, size, _HEADER_ONLY)
     except Exception:  # judged by the full probe below, whose error is the one reported
         quick = None
     if quick is not None and _complete(quick):
         result = quick
     else:
-        result = _read_container(name, size, _CONTAINER_OPTIONS)
+        result = _read_container(name, source, size, _CONTAINER_OPTIONS)
     if result.kind != "audio":
         return result
-    audio = mutagen.File(name)
+    audio = _mutagen_file(name, source)
     tags = read_tags(audio) if audio is not None else AudioTags()
     has_cover = result.has_cover_art or (audio is not None and front_cover(audio) is not None)
     return replace(result, tags=tags, has_cover_art=has_cover)
@@ -185,8 +216,19 @@ def _complete(result: ProbeResult) -> bool:
     return True
 
 
-def _read_container(name: str, size: int, options: dict[str, str]) -> ProbeResult:
-    with av.open(name, container_options=options, metadata_errors="replace") as container:
+def _mutagen_file(name: str, source: str) -> Any:
+    """mutagen's reading of the file at `source`: under its own `name`, since mutagen tells
+    formats apart partly by extension (an MP3 without an ID3v2 header has nothing else)."""
+    if source == name:
+        return mutagen.File(name)
+    raw = io.FileIO(source, "rb")
+    raw.name = name
+    with io.BufferedReader(raw) as file:
+        return mutagen.File(file)
+
+
+def _read_container(name: str, source: str, size: int, options: dict[str, str]) -> ProbeResult:
+    with av.open(source, container_options=options, metadata_errors="replace") as container:
         covers = [s for s in container.streams if _is_cover(s)]
         streams = tuple(
             info

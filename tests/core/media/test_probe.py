@@ -508,9 +508,9 @@ def test_the_short_header_read_gives_what_a_full_probe_gives(
     opened: list[dict[str, str]] = []
     read = probe._read_container
 
-    def counted(file: str, size: int, options: dict[str, str]) -> ProbeResult:
+    def counted(file: str, source: str, size: int, options: dict[str, str]) -> ProbeResult:
         opened.append(options)
-        return read(file, size, options)
+        return read(file, source, size, options)
 
     monkeypatch.setattr(probe, "_read_container", counted)
     found = probe_blocking(path)
