@@ -2,7 +2,10 @@
 
 Runs in worker processes (PyAV holds the GIL while it parses headers; see core.scan.worker), so
 everything here is a plain function over plain values returning a picklable frozen dataclass.
-A bad file becomes an `Analysis` with `error` set: a scan never stops for one file.
+A bad file becomes an `Analysis` with `error` set: a scan never stops for one file. A file is
+opened once, checked to be a library file once open (core.library.roots) and read only through
+that descriptor, so a link put at its path after the walk looked is never read: its tags would
+end up in the catalog.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import os
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from core.heap import malloc_trim
+from core.library.roots import LibraryRoot, LibraryRoots, OutsideLibraryError
 from core.media.classify import FileKind
 from core.media.facts import ProbeResult  # not core.media.probe: that loads PyAV, mutagen, Pillow
 from core.media.naming import LibraryKind, ParsedName, parse_name
@@ -46,11 +51,17 @@ def head_hash_blocking(path: str) -> str:
     instructions but no SHA ones), where a SHA would cost more than the probe itself.
     """
     with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        crc = zlib.crc32(file.read(HEAD_BYTES))
-        if size > HEAD_BYTES:
-            file.seek(max(HEAD_BYTES, size - TAIL_BYTES))
-            crc = zlib.crc32(file.read(TAIL_BYTES), crc)
+        return fingerprint_blocking(file)
+
+
+def fingerprint_blocking(file: BinaryIO) -> str:
+    """`head_hash_blocking`'s fingerprint of a file open for reading, wherever it is at."""
+    size = os.fstat(file.fileno()).st_size
+    file.seek(0)
+    crc = zlib.crc32(file.read(HEAD_BYTES))
+    if size > HEAD_BYTES:
+        file.seek(max(HEAD_BYTES, size - TAIL_BYTES))
+        crc = zlib.crc32(file.read(TAIL_BYTES), crc)
     return f"{FINGERPRINT}{crc:08x}-{size:x}"
 
 
@@ -67,9 +78,12 @@ def legacy_head_hash_blocking(path: str) -> str:
     return f"{zlib.crc32(head):08x}-{size:x}"
 
 
-def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Analysis:
-    """Probe and name one media file; never raises for a bad file."""
-    from core.media.probe import ProbeError, probe_blocking
+def analyze_blocking(
+    root: str, relpath: str, library_kind: LibraryKind, roots: LibraryRoots | None = None
+) -> Analysis:
+    """Probe and name one media file; never raises for a bad file. `roots`: where library
+    files may be (every library's folders, with their link rules); `root` alone if not given."""
+    from core.media.probe import ProbeError, probe_blocking, unreadable
 
     path = os.path.join(root, relpath)
     try:
@@ -79,21 +93,28 @@ def analyze_blocking(root: str, relpath: str, library_kind: LibraryKind) -> Anal
         naming_error: str | None = f"cannot parse the name: {err}"
     else:
         naming_error = None
+    if roots is None:
+        roots = LibraryRoots([LibraryRoot(root)])
     try:
-        probe = probe_blocking(path)
-        fingerprint = head_hash_blocking(path)
+        with roots.open_blocking(path) as opened:
+            probe = probe_blocking(path, opened)
+            with open(opened.file.fileno(), "rb", closefd=False) as file:  # buffered
+                fingerprint = fingerprint_blocking(file)
     except ProbeError as err:
         return Analysis(root, relpath, None, name, None, err.problem)
-    except OSError as err:  # vanished or became unreadable between probe and hash
-        return Analysis(root, relpath, None, name, None, err.strerror or str(err))
+    except OutsideLibraryError as err:  # a link put there since the walk (logged by the roots)
+        problem = f"leads to {err.real}, outside every library folder"
+        return Analysis(root, relpath, None, name, None, problem)
+    except OSError as err:  # vanished or became unreadable before it was opened, or since
+        return Analysis(root, relpath, None, name, None, unreadable(err))
     return Analysis(root, relpath, probe, name, fingerprint, naming_error)
 
 
 def analyze_many_blocking(
-    jobs: list[tuple[str, str, LibraryKind]],
+    jobs: list[tuple[str, str, LibraryKind]], roots: LibraryRoots | None = None
 ) -> list[Analysis]:
     """A chunk of files in one round trip to a worker (pickling per file costs more)."""
-    result = [analyze_blocking(root, relpath, kind) for root, relpath, kind in jobs]
+    result = [analyze_blocking(root, relpath, kind, roots) for root, relpath, kind in jobs]
     release_memory()
     return result
 

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.library.roots import LibraryRoots
 from core.media.naming import parse_name
 from core.scan.analysis import Analysis
 from core.scan.frames import child_environment, frame, read_frame
@@ -91,11 +92,13 @@ class ProbePool:
         """The worker processes alive now (for tests and diagnostics)."""
         return [w.process.pid for w in self._workers if w.process.returncode is None]
 
-    async def analyse(self, jobs: list[Job]) -> list[Analysis]:
-        """One Analysis per job, in order; a file that crashes a worker gets an error."""
+    async def analyse(self, jobs: list[Job], roots: LibraryRoots | None = None) -> list[Analysis]:
+        """One Analysis per job, in order; a file that crashes a worker gets an error. `roots`:
+        where library files may be (the worker checks each file it opens); each job's own
+        library folder when not given."""
         while True:
             try:
-                return await self._request(jobs)
+                return await self._request(jobs, roots)
             except _Lost:
                 continue  # never started: send it again
             except _Crashed as crash:
@@ -104,7 +107,7 @@ class ProbePool:
                     _LOGGER.warning("Probing %s crashed a worker (%s)", relpath, crash)
                     return [_crashed(root, relpath, kind, str(crash))]
                 # One by one: the culprit crashes alone, and a failure leaves no task behind
-                return [analysis for job in jobs for analysis in await self.analyse([job])]
+                return [analysis for job in jobs for analysis in await self.analyse([job], roots)]
 
     async def close(self, grace: float = 2.0) -> None:
         """Stop every worker: an idle one at the end of its input, a busy one (whose answers
@@ -126,7 +129,7 @@ class ProbePool:
         if late:
             await asyncio.wait(late)
 
-    async def _request(self, jobs: list[Job]) -> list[Analysis]:
+    async def _request(self, jobs: list[Job], roots: LibraryRoots | None) -> list[Analysis]:
         future: asyncio.Future[list[Analysis]] = asyncio.get_running_loop().create_future()
         async with self._changed:
             worker = await self._pick()
@@ -135,7 +138,7 @@ class ProbePool:
             worker.waiting.append(future)
             stdin = worker.process.stdin
             assert stdin is not None
-            stdin.write(frame(jobs))
+            stdin.write(frame((jobs, roots)))
             if worker.retiring:  # its last request: it exits when done with what it has
                 _end_input(worker)
         with contextlib.suppress(ConnectionError):  # it died: its reader fails the request

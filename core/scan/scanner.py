@@ -240,7 +240,8 @@ class LibraryScan:
                     )
                 ]
                 payload = [(os.fspath(r.root), r.relpath, self._kind) for r, _ in chunk]
-                in_flight[asyncio.ensure_future(self._pool.analyse(payload))] = chunk
+                probing = self._pool.analyse(payload, self._roots)
+                in_flight[asyncio.ensure_future(probing)] = chunk
                 next_chunk += CHUNK
             finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for future in finished:

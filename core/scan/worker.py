@@ -20,6 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from core.library.roots import LibraryRoots
 from core.media.naming import LibraryKind
 from core.scan.analysis import Analysis, analyze_many_blocking
 from core.scan.frames import frame, read_frame_blocking
@@ -28,8 +29,9 @@ READY = "ready"
 Job = tuple[str, str, LibraryKind]
 
 
-def serve(analyse: Callable[[list[Job]], list[Analysis]]) -> int:
-    """Answer requests until the parent closes our stdin (or goes away)."""
+def serve(analyse: Callable[[list[Job], LibraryRoots | None], list[Analysis]]) -> int:
+    """Answer requests (a chunk of jobs, and the library roots their files must be in) until
+    the parent closes our stdin (or goes away)."""
     # Ctrl-C reaches the whole process group; the parent decides when the workers stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -42,11 +44,11 @@ def serve(analyse: Callable[[list[Job]], list[Analysis]]) -> int:
         replies.flush()
         while True:
             try:
-                jobs = read_frame_blocking(requests)
+                jobs, roots = read_frame_blocking(requests)
             except EOFError:
                 return 0
             try:
-                reply: tuple[bool, Any] = (True, analyse(jobs))
+                reply: tuple[bool, Any] = (True, analyse(jobs, roots))
             except Exception:
                 reply = (False, traceback.format_exc())
             replies.write(frame(reply))

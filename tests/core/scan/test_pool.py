@@ -26,10 +26,10 @@ CRASHING = (
     "import os, signal\n"
     "from core.scan.analysis import analyze_many_blocking\n"
     "from core.scan.worker import serve\n"
-    "def analyse(jobs):\n"
+    "def analyse(jobs, roots):\n"
     "    if any('crash' in relpath for _, relpath, _ in jobs):\n"
     "        os.kill(os.getpid(), signal.SIGSEGV)\n"
-    "    return analyze_many_blocking(jobs)\n"
+    "    return analyze_many_blocking(jobs, roots)\n"
     "serve(analyse)\n",
 )
 
