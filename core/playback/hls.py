@@ -4,7 +4,8 @@ We write every playlist ourselves, up front, from the file's duration (and, when
 copied, from the source's keyframe index), so a player sees the whole VOD timeline at once and
 can seek anywhere before ffmpeg has produced a byte. Segment N always starts at the same media
 time, whichever ffmpeg run produces it; `ffmpeg_args` cuts exactly there. Pure text and
-arithmetic, plus one read of a container's index; this module never runs ffmpeg or serves HTTP.
+arithmetic, plus one read of a container's index (through a descriptor opened as ffmpeg's runs
+open theirs); this module never runs ffmpeg or serves HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 TS_TIMESTAMP_OFFSET = 1.4
@@ -106,11 +108,20 @@ def keyframe_index_blocking(
     tables. MPEG-TS, AVI and cue-less Matroska have no index: None, and the caller re-encodes.
     Times are the source's own timestamps (PyAV and ffmpeg agree on those, not always on a
     file's start time), which is why copy runs seek with `-seek_timestamp`.
+
+    `path`: the checked real path of a library file. It is opened as ffmpeg's runs open it
+    (`open_source_blocking`: 404 file_missing unless the opened file is the one at that path)
+    and read through the descriptor, so a link put there since the check is never read.
     """
     import av  # here: PyAV stays out of the server's start-up
 
+    from core.playback.ffmpeg_args import open_source_blocking  # it imports this module
+
+    fd = open_source_blocking(Path(path))
     try:
-        with av.open(os.fspath(path), container_options={"protocol_whitelist": "file"}) as box:
+        with av.open(
+            f"/proc/self/fd/{fd}", container_options={"protocol_whitelist": "file"}
+        ) as box:
             videos = [s for s in box.streams.video if stream_index in (None, s.index)]
             if not videos:
                 return None
@@ -131,6 +142,8 @@ def keyframe_index_blocking(
             return KeyframeIndex(times, end, bias, start)
     except (av.FFmpegError, OSError, ValueError):
         return None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
