@@ -19,7 +19,7 @@ from core.kinds import FileRecord, WalkProblem
 from core.library.roots import LibraryRoots
 from core.media.classify import FileKind, classify
 from core.scan.progress import ScanProgress
-from core.scan.records import PackedRecords
+from core.scan.records import NewFiles, PackedRecords
 from core.scan.walk import walk_tree_blocking
 
 MEDIA_ROLE = {
@@ -50,7 +50,7 @@ class FileRow:
 class Comparison:
     """The difference between a walk and the catalog."""
 
-    new: PackedRecords = field(default_factory=PackedRecords)  # (record, role); most of a walk
+    new: NewFiles = field(default_factory=PackedRecords)  # (record, role); most of a walk
     changed: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     moved: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     missing: dict[Key, FileRow] = field(default_factory=dict)
@@ -126,6 +126,7 @@ def compare_blocking(
     """Stat-only comparison; `scope` limits missing-detection to (root, folder) prefixes."""
     media = MEDIA_ROLE[library_kind]
     result = Comparison()
+    new = PackedRecords()
     if scope is None:
         result.missing = dict(known)
     else:
@@ -146,7 +147,7 @@ def compare_blocking(
         if row is None and scope is not None:
             row = known.get(key)
         if row is None:
-            result.new.append(entry, role)
+            new.append(entry, role)
         elif row.size == entry.size and row.mtime_ns == entry.mtime_ns and row.inode == entry.inode:
             progress.unchanged += 1
             continue
@@ -164,6 +165,7 @@ def compare_blocking(
     for (root, relpath), row in result.missing.items():
         if row.role in SIDECAR_ROLES:
             result.dirty_folders.add(folder_of(root, relpath))
+    result.new = new
     _match_inodes(result)
     return result
 

@@ -3,18 +3,42 @@
 A first scan holds every new file of a library from the walk until it is probed. As objects, a
 FileRecord with its path string, three ints and the tuples that pair it with a role cost ~430
 bytes in CPython (a 40k-file library: ~17 MB of the main process); packed into one bytes object
-each, ~140. Records come back out as ordinary FileRecords, a chunk at a time.
+each, ~140. Records come back out as ordinary FileRecords, a chunk at a time. The walk child
+spills them to a temporary file, which the server reads a part at a time (SpilledRecords).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Protocol
 
 from core.kinds import FileRecord
+from core.scan.frames import HEADER, frame
 
 _HEAD = struct.Struct("<HBqqQ")  # root, role, size, mtime_ns, inode
+PART = 2048  # pairs per part: a first scan's 100k new files never sit in one buffer
+
+
+class NewFiles(Protocol):
+    """A walk's new files, in memory (PackedRecords) or in a file (SpilledRecords)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[tuple[FileRecord, str]]: ...
+
+    def count(self, role: str) -> int:
+        """How many pairs have this role."""
+        ...
+
+    def parts_blocking(self) -> Iterator[PackedRecords]:
+        """The pairs a part at a time, in order (from the disk for a spilled list)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class PackedRecords:
@@ -93,6 +117,17 @@ class PackedRecords:
                 self._unpackable[len(self._items)] = other._unpackable[index]
             self._items.append(item)
 
+    def count(self, role: str) -> int:
+        kind = self._role_ids.get(role)
+        unpackable = sum(1 for _, r in self._unpackable.values() if r == role)
+        return unpackable + sum(1 for item in self._items if item and item[2] == kind)
+
+    def parts_blocking(self) -> Iterator[PackedRecords]:
+        return self.parts(PART)
+
+    def close(self) -> None:
+        """Nothing to release: the pairs are in memory."""
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -108,3 +143,45 @@ class PackedRecords:
             root, kind, size, mtime_ns, inode = _HEAD.unpack_from(item)
             relpath = item[_HEAD.size :].decode("utf-8", "surrogatepass")
             yield FileRecord(self._roots[root], relpath, size, mtime_ns, inode), self._roles[kind]
+
+
+def spill_blocking(records: PackedRecords, file: IO[bytes]) -> dict[str, int]:
+    """Write the pairs to `file` in parts (read back by SpilledRecords); how many of each role."""
+    for part in records.parts(PART):
+        file.write(frame(part))
+    file.flush()
+    return {role: records.count(role) for role in records._roles}
+
+
+class SpilledRecords:
+    """Pairs the walk child wrote to a temporary file; read back a part at a time, so the
+    server never holds a first scan's 100k new files at once. Owns the file: `close` it."""
+
+    def __init__(self, file: IO[bytes], total: int, counts: dict[str, int]) -> None:
+        self._file = file
+        self._total = total
+        self._counts = counts
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[tuple[FileRecord, str]]:
+        for part in self.parts_blocking():
+            yield from part
+
+    def count(self, role: str) -> int:
+        return self._counts.get(role, 0)
+
+    def parts_blocking(self) -> Iterator[PackedRecords]:
+        """Each reading keeps its own place (pread), so two never disturb each other."""
+        fd, offset = self._file.fileno(), 0
+        while len(header := os.pread(fd, HEADER.size, offset)) == HEADER.size:
+            (size,) = HEADER.unpack(header)
+            data = os.pread(fd, size, offset + HEADER.size)
+            if len(data) < size:
+                raise EOFError(f"a spilled part is cut short at byte {offset}")
+            offset += HEADER.size + size
+            yield pickle.loads(data)
+
+    def close(self) -> None:
+        self._file.close()

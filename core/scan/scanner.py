@@ -32,6 +32,7 @@ from core.scan.analysis import (
     release_memory,
 )
 from core.scan.comparison import MEDIA_ROLE, Comparison, FileRow, Key, folder_of
+from core.scan.jobs import ProbeJobs
 from core.scan.planning import ItemPlan, plan_item
 from core.scan.pool import ProbePool
 from core.scan.progress import ScanProgress
@@ -87,6 +88,15 @@ class LibraryScan:
         comparison = await compare_library(
             self._catalog, self._source, self._library_id, self._roots, progress, scope
         )
+        new = comparison.new  # a first scan's may be in a temporary file: closed at the end
+        try:
+            return await self._apply(comparison)
+        finally:
+            new.close()
+
+    async def _apply(self, comparison: Comparison) -> bool:
+        """Write the difference: sidecars, then the probed media, then what went missing."""
+        progress = self._progress
         progress.new, progress.changed = len(comparison.new), len(comparison.changed)
         if not (comparison.new or comparison.changed or comparison.moved or comparison.missing):
             return False  # the common case: nothing changed, nothing written
@@ -95,19 +105,20 @@ class LibraryScan:
         )
         media = MEDIA_ROLE[self._kind]
         await self._write_sidecars(comparison)
-        jobs = comparison.new.only(media)
-        rows: dict[int, FileRow] = {}  # the catalog's row of a job that is not a new file
-        for record, role, row in comparison.changed + comparison.moved:
-            if role == media:
-                rows[len(jobs)] = row
-                jobs.append(record, role)
-        progress.to_probe = len(jobs)
+        known = [
+            (record, row)
+            for record, role, row in comparison.changed + comparison.moved
+            if role == media
+        ]
+        jobs = ProbeJobs(comparison.new, media, known)
+        progress.to_probe = jobs.total
         progress.moved = len(comparison.moved)
         # The jobs hold what is still needed: a 100k-item scan must not keep the lists twice
         comparison.new, comparison.changed, comparison.moved = PackedRecords(), [], []
+        del known
         release_memory()
         progress.state = "probing"
-        analysed = await self._analyse(jobs, rows, comparison)
+        analysed = await self._analyse(jobs, comparison)
         progress.state = "writing"
         deletable = self._deletable(comparison)  # after analysis: copies found their originals
         if deletable or progress.written:
@@ -184,39 +195,37 @@ class LibraryScan:
 
     async def _write_sidecars(self, comparison: Comparison) -> None:
         media = MEDIA_ROLE[self._kind]
-        new = [(r, role) for r, role in comparison.new if role != media]
+        new = comparison.new
         changed = [
             (r, row) for r, role, row in comparison.changed + comparison.moved if role != media
         ]
-        if not new and not changed:
+        if len(new) == new.count(media) and not changed:
             return
 
         def write(db: Database) -> None:
             writer = CatalogWriter(db, self._library_id, self._containers, self._now)
-            for record, role in new:
-                writer.add_file(record, role, None)
+            for record, role in new:  # read here, in the writer's thread, when in a file
+                if role != media:
+                    writer.add_file(record, role, None)
             for record, row in changed:
                 writer.update_file(row.id, record, None)
 
         await self._catalog.write(write)
         self._progress.written = True
 
-    async def _analyse(
-        self, jobs: PackedRecords, rows: dict[int, FileRow], comparison: Comparison
-    ) -> set[str]:
+    async def _analyse(self, jobs: ProbeJobs, comparison: Comparison) -> set[str]:
         """Probe in the pool, a few chunks in flight; plan, ask providers, write in batches."""
         in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]]
         in_flight = {}
         try:
-            return await self._probe_and_write(jobs, rows, comparison, in_flight)
+            return await self._probe_and_write(jobs, comparison, in_flight)
         finally:  # cancelled or failed: no chunk goes on being probed for nobody
             for task in in_flight:
                 task.cancel()
 
     async def _probe_and_write(
         self,
-        jobs: PackedRecords,
-        rows: dict[int, FileRow],
+        jobs: ProbeJobs,
         comparison: Comparison,
         in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]],
     ) -> set[str]:
@@ -225,24 +234,23 @@ class LibraryScan:
         ] = []
         done_folders: set[str] = set()
         limit = 4
-        next_chunk = 0
+        more = True
         by_hash: dict[tuple[int, str | None], FileRow] = {
             (row.size, row.head_hash): row for row in comparison.missing.values() if row.head_hash
         }
         # sizes of missing files fingerprinted the older way (a catalog from before 64 KiB ends)
         self._legacy_sizes = {size for size, fp in by_hash if fp and is_legacy_fingerprint(fp)}
-        while next_chunk < len(jobs) or in_flight:
-            while next_chunk < len(jobs) and len(in_flight) < limit:
-                chunk = [
-                    (record, rows.get(index))
-                    for index, (record, _) in enumerate(
-                        jobs.between(next_chunk, next_chunk + CHUNK), next_chunk
-                    )
-                ]
+        while more or in_flight:
+            while more and len(in_flight) < limit:
+                chunk = await jobs.take(CHUNK)
+                if not chunk:
+                    more = False
+                    break
                 payload = [(os.fspath(r.root), r.relpath, self._kind) for r, _ in chunk]
                 probing = self._pool.analyse(payload, self._roots)
                 in_flight[asyncio.ensure_future(probing)] = chunk
-                next_chunk += CHUNK
+            if not in_flight:  # nothing (more) to probe
+                break
             finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for future in finished:
                 chunk = in_flight.pop(future)

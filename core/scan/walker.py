@@ -10,10 +10,12 @@ one per scan; it imports only what walking needs.
 It reads one `WalkRequest` frame on stdin (frames: core.scan.frames), reads the library's file
 rows through its own read-only SQLite connection (WAL lets it read beside the server's writer),
 walks and compares (core.scan.comparison), and writes frames to stdout: `("progress", seen,
-unchanged, errors, problems, logs)` now and then and once at the end, `("result", comparison)`
-without its new files, those in parts `("new", records)`, then `("end",)`; or `("failed",
-traceback)`. Log records (a link not followed) travel in the progress frames and the server
-logs them. It never writes to the catalog or inside a library folder.
+unchanged, errors, problems, logs)` now and then and once at the end, then `("result",
+comparison, counts)`; or `("failed", traceback)`. The comparison's new files (all of a first
+scan) are not in it: they are written to the temporary file the server passed as `spill` (its
+descriptor), which the server reads a part at a time; `counts` says how many of each role. Log
+records (a link not followed) travel in the progress frames and the server logs them. It never
+writes to the catalog or inside a library folder.
 """
 
 from __future__ import annotations
@@ -42,10 +44,9 @@ from core.scan.comparison import (
 )
 from core.scan.frames import frame, read_frame_blocking
 from core.scan.progress import ScanProgress
-from core.scan.records import PackedRecords
+from core.scan.records import PackedRecords, spill_blocking
 
 PROGRESS_EVERY = 0.5  # seconds between progress frames while walking
-NEW_PART = 2048  # new files per frame: a first scan's 100k never sit in one buffer
 # (logger, level, message) or, for a record said once per path, also (what, path) and its args
 LogLine = tuple[str, int, str, tuple[str, str] | None, tuple[str, ...]]
 
@@ -60,6 +61,7 @@ class WalkRequest:
     folders: tuple[str, ...]
     roots: LibraryRoots
     scope: list[Key] | None = None
+    spill: int = -1  # the descriptor of the server's temporary file for the new files
 
 
 class _Collected(logging.Handler):
@@ -120,10 +122,10 @@ def compare_request_blocking(request: WalkRequest, send: Callable[[Any], None]) 
     del known
     reporter.report()
     new, comparison.new = comparison.new, PackedRecords()
-    send(("result", comparison))
-    for part in new.parts(NEW_PART):
-        send(("new", part))
-    send(("end",))
+    assert isinstance(new, PackedRecords)
+    with os.fdopen(request.spill, "wb", closefd=False) as spill:
+        counts = spill_blocking(new, spill)
+    send(("result", comparison, counts))
 
 
 def _known_blocking(request: WalkRequest) -> dict[Key, Any]:

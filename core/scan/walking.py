@@ -5,19 +5,22 @@ the scan gets the same Comparison.
 A source says its walk is `walk_tree_blocking` over each of its `roots()`, in order (the folder
 and USB sources), with a class attribute `walks_folder_trees = True`; the child can then walk it
 without the source object. The child's peak (the library's rows, the walk) is gone when it
-exits; the server keeps only what it receives: the difference, the progress counters, the
-problems and the child's log lines (logged here, a link's note once per path as before). It
-never writes to the catalog; the scan does, with what it gets back.
+exits; the server keeps only what it receives: the difference (a first scan's new files stay in
+a temporary file, read a part at a time), the progress counters, the problems and the child's
+log lines (logged here, a link's note once per path as before). It never writes to the
+catalog; the scan does, with what it gets back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from core.catalog import Catalog
@@ -32,6 +35,7 @@ from core.scan.comparison import (
 )
 from core.scan.frames import child_environment, frame, read_frame
 from core.scan.progress import MAX_PROBLEMS, ScanProgress
+from core.scan.records import PackedRecords, SpilledRecords
 from core.scan.walker import LogLine, WalkRequest
 
 COMMAND = (sys.executable, "-m", "core.scan.walker")
@@ -70,12 +74,34 @@ async def compare_library(
 async def compare_in_child(
     request: WalkRequest, progress: ScanProgress, command: Sequence[str] = COMMAND
 ) -> Comparison:
-    """Run one walk in a child process; cancelled, the child is killed."""
+    """Run one walk in a child process; cancelled, the child is killed. The new files of the
+    result may be in a temporary file: `close` them when done."""
+    # no name: gone with its last descriptor, crash or not; owned by the result when returned
+    spill = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        request = dataclasses.replace(request, spill=spill.fileno())
+        result, counts = await _run(request, progress, command, spill.fileno())
+    except BaseException:
+        spill.close()
+        raise
+    total = sum(counts.values())
+    if total:
+        result.new = SpilledRecords(spill, total, counts)
+    else:
+        spill.close()
+        result.new = PackedRecords()
+    return result
+
+
+async def _run(
+    request: WalkRequest, progress: ScanProgress, command: Sequence[str], spill: int
+) -> tuple[Comparison, dict[str, int]]:
     process = await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=child_environment(),
+        pass_fds=(spill,),
     )
     try:
         assert process.stdin is not None and process.stdout is not None
@@ -98,10 +124,11 @@ async def compare_in_child(
         await process.wait()
 
 
-async def _receive(stdout: asyncio.StreamReader, progress: ScanProgress) -> Comparison:
-    """Apply the child's progress as it comes; gather the difference it sends at the end."""
+async def _receive(
+    stdout: asyncio.StreamReader, progress: ScanProgress
+) -> tuple[Comparison, dict[str, int]]:
+    """Apply the child's progress as it comes, until the difference it sends at the end."""
     seen, unchanged, errors = progress.seen, progress.unchanged, progress.errors
-    result: Comparison | None = None
     while True:
         message = await read_frame(stdout)
         if message[0] == "progress":
@@ -112,11 +139,7 @@ async def _receive(stdout: asyncio.StreamReader, progress: ScanProgress) -> Comp
             progress.problems.extend(problems[:room])
             _log(logs)
         elif message[0] == "result":
-            result = message[1]
-        elif message[0] == "new" and result is not None:
-            result.new.extend(message[1])
-        elif message[0] == "end" and result is not None:
-            return result
+            return message[1], message[2]
         elif message[0] == "failed":
             raise WalkChildError(f"the walk process failed:\n{message[1]}")
         else:
