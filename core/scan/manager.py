@@ -203,7 +203,8 @@ class ScanManager:
         while True:
             if not self._queue:
                 await self._close_pool()
-                # the walk and the comparison freed ~10 MB per 100k files: back to the system
+                # what probing and writing freed (plans, batches, SQLite's pages): back to the
+                # system (the walk and the comparison ran in a child that has exited)
                 await self._catalog.release_memory()
                 await asyncio.to_thread(trim_blocking)
                 if self._queue:  # asked for while the workers were stopping

@@ -1,9 +1,10 @@
 """One scan of one library source: compare what is on disk with the catalog, then write only
 the difference.
 
-A no-change rescan stats files and writes nothing (SD cards wear out). New and changed files are
-analysed in worker processes, a bounded number of chunks at a time, and written in batches. A
-moved file (same inode, or same size and first-MiB fingerprint) keeps its item and watch state.
+The walk and the comparison run where they cost the server nothing (core.scan.walking: a
+child process for folder trees), so the server gets only the difference. A no-change rescan
+stats files and writes nothing (SD cards wear out). New and changed files are analysed in
+worker processes, a bounded number of chunks at a time, and written in batches. A moved file (same inode, or same size and first-MiB fingerprint) keeps its item and watch state.
 Nothing is deleted while a source is offline or a root looks unmounted: a yanked drive must
 never cost anyone their library. Links are followed only as the library roots allow (by default
 to targets inside some library folder), so a file a link leads out to is never indexed.
