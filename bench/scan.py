@@ -126,6 +126,7 @@ def measure(
     command: list[str],
     *,
     env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     done: Callable[[psutil.Process, list[psutil.Process]], bool] | None = None,
     timeout: float = 3600,
 ) -> Sample:
@@ -140,7 +141,12 @@ def measure(
     cpu_before = _children_cpu()
     began = time.perf_counter()
     popen = subprocess.Popen(
-        command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     chunks: list[bytes] = []
     reader = threading.Thread(target=_drain, args=(popen.stdout, chunks), daemon=True)
@@ -310,10 +316,12 @@ def run_hearth(work: Path, tree: Path, source: Path | None = None) -> tuple[Samp
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if source is not None:  # found before the editable install (its finder comes last)
         env["PYTHONPATH"] = str(source)
-    full = measure(command, env=env)
+    # Not from the checkout's folder: its workers (`python -m core.scan.worker`) would import
+    # the `core` there before PYTHONPATH's, so a --baseline would probe with this checkout's code
+    full = measure(command, env=env, cwd=work)
     _check(full, "hearth scan (full)")
     before = snapshot(data)
-    rescan = measure(command, env=env)
+    rescan = measure(command, env=env, cwd=work)
     _check(rescan, "hearth scan (no-change rescan)")
     rescan.changed = changes(before, snapshot(data))
     hold = f"{rescan.seconds:.3f}"
