@@ -4,12 +4,16 @@ Why our own: watchfiles (the Rust `notify` crate) built its recursive watch insi
 constructor, on the event loop with the interpreter held: at 100k files that kept every request,
 /api/health too, waiting 1-3 s right after the server started, and its runtime cost 6-8 MB.
 Here a plain thread adds one watch per folder as it walks (the loop keeps running between
-folders), then reads events and hands batches of changed paths to a callback.
+folders), then reads events and hands batches of changed paths to a callback. What it keeps per
+folder is packed (plugins.folders.watchmap); the walk streams each listing and keeps the folders
+still to look into as 4-byte watch descriptors, so adding 30k watches allocates no 30k-long list.
 
-A folder removed while it is being watched, or a drive pulled out, only drops watches; a root
-that is missing is looked for again every `recheck` seconds. It never reads file contents,
-never follows a symbolic link to a folder (a link loop would never end) and never watches a
-folder the scanner skips (`is_ignored_directory`).
+A folder renamed or moved within the watched folders keeps its watches and those below it (a
+rename read in two parts is taken as a move out and a move in). A folder moved out, removed
+while it is being watched, or a drive pulled out, only drops watches; a root that is missing is
+looked for again every `recheck` seconds. It never reads file contents, never follows a symbolic
+link to a folder (a link loop would never end) and never watches a folder the scanner skips
+(`is_ignored_directory`).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import os
 import select
 import struct
 import threading
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
 from core.plugin_api import is_ignored_directory
+from plugins.folders.watchmap import TOP, WatchMap
 
 _LOGGER = logging.getLogger("hearth.folders")
 
@@ -109,7 +115,7 @@ class FolderTree:
         self._ready = ready
         self._libc = _libc()
         self._fd = -1
-        self._paths: dict[int, str] = {}  # watch descriptor -> folder
+        self._folders = WatchMap()  # watch descriptor -> folder
         self._missing: list[str] = []  # roots that are not folders now
         self._full = False  # the watch limit was reached: said once, no more watches tried
         self._wake_read, self._wake_write = os.pipe()
@@ -118,7 +124,7 @@ class FolderTree:
     @property
     def watched(self) -> int:
         """How many folders have a watch."""
-        return len(self._paths)
+        return len(self._folders)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -171,83 +177,117 @@ class FolderTree:
                 self._missing.remove(root)
                 self._report({(Change.added, root)})
 
-    def _add_watch(self, folder: str, flags: int) -> int | None:
-        """A watch on one folder, or None when it is gone, not a folder, or not allowed."""
+    def _add_watch(self, parent: int, name: bytes, path: bytes, flags: int) -> int | None:
+        """A watch on the folder `name` in the folder watched as `parent` (TOP: `name` is the
+        whole path), or None when it is gone, not a folder, not allowed, or a loop back to one
+        of its own parents."""
         if self._full:
             return None
-        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(folder), MASK | flags)
+        wd = self._libc.inotify_add_watch(self._fd, path, MASK | flags)
         if wd >= 0:
-            self._paths[wd] = folder
-            return int(wd)
+            return int(wd) if self._folders.add(wd, parent, name) else None
         err = _error()
         if err.errno in _FULL:
             self._full = True
             self._limit_reached(err)
         elif err.errno not in _SKIPPED:
-            _LOGGER.debug("Not watching %s: %s", folder, err)
+            _LOGGER.debug("Not watching %s: %s", os.fsdecode(path), err)
         return None
 
     def _add_tree(self, top: str) -> bool:
-        """Watch `top` and every folder under it, one at a time (events for the folders already
-        watched queue in the kernel meanwhile). False when `top` could not be watched."""
-        flags = IN_ONLYDIR if top in self.roots else IN_ONLYDIR | IN_DONT_FOLLOW
-        if self._add_watch(top, flags) is None:
+        """Watch the root `top` and every folder under it. False when `top` could not be
+        watched."""
+        path = os.fsencode(top)
+        wd = self._add_watch(TOP, path, path, IN_ONLYDIR)
+        if wd is None:
             return False
-        pending = [top]
-        while pending and not self._stopped.is_set():
-            folder = pending.pop()
-            try:
-                with os.scandir(folder) as entries:
-                    subfolders = [
-                        entry.path
-                        for entry in entries
-                        if entry.is_dir(follow_symlinks=False)
-                        and not is_ignored_directory(entry.name)
-                    ]
-            except OSError:  # removed while we walked, unreadable: nothing to watch there
-                continue
-            for subfolder in subfolders:
-                if self._add_watch(subfolder, IN_ONLYDIR | IN_DONT_FOLLOW) is not None:
-                    pending.append(subfolder)
+        self._add_below(wd)
         return True
 
-    def _forget(self, folder: str) -> None:
+    def _add_below(self, top: int) -> None:
+        """Watch every folder under the folder watched as `top`, one at a time (events for the
+        folders already watched queue in the kernel meanwhile). Each listing is read entry by
+        entry; the folders still to list wait as descriptors beside their parent's path, one
+        level of the stack for each level of folders."""
+        path = self._folders.path(top)
+        if path is None:
+            return
+        stack = [(os.path.dirname(path), array("i", [top]))]
+        while stack and not self._stopped.is_set():
+            parent, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                continue
+            wd = pending.pop()
+            name = self._folders.name(wd)
+            if name is None:  # its watch is gone
+                continue
+            folder = os.path.join(parent, name)
+            below = array("i")
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False) and not is_ignored_directory(
+                            os.fsdecode(entry.name)
+                        ):
+                            flags = IN_ONLYDIR | IN_DONT_FOLLOW
+                            child = self._add_watch(wd, entry.name, entry.path, flags)
+                            if child is not None:
+                                below.append(child)
+            except OSError:  # removed while we walked, unreadable: nothing (more) to watch there
+                pass
+            if below:
+                stack.append((folder, below))
+
+    def _forget(self, wd: int) -> None:
         """Drop the watches on a folder moved away and everything under it (the kernel would keep
         them, now pointing at the new place)."""
-        prefix = folder + os.sep
-        for wd, path in list(self._paths.items()):
-            if path == folder or path.startswith(prefix):
-                del self._paths[wd]
-                self._libc.inotify_rm_watch(self._fd, wd)
+        for gone in self._folders.drop_tree(wd):
+            self._libc.inotify_rm_watch(self._fd, gone)
 
     def _handle(self, data: bytes) -> Changes | None:
         """The changed paths in a read's worth of events; None after the kernel's queue
         overflowed (what happened meanwhile is unknown)."""
         changes: Changes = set()
         overflowed = False
+        moving: dict[int, int] = {}  # a rename's cookie -> the watched folder it moves
         offset = 0
         while offset + _EVENT.size <= len(data):
-            wd, mask, _cookie, size = _EVENT.unpack_from(data, offset)
+            wd, mask, cookie, size = _EVENT.unpack_from(data, offset)
             raw = data[offset + _EVENT.size : offset + _EVENT.size + size].rstrip(b"\0")
             offset += _EVENT.size + size
             if mask & IN_Q_OVERFLOW:
                 overflowed = True
                 continue
             if mask & IN_IGNORED:  # removed, unmounted, or dropped by _forget
-                folder = self._paths.pop(wd, None)
-                if folder in self.roots and folder not in self._missing:
-                    self._missing.append(folder)  # watched again once it is back
+                gone = self._folders.drop(wd)
+                root = None if gone is None else os.fsdecode(gone)
+                if root in self.roots and root not in self._missing:
+                    self._missing.append(root)  # watched again once it is back
                 continue
-            folder = self._paths.get(wd)
+            folder = self._folders.path(wd)
             if folder is None or not raw:  # a watch dropped meanwhile; the folder itself
                 continue
-            path = os.path.join(folder, os.fsdecode(raw))
-            changes.add(_change(mask, path))
-            if mask & IN_ISDIR and not is_ignored_directory(os.fsdecode(raw)):
-                if mask & (IN_CREATE | IN_MOVED_TO):
-                    self._add_tree(path)
-                elif mask & IN_MOVED_FROM:
-                    self._forget(path)
+            changes.add(_change(mask, os.fsdecode(os.path.join(folder, raw))))
+            if not mask & IN_ISDIR:
+                continue
+            if mask & IN_MOVED_FROM:
+                moved = self._folders.child(wd, raw)
+                if moved is not None:
+                    moving[cookie] = moved
+            elif mask & (IN_CREATE | IN_MOVED_TO) and not is_ignored_directory(os.fsdecode(raw)):
+                # moved within the watched folders: its watches (and those below) stay, only
+                # its place changes, so nothing that happens in it meanwhile is missed
+                moved = moving.pop(cookie, None) if mask & IN_MOVED_TO else None
+                if moved is None or not self._folders.add(moved, wd, raw):
+                    flags = IN_ONLYDIR | IN_DONT_FOLLOW
+                    child = self._add_watch(wd, raw, os.path.join(folder, raw), flags)
+                    if child is not None:
+                        self._add_below(child)
+                        # moved out and back under another cookie: watched here after all
+                        moving = {c: w for c, w in moving.items() if w != child}
+        for moved in moving.values():  # moved out, or to a folder we do not watch
+            self._forget(moved)
         return None if overflowed else changes
 
 
