@@ -288,6 +288,10 @@ class FolderTree:
                         moving = {c: w for c, w in moving.items() if w != child}
         for moved in moving.values():  # moved out, or to a folder we do not watch
             self._forget(moved)
+        if overflowed:  # folders made while events were lost have no watch: walk again
+            for root in self.roots:
+                if root not in self._missing:
+                    self._add_tree(root)  # the folders watched already keep their watches
         return None if overflowed else changes
 
 

@@ -1,6 +1,6 @@
 """The watcher keeps each folder as its parent's watch and its own name: paths rebuilt from that
 follow renames of any folder above, survive their parents' watches going first, and cost a few
-dozen bytes a folder."""
+dozen bytes a folder. After lost events (an overflow) the folders are walked again."""
 
 from __future__ import annotations
 
@@ -161,3 +161,32 @@ def test_a_folder_seen_again_takes_its_new_place_unless_that_is_inside_itself() 
     assert folders.path(4) == b"/library/D"
     assert folders.path(0x7FFF_FFF0) == b"/library/late"
     assert len(folders) == 4
+
+
+def test_a_folder_made_while_events_were_lost_is_watched_after_the_overflow(
+    tmp_path: Path, watching: Watching, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's queue holds 16,384 events (fs.inotify.max_queued_events); beyond that they
+    are lost. Everything is rescanned then, and the folders are walked again: one made meanwhile
+    gets its watch, so what is added to it later still shows up."""
+    root = tmp_path / "Movies"
+    (root / "Flood").mkdir()
+    assert _until(lambda: watching.tree.watched == 2)
+    gate = threading.Event()
+    handle = watching.tree._handle
+
+    def held(data: bytes) -> Changes | None:
+        gate.wait(30)
+        return handle(data)
+
+    monkeypatch.setattr(watching.tree, "_handle", held)
+    try:
+        for number in range(10_000):  # two events each: created, then closed after writing
+            (root / "Flood" / f"{number}.part").write_bytes(b"")
+        (root / "New").mkdir()  # its event is lost: the queue is full
+    finally:
+        gate.set()
+    assert _until(lambda: None in watching.reports)
+    (root / "New" / "x.mkv").write_bytes(b"x")
+    assert watching.saw(Change.added, root / "New" / "x.mkv")
+    assert watching.tree.watched == 3
