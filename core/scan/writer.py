@@ -304,15 +304,21 @@ def _probe_json(analysis: Analysis | None) -> str | None:
     return json.dumps(_plain(analysis.probe), default=str, sort_keys=True)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, looked up once
+# The field names of each type met (None: not a dataclass), looked up once: asking
+# is_dataclass of every str and int in a probe cost as much as the rest of the conversion
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
 
 
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts and tuples as lists, the rest as it is (json.dumps reads them)."""
     kind = type(value)
-    names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(kind):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    try:
+        names = _FIELDS[kind]
+    except KeyError:
+        dataclass_fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else None
+        names = _FIELDS[kind] = (
+            None if dataclass_fields is None else tuple(f.name for f in dataclass_fields)
+        )
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     if kind is tuple or kind is list:
