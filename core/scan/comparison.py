@@ -9,6 +9,7 @@ walk, looking whether a library folder is empty; it never writes and never opens
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class Comparison:
     changed: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     moved: list[tuple[FileRecord, str, FileRow]] = field(default_factory=list)
     missing: dict[Key, FileRow] = field(default_factory=dict)
+    # folders whose sidecars are new, changed or gone and whose media is not probed this scan
+    # (when it is, its providers are asked then): their items' providers are asked again
     dirty_folders: set[str] = field(default_factory=set)
     empty_roots: set[str] = field(default_factory=set)
 
@@ -167,7 +170,19 @@ def compare_blocking(
             result.dirty_folders.add(folder_of(root, relpath))
     result.new = new
     _match_inodes(result)
+    if result.dirty_folders:
+        result.dirty_folders -= _probed_folders(result, media)
     return result
+
+
+def _probed_folders(result: Comparison, media: str) -> set[str]:
+    """The folders of the files the scan will probe (a first scan's: nearly every folder)."""
+    probed = [(record, role) for record, role, _ in result.changed + result.moved]
+    return {
+        folder_of(os.fspath(record.root), record.relpath)
+        for record, role in itertools.chain(result.new, probed)
+        if role == media
+    }
 
 
 def _looks_empty(root: str) -> bool:

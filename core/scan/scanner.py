@@ -4,9 +4,10 @@ the difference.
 The walk and the comparison run where they cost the server nothing (core.scan.walking: a
 child process for folder trees), so the server gets only the difference. A no-change rescan
 stats files and writes nothing (SD cards wear out). New and changed files are analysed in
-worker processes, a bounded number of chunks at a time, and written in batches. A moved file (same inode, or same size and first-MiB fingerprint) keeps its item and watch state.
-Nothing is deleted while a source is offline or a root looks unmounted: a yanked drive must
-never cost anyone their library. Links are followed only as the library roots allow (by default
+worker processes, a bounded number of chunks at a time, and written in batches. A moved file
+(same inode, or same size and first-MiB fingerprint) keeps its item and watch state. Nothing
+is deleted while a source is offline or a root looks unmounted: a yanked drive must never cost
+anyone their library. Links are followed only as the library roots allow (by default
 to targets inside some library folder), so a file a link leads out to is never indexed.
 """
 
@@ -32,7 +33,7 @@ from core.scan.analysis import (
     legacy_head_hash_blocking,
     release_memory,
 )
-from core.scan.comparison import MEDIA_ROLE, Comparison, FileRow, Key, folder_of
+from core.scan.comparison import MEDIA_ROLE, Comparison, FileRow, Key
 from core.scan.jobs import ProbeJobs
 from core.scan.planning import ItemPlan, plan_item
 from core.scan.pool import ProbePool
@@ -119,12 +120,12 @@ class LibraryScan:
         del known
         release_memory()
         progress.state = "probing"
-        analysed = await self._analyse(jobs, comparison)
+        await self._analyse(jobs, comparison)
         progress.state = "writing"
         deletable = self._deletable(comparison)  # after analysis: copies found their originals
         if deletable or progress.written:
             await self._delete(deletable)
-        await self._refresh_folders(comparison.dirty_folders, analysed)
+        await self._refresh_folders(comparison.dirty_folders)
         return progress.written or bool(deletable)
 
     async def _remap_root(self) -> None:
@@ -214,12 +215,12 @@ class LibraryScan:
         await self._catalog.write(write)
         self._progress.written = True
 
-    async def _analyse(self, jobs: ProbeJobs, comparison: Comparison) -> set[str]:
+    async def _analyse(self, jobs: ProbeJobs, comparison: Comparison) -> None:
         """Probe in the pool, a few chunks in flight; plan, ask providers, write in batches."""
         in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]]
         in_flight = {}
         try:
-            return await self._probe_and_write(jobs, comparison, in_flight)
+            await self._probe_and_write(jobs, comparison, in_flight)
         finally:  # cancelled or failed: no chunk goes on being probed for nobody
             for task in in_flight:
                 task.cancel()
@@ -229,11 +230,10 @@ class LibraryScan:
         jobs: ProbeJobs,
         comparison: Comparison,
         in_flight: dict[asyncio.Task[list[Analysis]], list[tuple[FileRecord, FileRow | None]]],
-    ) -> set[str]:
+    ) -> None:
         pending: list[
             tuple[FileRecord, FileRow | None, Analysis, ItemPlan | None, dict[str, Any]]
         ] = []
-        done_folders: set[str] = set()
         limit = 4
         more = True
         by_hash: dict[tuple[int, str | None], FileRow] = {
@@ -262,7 +262,6 @@ class LibraryScan:
                     plan = plan_item(analysis, self._kind)
                     fields = await self._leaf_metadata(record, plan)
                     pending.append((record, row, analysis, plan, fields))
-                    done_folders.add(folder_of(analysis.root, analysis.relpath))
                     self._progress.probed += 1
                     if analysis.error:
                         self._progress.problem(
@@ -273,7 +272,6 @@ class LibraryScan:
                 pending = []
         if pending:
             await self._write_batch(pending)
-        return done_folders
 
     async def _moved_by_content(
         self,
@@ -362,9 +360,8 @@ class LibraryScan:
 
         await self._catalog.write(delete)
 
-    async def _refresh_folders(self, dirty: set[str], analysed: set[str]) -> None:
+    async def _refresh_folders(self, folders: set[str]) -> None:
         """A new or edited nfo or poster beside unchanged media: ask the providers again."""
-        folders = dirty - analysed
         if not folders:
             return
         rows = await self._catalog.read(
