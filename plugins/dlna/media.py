@@ -41,6 +41,7 @@ from plugins.dlna.objects import FROM_SQL, MediaItem, entry_from_row, pick_art
 from plugins.dlna.profiles import SCREEN_SIZE, MediaProfile, media_profile, screen_copy
 from plugins.dlna.selection import RowReader
 from plugins.dlna.service import DlnaService, base_url, check_host
+from plugins.dlna.subtitles import with_subtitles
 from plugins.dlna.tree import BrowseTree
 
 
@@ -105,8 +106,7 @@ def _linked_item_blocking(
     db: Database, item_id: str, linked: Principal
 ) -> tuple[MediaItem | None, bool]:
     """The item as a link's person may see it (any library of theirs, not only LAN-visible
-    ones), and whether its library is online. Its sidecar subtitles are not looked up: the
-    folder index knows only what TVs may see."""
+    ones), with its sidecar subtitles, and whether its library is online."""
     row = RowReader(db, linked.item_clause(), linked.item_clause("child")).first(
         "items.id = ?", [item_id]
     )
@@ -117,8 +117,26 @@ def _linked_item_blocking(
         "WHERE items.id = ?",
         [item_id],
     ).fetchone()
-    entry = entry_from_row(row)
+    [entry] = with_subtitles([entry_from_row(row)], lambda *at: _subtitle_names(db, *at))
     return (entry if isinstance(entry, MediaItem) else None), bool(online and online[0])
+
+
+def _subtitle_names(db: Database, library_id: int, root: bytes, folder: bytes) -> list[str]:
+    """The subtitle files in one folder, read by the files' unique index (the folder index,
+    which holds them for every folder, knows only libraries TVs may see)."""
+    prefix = folder + b"/" if folder else b""
+    # "0" follows "/": past the folder; at a library's top, past any real name
+    after = folder + b"0" if folder else b"\xff" * 8
+    names = []
+    for (relpath,) in db.execute(
+        "SELECT relpath FROM files WHERE library_id = ? AND root = ? AND relpath >= ? "
+        "AND relpath < ? AND role = 'subtitle'",
+        [library_id, root, prefix, after],
+    ):
+        parent, name = os.path.split(bytes(relpath))
+        if parent == folder:
+            names.append(os.fsdecode(name))
+    return names
 
 
 FILE_MISSING = "The file is gone from disk; a rescan will tidy up."
@@ -163,7 +181,10 @@ class DlnaMedia:
         headers = dlna_headers(request, media_profile(item.kind, item.filename, item.probe))
         if request.headers.get("getCaptionInfo.sec", "").strip() == "1" and item.subtitles:
             name = item.subtitles[0][0]
-            headers["CaptionInfo.sec"] = subtitle_url(base_url(request), item.item_id, name)
+            url = subtitle_url(base_url(request), item.item_id, name)
+            if linked_principal(request, item.item_id) is not None:  # the link reaches it too
+                url += f"?link={request.query['link']}"
+            headers["CaptionInfo.sec"] = url
         if request.headers.get("getMediaInfo.sec", "").strip() == "1" and item.duration:
             headers["MediaInfo.sec"] = f"SEC_Duration={round(item.duration * 1000)};"
         return await send_file(request, path, headers, self.service.ctx.library_roots())
@@ -243,7 +264,8 @@ class DlnaMedia:
     async def subtitle(self, request: web.Request) -> web.StreamResponse:
         """One of a video's own sidecar subtitle files."""
         check_host(request)
-        item, _ = await playable_item(self.service, item_id_of(request, "item"))
+        item_id = item_id_of(request, "item")
+        item, _ = await playable_item(self.service, item_id, linked_principal(request, item_id))
         name = request.match_info["name"]
         found: dict[str, Any] = dict(item.subtitles) if item is not None else {}
         if item is None or name not in found:

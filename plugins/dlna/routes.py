@@ -3,10 +3,10 @@ no accounts, and a remote source is refused before any handler runs), tagged "dl
 
 The device description, the SCPDs and the icons are answered here; control goes to
 `control.py`, files to `media.py` and the MPEG-TS transcode to `transcode.py`. Routes live on
-the main HTTP port. The file, transcode and art GETs also take a capability link (`links=True`,
-core.people.links): play-to-TV hands a TV a URL with `?link=` so it gets what the person who
-pressed Play may watch; still from the home network only. It never decides who may see what
-(the service's LAN rules, or the link's person, do).
+the main HTTP port. The file, transcode, art and subtitle GETs also take a capability link
+(`links=True`, core.people.links): play-to-TV hands a TV a URL with `?link=` so it gets what
+the person who pressed Play may watch; still from the home network only. It never decides who
+may see what (the service's LAN rules, or the link's person, do).
 """
 
 from __future__ import annotations
@@ -99,7 +99,13 @@ def dlna_routes(service: DlnaService) -> list[RouteSpec]:
             media.photo,
             "A JPEG copy (at most 1920 pixels) of a photo whose format TVs cannot show",
         ),
-        _spec("GET", "/dlna/subtitle/{item}/{name}", media.subtitle, "A sidecar subtitle file"),
+        _spec(
+            "GET",
+            "/dlna/subtitle/{item}/{name}",
+            media.subtitle,
+            "A sidecar subtitle file (`?link=`: of an item a person played to it)",
+            links=True,
+        ),
     ]
     for spec in SERVICES:
         specs.append(_spec("GET", f"/dlna/scpd/{spec.short}.xml", scpd(spec), f"{spec.short} SCPD"))

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import RunningServer, StartServer, make_user
+from tests.plugins.dlna.dms import SUBTITLE
 from tests.plugins.dlna_renderer.dmr import LoopbackTv
 from tests.plugins.dlna_renderer.test_play import call, listed, metadata, tv_library_server
 
@@ -148,10 +149,11 @@ async def test_a_person_plays_to_a_tv_what_tvs_are_not_shown_and_the_tv_fetches_
     assert file_link not in caplog.text and transcode_link not in caplog.text
 
 
-async def test_the_tv_is_handed_the_picture_of_what_a_person_plays_through_the_link(
+async def test_the_tv_gets_the_picture_and_subtitles_of_what_a_person_plays_through_the_link(
     start_server: StartServer, tmp_path: Path, tv: LoopbackTv
 ) -> None:
-    """A movie with a poster in a library hidden from TVs: its albumArtURI carries the link."""
+    """A movie with a poster and a subtitle file in a library hidden from TVs: its
+    albumArtURI and the CaptionInfo.sec a Samsung TV asks for carry the link."""
     server, play, member, items = await hidden_from_tvs(start_server, tmp_path, tv)
     alien, blade = items["Alien"], items["Blade Runner"]
     status, body = await call(server, "POST", play, {"item_id": alien}, token=member)
@@ -164,3 +166,14 @@ async def test_the_tv_is_handed_the_picture_of_what_a_person_plays_through_the_l
     assert first.startswith(b"\xff\xd8")
     assert (await fetch(art.split("?", 1)[0]))[0] == 404  # TVs are not shown Movies
     assert (await fetch(f"{server.url}/dlna/art/{blade}.jpg?link={link_of(uri)}"))[0] == 404
+
+    status, headers, _ = await fetch(uri, {"getCaptionInfo.sec": "1"}, "HEAD")
+    caption = headers["CaptionInfo.sec"]
+    assert caption == (
+        f"{server.url}/dlna/subtitle/{alien}/Alien%20%281979%29.en.srt?link={link_of(uri)}"
+    )
+    status, headers, first = await fetch(caption)
+    assert status == 200 and first == SUBTITLE.encode()
+    assert (await fetch(caption.split("?", 1)[0]))[0] == 404
+    other = f"{server.url}/dlna/subtitle/{blade}/Alien%20%281979%29.en.srt?link={link_of(uri)}"
+    assert (await fetch(other))[0] == 404
