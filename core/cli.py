@@ -71,16 +71,20 @@ ROOT_REFUSAL = (
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT."""
-    import asyncio
-
-    from core.errors import CatalogError
-    from core.hub import Hub  # the server's imports are not needed by check-config
-
     # HEARTH_ALLOW_ROOT=1: the same consent where no argument can be added (a test rig)
     allowed = args.allow_root or os.environ.get("HEARTH_ALLOW_ROOT") == "1"
     if os.geteuid() == 0 and not allowed:
         print(ROOT_REFUSAL, file=sys.stderr)
         return 1
+    if chosen_command(sys.argv[1:]) == "run":  # the process is `hearth run`, not a test's call
+        from core.heap import use_system_allocator
+
+        use_system_allocator()  # may start again, before the server's imports cost anything
+    import asyncio
+
+    from core.errors import CatalogError
+    from core.hub import Hub  # the server's imports are not needed by check-config
+
     config = load_or_report(args)
     if config is None:
         return 1
