@@ -8,17 +8,20 @@ import os
 import sqlite3
 import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from core.catalog import Catalog
 from core.catalog.database import Database
+from core.kinds import FileRecord, LibraryInfo, WalkProblem
 from core.library.roots import LibraryRoot, LibraryRoots
 from core.scan.comparison import Comparison, compare_blocking, load_files_blocking
 from core.scan.comparison import walk_folders_blocking as walk_folders
 from core.scan.progress import ScanProgress
 from core.scan.walker import WalkRequest
-from core.scan.walking import WalkChildError, compare_in_child
+from core.scan.walking import WalkChildError, compare_in_child, compare_library
 from tests.conftest import RunningServer, StartServer
 
 SCHEMA = (
@@ -119,6 +122,50 @@ async def test_the_child_finds_what_a_walk_in_the_server_finds(
     assert [p["error"] for p in progress.problems] == ["broken link"]
     skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Skipping")]
     assert skipped == []  # said once already, by the walk in this process
+
+
+class ListedSource:
+    """A source that walks itself (not a folder tree): compared in the server's thread."""
+
+    source_id = "listed:Movies"
+    library = LibraryInfo("Movies", "movies")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def roots(self) -> list[Path]:
+        return [self.folder]
+
+    def is_online(self) -> bool:
+        return True
+
+    def walk_blocking(self, roots: LibraryRoots) -> Iterator[FileRecord | WalkProblem]:
+        return walk_folders([str(self.folder)], roots)
+
+
+class TreeSource(ListedSource):
+    walks_folder_trees = True
+
+
+@pytest.mark.parametrize("scope", [None, "Old (1999)"])
+async def test_a_source_that_walks_itself_is_compared_as_a_folder_tree_is(
+    tmp_path: Path, scope: str | None
+) -> None:
+    lib, roots = library(tmp_path)
+    catalog = await Catalog.open(tmp_path / "data")
+    try:
+        found = []
+        for source in (ListedSource(lib), TreeSource(lib)):
+            keys = None if scope is None else [(str(lib), scope)]
+            comparison = await compare_library(
+                catalog, source, 1, roots, ScanProgress(1, "Movies"), keys
+            )
+            found.append(summary(comparison))
+            comparison.new.close()
+    finally:
+        await catalog.close()
+    assert found[0] == found[1]
+    assert len(found[0][0]) == (4 if scope is None else 1)  # type: ignore[arg-type]
 
 
 async def test_a_child_that_dies_fails_the_walk_with_how_it_ended(tmp_path: Path) -> None:
