@@ -19,7 +19,6 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-import pyotp
 from aiohttp import web
 
 from core.http.bodies import json_body, text_field
@@ -345,6 +344,8 @@ class AuthApi:
     async def post_2fa_setup(self, request: web.Request) -> web.Response:
         """A new TOTP secret (not active until confirmed with a code); replacing an active one
         needs the password, as turning it off does."""
+        import pyotp  # loaded when someone sets up two-factor, not by every server
+
         principal = principal_of(request)
         secret = pyotp.random_base32()
         user_id = principal.user_id

@@ -8,29 +8,41 @@ anything; nothing here ever logs a secret.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 TOKEN_BYTES = 32
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2 (and its cffi library, ~0.5 MB resident) loaded by the first password or PIN:
+    a server whose people sign in with tokens and sessions never needs it."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash with its own salt."""
-    return _HASHER.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """True when `password` matches; a missing hash never matches (and costs the same)."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     if not stored:
-        _HASHER.hash(password)  # the same work either way: no timing hint that a user exists
+        _hasher().hash(password)  # the same work either way: no timing hint that a user exists
         return False
     try:
-        return _HASHER.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

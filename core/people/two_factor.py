@@ -15,8 +15,6 @@ import logging
 import secrets
 from typing import Any
 
-import pyotp
-
 from core.secret_box import PREFIX, SecretBox, SecretBoxError
 
 _LOGGER = logging.getLogger("hearth.auth")
@@ -29,6 +27,8 @@ def purpose(user_id: int) -> str:
 
 def matching_step(secret: str, otp: str, now: float, after: int | None) -> int | None:
     """The time step `otp` belongs to (now, or one step either side), if newer than `after`."""
+    import pyotp  # loaded by the first code, not by every server
+
     totp = pyotp.TOTP(secret)
     step = totp.timecode(now)
     otp = otp.replace(" ", "")

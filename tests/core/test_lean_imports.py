@@ -84,6 +84,8 @@ DEFERRED = (
     "zeroconf",
     "asyncssh",
     "acme",
+    "argon2",  # passwords and PINs: the first sign-in with one
+    "pyotp",  # two-factor codes
 )
 
 
