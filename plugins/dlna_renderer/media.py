@@ -160,9 +160,7 @@ def duration_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-def didl_item(
-    item: PlayableItem, url: str, protocol_info: str, base: str, query: str = ""
-) -> str:
+def didl_item(item: PlayableItem, url: str, protocol_info: str, base: str, query: str = "") -> str:
     """CurrentURIMetaData for SetAVTransportURI: one item with one resource; `query` (a
     capability link) goes on its picture's URL too."""
     parts = [
