@@ -104,3 +104,25 @@ def test_the_log_line_is_written_once(tmp_path: Path, caplog: pytest.LogCaptureF
     assert make_private_blocking(tmp_path / "data") == 6  # folders, files; not the link
     assert make_private_blocking(tmp_path / "data") == 0
     assert len([r for r in caplog.records if r.name == "hearth.data"]) == 1
+
+
+def test_only_what_others_could_reach_is_walked(tmp_path: Path) -> None:
+    """Inside a private folder nothing is reachable by others, whatever its own modes: a start
+    reads the data folder's own entries and walks only folders that others could enter (not
+    the 100k thumbnails of a private thumbnails folder at every start)."""
+    data = tmp_path / "data"
+    assert make_private_blocking(data) == 0
+    os.umask(0o022)
+    (data / "thumbnails" / "ab").mkdir(parents=True)
+    (data / "thumbnails" / "ab" / "x.jpg").write_bytes(b"jpeg")
+    (data / "thumbnails").chmod(0o700)
+    (data / "tls").mkdir()
+    (data / "tls" / "key.pem").write_text("key")
+    (data / "hardware.json").write_text("{}")
+    assert make_private_blocking(data) == 3  # hardware.json, tls and its key
+    assert mode(data / "tls") == 0o700 and mode(data / "tls" / "key.pem") == 0o600
+    assert mode(data / "hardware.json") == 0o600
+    assert mode(data / "thumbnails" / "ab") == 0o755  # not walked: behind a private folder
+    os.chmod(data, 0o755)  # a copy that loosened the top: everything is walked again
+    assert make_private_blocking(data) == 3
+    assert loose(data) == []
