@@ -475,7 +475,10 @@ class Result:
 
 @contextlib.contextmanager
 def workspace(parent: str | None) -> Iterator[Path]:
-    """A temp dir for one size (the tree may hold 100k+ links); removed afterwards."""
+    """A temp dir for one size (the tree may hold 100k+ links); removed afterwards. A named
+    parent is made when missing, before the bench has spent its time on MiniDLNA's setup."""
+    if parent is not None:
+        Path(parent).mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="hearth-scan-bench-", dir=parent))
     try:
         yield path
