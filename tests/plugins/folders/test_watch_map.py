@@ -17,6 +17,22 @@ from plugins.folders.watchmap import TOP, WatchMap
 from tests.plugins.folders.test_watch_start import _until
 
 
+def hold_events(
+    tree: FolderTree, monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> threading.Event:
+    """Hold the watcher's event handling until the returned gate is set (at most `seconds`), so
+    the folders can change under it before it reads what happened."""
+    handle = tree._handle
+
+    def held(data: bytes) -> Changes | None:
+        gate.wait(seconds)
+        return handle(data)
+
+    gate = threading.Event()
+    monkeypatch.setattr(tree, "_handle", held)
+    return gate
+
+
 class Watching:
     """A FolderTree running in its thread, and what it reported."""
 
@@ -50,14 +66,7 @@ def test_a_renamed_folder_maps_the_events_of_its_deep_folders_to_their_new_paths
     (root / "A" / "B" / "C").mkdir(parents=True)
     assert _until(lambda: watching.tree.watched == 4)
     before = len(watching.reports)
-    gate = threading.Event()
-    handle = watching.tree._handle
-
-    def held(data: bytes) -> Changes | None:
-        gate.wait(10)
-        return handle(data)
-
-    monkeypatch.setattr(watching.tree, "_handle", held)
+    gate = hold_events(watching.tree, monkeypatch, 10)
     (root / "A").rename(root / "Z")
     (root / "Z" / "B" / "C" / "x.mkv").write_bytes(b"x")
     gate.set()
@@ -172,14 +181,7 @@ def test_a_folder_made_while_events_were_lost_is_watched_after_the_overflow(
     root = tmp_path / "Movies"
     (root / "Flood").mkdir()
     assert _until(lambda: watching.tree.watched == 2)
-    gate = threading.Event()
-    handle = watching.tree._handle
-
-    def held(data: bytes) -> Changes | None:
-        gate.wait(30)
-        return handle(data)
-
-    monkeypatch.setattr(watching.tree, "_handle", held)
+    gate = hold_events(watching.tree, monkeypatch, 30)
     try:
         for number in range(10_000):  # two events each: created, then closed after writing
             (root / "Flood" / f"{number}.part").write_bytes(b"")
